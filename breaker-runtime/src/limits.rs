@@ -1,0 +1,155 @@
+//! The allowed range of every configuration key, in one place.
+//!
+//! [`Config::builder`](crate::Config::builder) checks values against these at run time and the
+//! `#[circuit_breaker]` attribute checks the same table at compile time, so both accept exactly
+//! the same configurations and explain a bad one in the same words.
+//!
+//! The upper bounds are not in Hystrix: they keep a typo from allocating gigabytes of buckets
+//! and keep times inside what the state word can represent (one day for every duration).
+//!
+//! ```
+//! use breaker_runtime::limits;
+//!
+//! assert!(limits::ERROR_THRESHOLD.check(50).is_ok());
+//! let error = limits::ERROR_THRESHOLD.check(0).unwrap_err();
+//! assert_eq!(error.to_string(), "error_threshold must be between 1 and 100, got 0");
+//! ```
+
+use crate::ConfigError;
+
+/// One day, the longest any of the breaker's durations may be.
+pub const MAX_MS: u64 = 86_400_000;
+
+/// The allowed values of one configuration key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    /// The key, as written in the attribute and as the builder method is named.
+    pub key: &'static str,
+    /// The smallest allowed value.
+    pub min: u64,
+    /// The largest allowed value.
+    pub max: u64,
+    /// The value used when the key is not given; `None` when the feature is off by default.
+    pub default: Option<u64>,
+}
+
+impl Limit {
+    /// `Ok(value)` when `value` is allowed, otherwise the error that says what is.
+    ///
+    /// # Errors
+    /// [`ConfigError::OutOfRange`] when `value` is outside `min..=max`.
+    pub const fn check(&self, value: u64) -> Result<u64, ConfigError> {
+        if value < self.min || value > self.max {
+            Err(ConfigError::OutOfRange {
+                key: self.key,
+                min: self.min,
+                max: self.max,
+                value,
+            })
+        } else {
+            Ok(value)
+        }
+    }
+}
+
+/// `error_threshold`: percent of failed calls in the window that trips the breaker.
+pub const ERROR_THRESHOLD: Limit = Limit {
+    key: "error_threshold",
+    min: 1,
+    max: 100,
+    default: Some(50),
+};
+
+/// `request_volume_threshold`: calls the window must hold before the error rate can trip it.
+pub const REQUEST_VOLUME_THRESHOLD: Limit = Limit {
+    key: "request_volume_threshold",
+    min: 1,
+    max: u32::MAX as u64,
+    default: Some(20),
+};
+
+/// `window_ms`: length of the rolling window.
+pub const WINDOW_MS: Limit = Limit {
+    key: "window_ms",
+    min: 1,
+    max: MAX_MS,
+    default: Some(10_000),
+};
+
+/// `window_buckets`: buckets the rolling window is kept in; must divide `window_ms`.
+pub const WINDOW_BUCKETS: Limit = Limit {
+    key: "window_buckets",
+    min: 1,
+    max: 1_000,
+    default: Some(10),
+};
+
+/// `sleep_window_ms`: how long the circuit stays open before it lets a trial call through.
+pub const SLEEP_WINDOW_MS: Limit = Limit {
+    key: "sleep_window_ms",
+    min: 1,
+    max: MAX_MS,
+    default: Some(5_000),
+};
+
+/// `half_open_max_calls`: trial calls admitted while half-open, all of which must succeed.
+pub const HALF_OPEN_MAX_CALLS: Limit = Limit {
+    key: "half_open_max_calls",
+    min: 1,
+    max: u16::MAX as u64,
+    default: Some(1),
+};
+
+/// `consecutive_failures`: also trip after this many failures in a row (off by default).
+pub const CONSECUTIVE_FAILURES: Limit = Limit {
+    key: "consecutive_failures",
+    min: 1,
+    max: u32::MAX as u64,
+    default: None,
+};
+
+/// `timeout_ms`: an async call still running after this long is dropped and fails (off by
+/// default).
+pub const TIMEOUT_MS: Limit = Limit {
+    key: "timeout_ms",
+    min: 1,
+    max: MAX_MS,
+    default: None,
+};
+
+/// `max_concurrent`: calls in flight beyond this many are rejected at once (off by default).
+pub const MAX_CONCURRENT: Limit = Limit {
+    key: "max_concurrent",
+    min: 1,
+    max: u32::MAX as u64,
+    default: None,
+};
+
+/// Every numeric key, in the order the attribute's documentation lists them.
+pub const ALL: [Limit; 9] = [
+    ERROR_THRESHOLD,
+    REQUEST_VOLUME_THRESHOLD,
+    WINDOW_MS,
+    WINDOW_BUCKETS,
+    SLEEP_WINDOW_MS,
+    HALF_OPEN_MAX_CALLS,
+    CONSECUTIVE_FAILURES,
+    TIMEOUT_MS,
+    MAX_CONCURRENT,
+];
+
+/// Checks the one rule that involves two keys: the buckets must split the window evenly, as in
+/// Hystrix (`metrics.rollingStats.numBuckets`).
+///
+/// # Errors
+/// [`ConfigError::WindowNotDivisible`] when `!window_ms.is_multiple_of(window_buckets)`.
+pub const fn check_window(window_ms: u64, window_buckets: u64) -> Result<(), ConfigError> {
+    if window_buckets == 0 || !window_ms.is_multiple_of(window_buckets) {
+        Err(ConfigError::WindowNotDivisible {
+            window_ms,
+            window_buckets,
+        })
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! Observing a breaker: every state change is reported to listeners (and, with the `tracing`
+//! feature, as a `tracing` event).
+
+use std::sync::{PoisonError, RwLock};
+
+use crate::{Name, State};
+
+/// A breaker changed state.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use breaker_runtime::{CircuitBreaker, Config, State};
+///
+/// let breaker = CircuitBreaker::new("profile", Config::default());
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// breaker.on_transition(move |t| log.lock().unwrap().push((t.from, t.to)));
+/// breaker.force_open();
+/// breaker.release();
+/// assert_eq!(
+///     *seen.lock().unwrap(),
+///     [(State::Closed, State::ForcedOpen), (State::ForcedOpen, State::Closed)]
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Transition {
+    /// The breaker's name.
+    pub breaker: Name,
+    /// The state it left.
+    pub from: State,
+    /// The state it entered.
+    pub to: State,
+}
+
+type Listener = Box<dyn Fn(&Transition) + Send + Sync>;
+
+/// Functions called on every transition, in the order they were added.
+///
+/// They run on the thread whose call caused the transition, after the transition is made, so
+/// they must be quick; transitions of one breaker caused by two threads at once may be
+/// reported in either order. A listener that panics unwinds into that call.
+#[derive(Default)]
+pub(crate) struct Listeners(RwLock<Vec<Listener>>);
+
+impl Listeners {
+    pub(crate) const fn new() -> Self {
+        Listeners(RwLock::new(Vec::new()))
+    }
+
+    pub(crate) fn add(&self, listener: Listener) {
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
+    pub(crate) fn notify(&self, transition: &Transition) {
+        for listener in &*self.0.read().unwrap_or_else(PoisonError::into_inner) {
+            listener(transition);
+        }
+    }
+}
+
+/// Listeners of every breaker, added with [`registry::on_transition`](crate::registry::on_transition).
+pub(crate) static EVERY_BREAKER: Listeners = Listeners::new();
+
+/// Reports a transition to the breaker's listeners, then to every breaker's, then to `tracing`.
+pub(crate) fn report(own: &Listeners, transition: &Transition) {
+    #[cfg(feature = "tracing")]
+    {
+        if transition.to.is_open() {
+            tracing::warn!(breaker = %transition.breaker, from = %transition.from, to = %transition.to, "circuit breaker opened");
+        } else {
+            tracing::info!(breaker = %transition.breaker, from = %transition.from, to = %transition.to, "circuit breaker changed state");
+        }
+    }
+    own.notify(transition);
+    EVERY_BREAKER.notify(transition);
+}
