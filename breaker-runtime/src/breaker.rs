@@ -3,8 +3,7 @@
 use std::{fmt, future::Future, time::Duration};
 
 use crate::{
-    BreakerError, Config, Failure, Metrics, Name, State, Transition,
-    clock,
+    BreakerError, Config, Failure, Metrics, Name, State, Transition, clock,
     permit::{Permit, Ticket},
     state::Word,
     sync::{AtomicU64, CacheLine, Ordering},
@@ -363,7 +362,9 @@ impl CircuitBreaker {
         let now = self.now_ms();
         loop {
             let next = match word.state() {
-                State::Closed | State::ForcedClosed => return Ok(Ticket::normal(word.generation())),
+                State::Closed | State::ForcedClosed => {
+                    return Ok(Ticket::normal(word.generation()));
+                }
                 State::ForcedOpen => return Err(self.reject(now, State::ForcedOpen, None)),
                 State::Open => {
                     let open_for = word.open_for(now);
@@ -519,7 +520,9 @@ impl CircuitBreaker {
                     }
                     return;
                 }
-                Err(actual) if actual.state() == State::HalfOpen && actual.generation() == generation => {
+                Err(actual)
+                    if actual.state() == State::HalfOpen && actual.generation() == generation =>
+                {
                     word = actual;
                 }
                 Err(_) => return, // an operator moved the breaker meanwhile

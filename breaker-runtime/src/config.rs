@@ -299,21 +299,38 @@ mod tests {
         type Setter = fn(ConfigBuilder, u64) -> ConfigBuilder;
         let mut setters: Vec<(Limit, Setter)> = vec![
             (limits::ERROR_THRESHOLD, ConfigBuilder::error_threshold),
-            (limits::REQUEST_VOLUME_THRESHOLD, ConfigBuilder::request_volume_threshold),
+            (
+                limits::REQUEST_VOLUME_THRESHOLD,
+                ConfigBuilder::request_volume_threshold,
+            ),
             // The window must stay divisible by its buckets: use one bucket.
             (limits::WINDOW_MS, |b, v| b.window_ms(v).window_buckets(1)),
             // The default window (10 000 ms) divides into 1 and into 1000 buckets.
             (limits::WINDOW_BUCKETS, ConfigBuilder::window_buckets),
             (limits::SLEEP_WINDOW_MS, ConfigBuilder::sleep_window_ms),
-            (limits::HALF_OPEN_MAX_CALLS, ConfigBuilder::half_open_max_calls),
-            (limits::CONSECUTIVE_FAILURES, ConfigBuilder::consecutive_failures),
+            (
+                limits::HALF_OPEN_MAX_CALLS,
+                ConfigBuilder::half_open_max_calls,
+            ),
+            (
+                limits::CONSECUTIVE_FAILURES,
+                ConfigBuilder::consecutive_failures,
+            ),
             (limits::MAX_CONCURRENT, ConfigBuilder::max_concurrent),
         ];
         #[cfg(feature = "tokio")]
         setters.push((limits::TIMEOUT_MS, ConfigBuilder::timeout_ms));
         for (limit, set) in setters {
-            assert!(set(Config::builder(), limit.min).build().is_ok(), "{}", limit.key);
-            assert!(set(Config::builder(), limit.max).build().is_ok(), "{}", limit.key);
+            assert!(
+                set(Config::builder(), limit.min).build().is_ok(),
+                "{}",
+                limit.key
+            );
+            assert!(
+                set(Config::builder(), limit.max).build().is_ok(),
+                "{}",
+                limit.key
+            );
             assert_eq!(
                 set(Config::builder(), limit.min - 1).build(),
                 Err(ConfigError::OutOfRange {
@@ -324,7 +341,10 @@ mod tests {
                 })
             );
             assert_eq!(
-                set(Config::builder(), limit.max + 1).build().unwrap_err().to_string(),
+                set(Config::builder(), limit.max + 1)
+                    .build()
+                    .unwrap_err()
+                    .to_string(),
                 format!(
                     "{} must be between {} and {}, got {}",
                     limit.key,
@@ -345,6 +365,12 @@ mod tests {
                 window_buckets: 3
             })
         );
-        assert!(Config::builder().window_ms(1_000).window_buckets(8).build().is_ok());
+        assert!(
+            Config::builder()
+                .window_ms(1_000)
+                .window_buckets(8)
+                .build()
+                .is_ok()
+        );
     }
 }

@@ -102,7 +102,10 @@ impl Word {
     pub(crate) const INITIAL: Word = Word(KIND_CLOSED);
 
     const fn new(kind: u64, generation: u32, payload: u64) -> Word {
-        Word(kind | ((generation as u64 & GENERATION_MASK) << KIND_BITS) | (payload << PAYLOAD_SHIFT))
+        Word(
+            kind | ((generation as u64 & GENERATION_MASK) << KIND_BITS)
+                | (payload << PAYLOAD_SHIFT),
+        )
     }
 
     pub(crate) const fn state(self) -> State {
@@ -202,7 +205,10 @@ mod tests {
         assert_eq!((half.state(), half.generation()), (State::HalfOpen, 2));
         assert_eq!((half.trials(), half.trial_successes()), (1, 0));
         let counted = half.with_trials(65_535, 65_534);
-        assert_eq!((counted.trials(), counted.trial_successes()), (65_535, 65_534));
+        assert_eq!(
+            (counted.trials(), counted.trial_successes()),
+            (65_535, 65_534)
+        );
         assert_eq!(counted.generation(), 2);
         assert_eq!(counted.closed().state(), State::Closed);
         assert_eq!(counted.closed().generation(), 3);

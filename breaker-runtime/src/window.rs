@@ -54,7 +54,12 @@ struct Bucket {
 
 impl Bucket {
     fn empty(&self) {
-        for counter in [&self.successes, &self.failures, &self.timeouts, &self.rejections] {
+        for counter in [
+            &self.successes,
+            &self.failures,
+            &self.timeouts,
+            &self.rejections,
+        ] {
             counter.store(0, Ordering::Relaxed);
         }
     }
@@ -192,7 +197,12 @@ impl Window {
     #[cold]
     fn advance(&self, head: Head, now_ms: u64) -> Option<Head> {
         self.head
-            .compare_exchange(head.0, head.locked().0, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                head.0,
+                head.locked().0,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .ok()?;
         let count = self.buckets.len();
         let start_ms = now_ms - now_ms % self.bucket_ms;
@@ -217,7 +227,12 @@ impl Window {
             if !head.is_locked()
                 && self
                     .head
-                    .compare_exchange(head.0, head.locked().0, Ordering::Acquire, Ordering::Relaxed)
+                    .compare_exchange(
+                        head.0,
+                        head.locked().0,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
             {
                 return head;
@@ -272,7 +287,11 @@ mod tests {
         w.record(10_000, Outcome::Failure); // bucket [10_000, 10_100)
         w.record(10_100, Outcome::Success); // bucket [10_100, 10_200)
         assert_eq!(w.totals(10_999).calls(), 2);
-        assert_eq!(w.totals(11_000).calls(), 1, "the first bucket has left the window");
+        assert_eq!(
+            w.totals(11_000).calls(),
+            1,
+            "the first bucket has left the window"
+        );
         assert_eq!(w.totals(11_100).calls(), 0);
         // Writing after a long pause reuses the slots and starts from zero.
         w.record(50_000, Outcome::Success);
