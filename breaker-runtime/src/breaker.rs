@@ -438,11 +438,16 @@ impl CircuitBreaker {
             return; // admitted in an earlier period: it has no say in this one
         }
         let bucket_start = self.window.record(now, outcome);
+        if outcome.is_failure() {
+            // Whatever the state: a failure counted while forced closed or half-open is still
+            // in the window after `release`, and successes must keep checking the rate.
+            self.note_failure(bucket_start);
+        }
         if ticket.trial {
             self.settle_trial(word, outcome, now);
         } else if word.state() == State::Closed {
             if outcome.is_failure() {
-                self.closed_failure(word, bucket_start, now);
+                self.closed_failure(word, now);
             } else {
                 self.closed_success(word, now);
             }
@@ -450,12 +455,16 @@ impl CircuitBreaker {
         // Forced closed: counted above, never trips.
     }
 
-    fn closed_failure(&self, word: Word, bucket_start: u64, now: u64) {
+    /// Moves `failure_expiry` past a failure just counted in the bucket at `bucket_start`.
+    fn note_failure(&self, bucket_start: u64) {
         let expiry = self.window.expiry_of(bucket_start);
         // Only write the shared line when the value moves; successes read it on every call.
         if self.failure_expiry.load(Ordering::Relaxed) < expiry {
             self.failure_expiry.fetch_max(expiry, Ordering::Relaxed);
         }
+    }
+
+    fn closed_failure(&self, word: Word, now: u64) {
         if let Some(limit) = self.config.consecutive_failures()
             && self.consecutive.fetch_add(1, Ordering::Relaxed) + 1 >= limit
         {

@@ -2,7 +2,7 @@
 //! both states. A minimal subscriber records what it is sent.
 
 use std::{
-    fmt::Debug,
+    fmt::{Debug, Write},
     sync::{Arc, Mutex},
 };
 
@@ -20,7 +20,7 @@ struct Fields(String);
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
-        self.0.push_str(&format!("{}={:?} ", field.name(), value));
+        let _ = write!(self.0, "{}={:?} ", field.name(), value);
     }
 }
 
