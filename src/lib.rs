@@ -28,9 +28,8 @@ pub use breaker_runtime::{
     State, Transition, limits, registry,
 };
 
-/// Support for the code `#[circuit_breaker]` generates. Not public API: anything here may
-/// change in any release.
+pub use breaker_macros::circuit_breaker;
+
 #[doc(hidden)]
-pub mod __private {
-    pub use breaker_runtime::{CircuitBreaker, Config, registry};
-}
+#[path = "private.rs"]
+pub mod __private;

@@ -1,0 +1,287 @@
+//! Validation: the parsed arguments and the function they sit on become a `Plan`, or every
+//! reason they cannot, each spanned at the key, value or token at fault.
+
+use breaker_runtime::limits::{self, Limit};
+use darling::{Error, Result};
+use proc_macro2::Span;
+use syn::{
+    FnArg, Ident, ItemFn, LitStr, Pat, Path, ReceiverKind, ReturnType, Safety, Type,
+    spanned::Spanned,
+};
+
+use crate::attr::{Args, Number, Text};
+
+/// Everything expansion needs, checked.
+pub(crate) struct Plan {
+    /// Where the facade is: `::breaker` unless `crate = "…"`.
+    pub(crate) krate: Path,
+    /// `name = "…"`, or `None` for `module_path!()::fn_name`.
+    pub(crate) name: Option<LitStr>,
+    /// The configured keys, as builder calls: (method, value).
+    pub(crate) settings: Vec<(Ident, u64)>,
+    /// `timeout_ms`, which needs the `tokio` feature.
+    pub(crate) timeout_ms: Option<Number>,
+    /// The fallback, resolved against `Self` for methods, spanned at the string.
+    pub(crate) fallback: Option<Path>,
+    /// `failure_if`, spanned at the string.
+    pub(crate) failure_if: Option<Path>,
+    /// The function's inputs in order, with how each reaches the fallback.
+    pub(crate) inputs: Vec<Input>,
+}
+
+/// One input of the function, as the fallback receives it.
+pub(crate) struct Input {
+    /// `self` or the argument's name.
+    pub(crate) ident: Ident,
+    /// How the fallback gets it.
+    pub(crate) pass: Pass,
+    /// Where errors about it point (its type).
+    pub(crate) span: Span,
+}
+
+/// How an input reaches the fallback.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Pass {
+    /// A reference (`&T`, `&mut T`, `&self`, `&mut self`): handed on after the call has
+    /// returned it, at no cost.
+    Reborrow,
+    /// Anything else: cloned before the call (a copy for `Copy` types), since the body may
+    /// consume it.
+    Clone,
+}
+
+/// The keys that are plain numbers passed to the builder, with their limits.
+fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 8] {
+    [
+        (args.error_threshold, limits::ERROR_THRESHOLD),
+        (
+            args.request_volume_threshold,
+            limits::REQUEST_VOLUME_THRESHOLD,
+        ),
+        (args.window_ms, limits::WINDOW_MS),
+        (args.window_buckets, limits::WINDOW_BUCKETS),
+        (args.sleep_window_ms, limits::SLEEP_WINDOW_MS),
+        (args.half_open_max_calls, limits::HALF_OPEN_MAX_CALLS),
+        (args.consecutive_failures, limits::CONSECUTIVE_FAILURES),
+        (args.max_concurrent, limits::MAX_CONCURRENT),
+    ]
+}
+
+/// Checks `args` against the limits the runtime enforces and `func` against the shapes the
+/// attribute supports, reporting every problem at once.
+pub(crate) fn validate(args: &Args, func: &ItemFn) -> Result<Plan> {
+    let mut errors = Error::accumulator();
+
+    let mut settings = Vec::new();
+    for (number, limit) in numeric_keys(args) {
+        if let Some(number) = number {
+            match limit.check(number.value) {
+                Ok(value) => settings.push((Ident::new(limit.key, Span::call_site()), value)),
+                Err(error) => errors.push(Error::custom(error).with_span(&number.span)),
+            }
+        }
+    }
+    let window_ms = args
+        .window_ms
+        .map_or(default(limits::WINDOW_MS), |n| n.value);
+    let buckets = args
+        .window_buckets
+        .map_or(default(limits::WINDOW_BUCKETS), |n| n.value);
+    if (1..=limits::WINDOW_BUCKETS.max).contains(&buckets)
+        && let Err(error) = limits::check_window(window_ms, buckets)
+    {
+        let span = args
+            .window_buckets
+            .or(args.window_ms)
+            .map_or_else(Span::call_site, |n| n.span);
+        errors.push(Error::custom(error).with_span(&span));
+    }
+
+    let timeout_ms = args.timeout_ms.and_then(|number| {
+        if let Err(error) = limits::TIMEOUT_MS.check(number.value) {
+            errors.push(Error::custom(error).with_span(&number.span));
+            return None;
+        }
+        if func.sig.asyncness.is_none() {
+            errors.push(
+                Error::custom("timeout_ms needs an `async fn`: a sync call cannot be abandoned")
+                    .with_span(&number.span),
+            );
+            return None;
+        }
+        Some(number)
+    });
+
+    let name = args.name.as_ref().and_then(|Text(name)| {
+        let value = name.value();
+        let problem = if value.is_empty() {
+            Some("name must not be empty")
+        } else if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            Some("name must not contain whitespace or control characters")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                errors.push(Error::custom(problem).with_span(name));
+                None
+            }
+            None => Some(name.clone()),
+        }
+    });
+
+    let krate = match &args.krate {
+        Some(Text(krate)) => errors.handle(parse_path(
+            krate,
+            "crate must be a path to the `breaker` crate, like \"::breaker\"",
+        )),
+        None => Some(syn::parse_quote!(::breaker)),
+    };
+
+    let has_receiver = func.sig.receiver().is_some();
+    let fallback = args.fallback.as_ref().and_then(|Text(fallback)| {
+        let path = errors.handle(parse_path(
+            fallback,
+            "fallback must name a function, like \"default_recs\" or \"Self::cached\"",
+        ))?;
+        // As Hystrix's `fallbackMethod`: on a method, a bare name is a method of the same type.
+        Some(
+            if has_receiver && path.leading_colon.is_none() && path.segments.len() == 1 {
+                let ident = &path.segments[0].ident;
+                syn::parse_quote_spanned!(fallback.span()=> Self::#ident)
+            } else {
+                path
+            },
+        )
+    });
+    let failure_if = args.failure_if.as_ref().and_then(|Text(failure_if)| {
+        errors.handle(parse_path(
+            failure_if,
+            "failure_if must name a function `fn(&E) -> bool`, like \"is_outage\"",
+        ))
+    });
+
+    check_shape(func, &mut errors);
+    // Only a fallback needs the inputs by name; without one, any pattern is fine.
+    let inputs = if args.fallback.is_some() {
+        inputs(func, &mut errors)
+    } else {
+        Vec::new()
+    };
+
+    errors.finish_with(())?;
+    Ok(Plan {
+        // Both are `Some` when no error was pushed.
+        krate: krate.unwrap_or_else(|| syn::parse_quote!(::breaker)),
+        name,
+        settings,
+        timeout_ms,
+        fallback,
+        failure_if,
+        inputs,
+    })
+}
+
+fn default(limit: Limit) -> u64 {
+    limit.default.unwrap_or(0)
+}
+
+fn parse_path(text: &LitStr, problem: &str) -> Result<Path> {
+    text.parse::<Path>()
+        .map_err(|_| Error::custom(problem).with_span(text))
+}
+
+/// The function shapes a breaker cannot wrap.
+fn check_shape(func: &ItemFn, errors: &mut darling::error::Accumulator) {
+    let sig = &func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(
+            Error::custom(
+                "#[circuit_breaker] cannot go on a `const fn`: a breaker keeps state at run time",
+            )
+            .with_span(constness),
+        );
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(Error::custom("#[circuit_breaker] cannot go on an `extern` fn").with_span(abi));
+    }
+    if let Safety::Unsafe(token) = &sig.safety {
+        errors.push(
+            Error::custom(
+                "#[circuit_breaker] cannot go on an `unsafe fn`: put the unsafe call in a safe fn and annotate that",
+            )
+            .with_span(token),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(
+            Error::custom("#[circuit_breaker] cannot go on a variadic fn").with_span(variadic),
+        );
+    }
+    match &sig.output {
+        ReturnType::Default => errors.push(
+            Error::custom("#[circuit_breaker] needs a function that returns `Result<T, E>`")
+                .with_span(&sig.ident),
+        ),
+        ReturnType::Type(_, ty) if !names_a_result(ty) => errors.push(
+            Error::custom(
+                "#[circuit_breaker] needs a function that returns `Result<T, E>` (or an alias whose name ends in `Result`)",
+            )
+            .with_span(ty),
+        ),
+        ReturnType::Type(..) => {}
+    }
+}
+
+/// Whether the return type is written as `Result<…>` or an alias named like one
+/// (`io::Result<T>`, `anyhow::Result<T>`): the attribute sees tokens, not types.
+fn names_a_result(ty: &Type) -> bool {
+    match ty {
+        Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident.to_string().ends_with("Result")),
+        Type::Group(group) => names_a_result(&group.elem),
+        Type::Paren(paren) => names_a_result(&paren.elem),
+        _ => false,
+    }
+}
+
+/// The inputs, each bound to a name the fallback can be given.
+fn inputs(func: &ItemFn, errors: &mut darling::error::Accumulator) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    for input in &func.sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => inputs.push(Input {
+                ident: Ident::new("self", receiver.self_token.span),
+                pass: if matches!(receiver.kind, ReceiverKind::Reference(..)) {
+                    Pass::Reborrow
+                } else {
+                    Pass::Clone
+                },
+                span: receiver.span(),
+            }),
+            FnArg::Typed(typed) => match &*typed.pat {
+                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                    inputs.push(Input {
+                        ident: pat.ident.clone(),
+                        pass: if matches!(&*typed.ty, Type::Reference(_)) {
+                            Pass::Reborrow
+                        } else {
+                            Pass::Clone
+                        },
+                        span: typed.ty.span(),
+                    });
+                }
+                other => errors.push(
+                    Error::custom(
+                        "a fallback needs every argument bound to a plain name: destructure it in the body",
+                    )
+                    .with_span(other),
+                ),
+            },
+        }
+    }
+    inputs
+}
