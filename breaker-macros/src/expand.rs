@@ -14,7 +14,7 @@
 //! The body stays inside a closure (sync) or an `async` block (async) so `return` and `?` keep
 //! their meaning; every path is absolute and every local starts with `__breaker_`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{ItemFn, ReturnType, Signature, spanned::Spanned};
 
@@ -96,6 +96,8 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
     if let Some(timeout) = plan.timeout_ms {
         let millis = timeout.value;
         config = quote!(#private::with_timeout(#config, #millis));
+        // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
+        let private = respan(private.clone(), timeout.span);
         require_tokio = quote_spanned!(timeout.span=> #private::require_tokio!(););
     }
     quote! {
@@ -167,4 +169,20 @@ fn answer(
             ::core::result::Result::Err(__breaker_failure) => #run,
         }
     }
+}
+
+/// `tokens`, every one of them placed at `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            }
+            token.set_span(span);
+            token
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@ mod attr;
 mod expand;
 mod valid;
 
-use darling::{FromMeta, ast::NestedMeta};
+use darling::ast::NestedMeta;
 use proc_macro::TokenStream;
 use quote::ToTokens;
 use syn::ItemFn;
@@ -22,10 +22,13 @@ pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
         );
         return with_error(item, &error.to_compile_error());
     };
-    let parsed = NestedMeta::parse_meta_list(args.into())
+    let plan = NestedMeta::parse_meta_list(args.into())
         .map_err(darling::Error::from)
-        .and_then(|items| attr::Args::from_list(&items));
-    let plan = parsed.and_then(|args| valid::validate(&args, &func));
+        .and_then(|items| {
+            let mut errors = darling::Error::accumulator();
+            let args = attr::Args::parse(&items, &mut errors);
+            valid::validate(&args, &func, errors)
+        });
     match plan {
         Ok(plan) => expand::expand(&plan, &func).into(),
         Err(errors) => with_error(func.into_token_stream(), &errors.write_errors()),

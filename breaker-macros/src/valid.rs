@@ -2,7 +2,7 @@
 //! reason they cannot, each spanned at the key, value or token at fault.
 
 use breaker_runtime::limits::{self, Limit};
-use darling::{Error, Result};
+use darling::{Error, Result, error::Accumulator};
 use proc_macro2::Span;
 use syn::{
     FnArg, Ident, ItemFn, LitStr, Pat, Path, ReceiverKind, ReturnType, Safety, Type,
@@ -68,10 +68,8 @@ fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 8] {
 }
 
 /// Checks `args` against the limits the runtime enforces and `func` against the shapes the
-/// attribute supports, reporting every problem at once.
-pub(crate) fn validate(args: &Args, func: &ItemFn) -> Result<Plan> {
-    let mut errors = Error::accumulator();
-
+/// attribute supports, adding every problem to the errors parsing found.
+pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> Result<Plan> {
     let mut settings = Vec::new();
     for (number, limit) in numeric_keys(args) {
         if let Some(number) = number {
@@ -192,7 +190,7 @@ fn parse_path(text: &LitStr, problem: &str) -> Result<Path> {
 }
 
 /// The function shapes a breaker cannot wrap.
-fn check_shape(func: &ItemFn, errors: &mut darling::error::Accumulator) {
+fn check_shape(func: &ItemFn, errors: &mut Accumulator) {
     let sig = &func.sig;
     if let Some(constness) = &sig.constness {
         errors.push(
@@ -249,7 +247,7 @@ fn names_a_result(ty: &Type) -> bool {
 }
 
 /// The inputs, each bound to a name the fallback can be given.
-fn inputs(func: &ItemFn, errors: &mut darling::error::Accumulator) -> Vec<Input> {
+fn inputs(func: &ItemFn, errors: &mut Accumulator) -> Vec<Input> {
     let mut inputs = Vec::new();
     for input in &func.sig.inputs {
         match input {
