@@ -28,6 +28,109 @@ pub use breaker_runtime::{
     State, Transition, limits, registry,
 };
 
+/// Runs a function through a circuit breaker of its own.
+///
+/// ```
+/// use breaker::{BreakerError, Failure, circuit_breaker};
+///
+/// #[derive(Debug)]
+/// enum RecsError { Backend(String), Unavailable(BreakerError) }
+///
+/// impl From<BreakerError> for RecsError {
+///     fn from(error: BreakerError) -> Self { RecsError::Unavailable(error) }
+/// }
+///
+/// #[circuit_breaker(error_threshold = 50, sleep_window_ms = 10000, fallback = "default_recs")]
+/// fn recommendations(user: u64) -> Result<Vec<String>, RecsError> {
+///     if user == 0 {
+///         return Err(RecsError::Backend("recommendation service: 503".into()));
+///     }
+///     Ok(vec![format!("picked for {user}")])
+/// }
+///
+/// fn default_recs(user: u64) -> Result<Vec<String>, RecsError> {
+///     let _ = user;
+///     Ok(vec!["popular this week".into()])
+/// }
+///
+/// assert_eq!(recommendations(7).unwrap(), ["picked for 7"]);
+/// assert_eq!(recommendations(0).unwrap(), ["popular this week"]);
+/// ```
+///
+/// It goes on a `fn` or `async fn` returning `Result<T, E>` (or an alias named `…Result`): a
+/// free function, or a method taking `&self`, `&mut self` or `self` in an inherent or trait
+/// impl, generic or not. The signature, attributes, docs and visibility stay as written; the
+/// body runs through a breaker kept in a `static` inside the function, registered in
+/// [`registry`] under its name at the first call. `return` and `?` in the body behave as
+/// before.
+///
+/// # Keys
+///
+/// Every value is checked at compile time against [`limits`], the same limits
+/// [`Config::builder`] enforces; a bad one is a compile error at the value that says what is
+/// allowed.
+///
+/// | key | default | allowed | meaning |
+/// |---|---|---|---|
+/// | `name` | `module_path!()::fn_name` | non-empty, no whitespace | the breaker's name; functions that give the same name share one breaker (configured by whichever is called first) |
+/// | `error_threshold` | 50 | 1..=100 | trip when failures are at least this percent of the calls in the window… |
+/// | `request_volume_threshold` | 20 | ≥ 1 | …and the window holds at least this many calls |
+/// | `window_ms` | 10000 | 1..=86400000 | length of the rolling window |
+/// | `window_buckets` | 10 | 1..=1000, divides `window_ms` | buckets the window is kept in |
+/// | `sleep_window_ms` | 5000 | 1..=86400000 | how long the circuit stays open before a trial call |
+/// | `half_open_max_calls` | 1 | 1..=65535 | trial calls while half-open; all must succeed to close |
+/// | `consecutive_failures` | off | ≥ 1 | also trip after this many failures in a row |
+/// | `timeout_ms` | off | 1..=86400000 | `async fn` only, needs the `tokio` feature: a call still running is dropped and fails with [`BreakerError::Timeout`] |
+/// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected with [`BreakerError::Busy`] |
+/// | `fallback` | none | a path, as a string | called instead of failing (below) |
+/// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, as a string | an `Err` for which it returns false counts as a success and gets no fallback |
+/// | `crate` | `::breaker` | a path, as a string | where this crate is, if it is renamed or re-exported |
+///
+/// # Outcomes
+///
+/// As [`CircuitBreaker`]'s: `Ok` succeeds; a counted `Err` fails; a panic fails and keeps
+/// unwinding (no fallback); a dropped future records nothing and frees its permits. When the
+/// breaker answers instead of the body (open, busy, timed out) the caller gets the fallback's
+/// answer, or without a fallback `Err(BreakerError.into())`: the error type must then
+/// implement `From<BreakerError>`, and the compile error says so when it does not.
+///
+/// # Fallback
+///
+/// `fallback = "f"` names a function taking the same arguments and returning the same type as
+/// the annotated one (for an `async fn`, an `async fn`), optionally with one more, last,
+/// parameter [`Failure<E>`] saying why it was called. For a method, `"f"` and `"Self::f"` both
+/// name an associated function of the same type taking the same receiver. It is called for
+/// counted failures, rejections and timeouts, never for an `Ok`, an `Err` that `failure_if`
+/// let pass, or a panic.
+///
+/// The fallback receives the caller's arguments: references are handed on after the call at
+/// no cost; other arguments are cloned before the call (a copy for `Copy` types), only when a
+/// fallback is declared, so they must be `Clone`.
+///
+/// ```
+/// use breaker::{BreakerError, Failure, circuit_breaker};
+///
+/// struct Catalog { cache: Vec<u32> }
+///
+/// impl Catalog {
+///     #[circuit_breaker(consecutive_failures = 3, fallback = "cached")]
+///     fn price(&self, item: usize) -> Result<u32, String> {
+///         Err(format!("pricing service refused item {item}"))
+///     }
+///
+///     fn cached(&self, item: usize, why: Failure<String>) -> Result<u32, String> {
+///         match why {
+///             Failure::Error(_) | Failure::Breaker(BreakerError::Open { .. }) => {
+///                 self.cache.get(item).copied().ok_or_else(|| "not cached".to_owned())
+///             }
+///             Failure::Breaker(other) => Err(other.to_string()),
+///         }
+///     }
+/// }
+///
+/// let catalog = Catalog { cache: vec![120, 80] };
+/// assert_eq!(catalog.price(1), Ok(80));
+/// ```
 pub use breaker_macros::circuit_breaker;
 
 #[doc(hidden)]
