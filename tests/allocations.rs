@@ -1,0 +1,170 @@
+//! Zero heap allocations per call, counted by a global allocator: closed, rejected while open,
+//! served by a fallback, sync and async, through the attribute and the runtime API.
+//!
+//! The first call of an annotated function registers its breaker (one allocation, once); each
+//! case warms up before it counts. Only this thread's allocations are counted, so the test
+//! harness's other threads cannot disturb the count.
+#![deny(warnings, clippy::pedantic)]
+#![allow(clippy::unnecessary_wraps)]
+
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    cell::Cell,
+    future::Future,
+    hint::black_box,
+    pin::pin,
+    task::{Context, Poll, Waker},
+};
+
+use breaker::{BreakerError, CircuitBreaker, Config, circuit_breaker, registry};
+
+struct CountingAllocator;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every method forwards to the system allocator unchanged; counting touches only a
+// const-initialised thread-local `Cell`, which does not allocate.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|count| count.set(count.get() + 1));
+        // SAFETY: forwarded with the caller's arguments.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Allocations made on this thread while `run` ran a thousand times, after one warm-up run.
+fn allocations_in_1000_calls(mut run: impl FnMut()) -> u64 {
+    run(); // warm up: registration, lazy statics
+    let before = ALLOCATIONS.with(Cell::get);
+    for _ in 0..1_000 {
+        run();
+    }
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+/// Drives a future that never waits to completion without an executor (and without one's
+/// allocations).
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            return output;
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Error;
+
+impl From<BreakerError> for Error {
+    fn from(_: BreakerError) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(name = "alloc::sync")]
+fn sync_call(x: u64) -> Result<u64, Error> {
+    Ok(black_box(x))
+}
+
+#[circuit_breaker(name = "alloc::async")]
+async fn async_call(x: u64) -> Result<u64, Error> {
+    Ok(black_box(x))
+}
+
+fn cached(x: u64) -> Result<u64, Error> {
+    Ok(x + 1)
+}
+
+#[circuit_breaker(
+    name = "alloc::fallback",
+    consecutive_failures = 1,
+    fallback = "cached"
+)]
+fn with_fallback(x: u64) -> Result<u64, Error> {
+    if x == 0 {
+        return Err(Error);
+    }
+    Ok(x)
+}
+
+async fn cached_async(x: u64) -> Result<u64, Error> {
+    Ok(x + 1)
+}
+
+#[circuit_breaker(name = "alloc::async_fallback", fallback = "cached_async")]
+async fn async_with_fallback(x: u64) -> Result<u64, Error> {
+    Ok(x)
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    assert_eq!(
+        allocations_in_1000_calls(|| drop(black_box(vec![1_u8]))),
+        1_000
+    );
+}
+
+#[test]
+fn closed_calls_do_not_allocate() {
+    assert!(allocations_in_1000_calls(|| drop(black_box(sync_call(1)))) == 0);
+    assert!(allocations_in_1000_calls(|| drop(black_box(block_on(async_call(1))))) == 0);
+    let direct = CircuitBreaker::new("alloc::direct", Config::default());
+    assert!(allocations_in_1000_calls(|| drop(black_box(direct.call(|| Ok::<_, Error>(1))))) == 0);
+    assert!(
+        allocations_in_1000_calls(|| {
+            drop(black_box(block_on(
+                direct.call_async(async { Ok::<_, Error>(1) }),
+            )));
+        }) == 0
+    );
+}
+
+#[test]
+fn rejected_calls_do_not_allocate() {
+    let open = CircuitBreaker::new(
+        String::from("alloc::open-with-a-run-time-name"),
+        Config::default(),
+    );
+    open.force_open();
+    assert!(allocations_in_1000_calls(|| drop(black_box(open.call(|| Ok::<_, Error>(1))))) == 0);
+    let _ = block_on(async_with_fallback(1));
+    registry::get("alloc::async_fallback").unwrap().force_open();
+    assert!(allocations_in_1000_calls(|| drop(black_box(block_on(async_with_fallback(1))))) == 0);
+}
+
+#[test]
+fn fallbacks_do_not_allocate() {
+    assert!(
+        matches!(with_fallback(0), Ok(1)),
+        "failed, and the breaker opened"
+    );
+    assert!(allocations_in_1000_calls(|| drop(black_box(with_fallback(5)))) == 0);
+    assert_eq!(
+        registry::get("alloc::fallback")
+            .unwrap()
+            .metrics()
+            .rejections,
+        1_001
+    );
+}
