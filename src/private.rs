@@ -103,19 +103,6 @@ impl<E: From<BreakerError>> HoldsBreakerError for E {
     }
 }
 
-/// The function's own result: its value, its error, or the breaker's error converted into it.
-///
-/// # Errors
-/// The operation's error, or the breaker's as `E`.
-#[inline]
-pub fn into_result<T, E: HoldsBreakerError>(result: Result<T, Failure<E>>) -> Result<T, E> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(Failure::Error(error)) => Err(error),
-        Err(Failure::Breaker(error)) => Err(E::from_breaker_error(error)),
-    }
-}
-
 /// An argument the fallback receives as well as the body: cloned before the call, which for a
 /// `Copy` type is a copy.
 #[diagnostic::on_unimplemented(

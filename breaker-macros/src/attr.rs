@@ -2,9 +2,10 @@
 //! nothing but the value's own token (its literal type) happen here; ranges and everything
 //! that involves the function are in `valid.rs`.
 
-use darling::{Error, FromMeta, Result, ast::NestedMeta, error::Accumulator};
+use breaker_runtime::limits;
+use darling::{Error, Result, ast::NestedMeta, error::Accumulator};
 use proc_macro2::Span;
-use syn::{Expr, ExprLit, Lit, LitStr, Meta, spanned::Spanned};
+use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Meta, UnOp};
 
 /// Every key the attribute accepts.
 const KEYS: [&str; 13] = [
@@ -24,7 +25,7 @@ const KEYS: [&str; 13] = [
 ];
 
 /// `#[circuit_breaker(...)]`'s arguments: the keys that parsed. Each value is read with its
-/// type's darling `FromMeta`.
+/// type's [`Value`] impl, which knows the key it is read for.
 #[derive(Debug, Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<Text>,
@@ -43,14 +44,17 @@ pub(crate) struct Args {
 }
 
 impl Args {
-    /// Reads every `key = value`, pushing an error for each unknown key (with darling's "did
-    /// you mean"), repeated key or ill-typed value, and keeping the rest, so that validation
-    /// can report its own errors in the same compilation.
+    /// Reads every `key = value`, pushing an error for each unknown key (with a "did you
+    /// mean"), repeated key or ill-typed value, and keeping the rest, so that validation can
+    /// report its own errors in the same compilation.
     pub(crate) fn parse(items: &[NestedMeta], errors: &mut Accumulator) -> Args {
         let mut args = Args::default();
         for item in items {
             let NestedMeta::Meta(meta) = item else {
-                errors.push(Error::custom("expected `key = value`").with_span(item));
+                errors.push(
+                    Error::custom("expected `key = value`, like `error_threshold = 50`")
+                        .with_span(item),
+                );
                 continue;
             };
             let key = meta.path();
@@ -92,30 +96,54 @@ fn unknown_key(name: &str) -> String {
     }
 }
 
-/// Parses one key's value into its slot, refusing a second value for the same key.
-fn set<T: FromMeta>(slot: &mut Option<T>, meta: &Meta, errors: &mut Accumulator) {
+/// A value of one key, read from the expression after `key =`. The key is passed so that
+/// every message names it and says what it takes.
+pub(crate) trait Value: Sized {
+    /// `key = expr` → the value, or the error that says what `key` takes.
+    fn parse(key: &str, expr: &Expr) -> Result<Self>;
+}
+
+/// Parses one key's value into its slot, refusing a second value for the same key and a key
+/// written without `= value`.
+fn set<T: Value>(slot: &mut Option<T>, meta: &Meta, errors: &mut Accumulator) {
+    let key = path_text(meta.path());
     if slot.is_some() {
-        let key = meta.path();
         errors.push(
-            Error::custom(format!("`{}` is given twice: keep one", path_text(key))).with_span(key),
+            Error::custom(format!("`{key}` is given twice: keep one")).with_span(meta.path()),
         );
         return;
     }
-    if let Some(value) = errors.handle(T::from_meta(meta)) {
+    let value = match meta {
+        Meta::NameValue(pair) => T::parse(&key, &pair.value),
+        Meta::Path(path) => {
+            Err(Error::custom(format!("`{key}` needs a value: `{key} = …`")).with_span(path))
+        }
+        Meta::List(list) => Err(Error::custom(format!(
+            "`{key}` takes its value after `=`: `{key} = …`, not `{key}(…)`"
+        ))
+        .with_span(&list.delimiter.span().join())),
+    };
+    if let Some(value) = errors.handle(value) {
         *slot = Some(value);
     }
 }
 
-/// An integer literal. Unlike darling's own integers, a string such as `"50"` is refused: the
-/// attribute's numbers are numbers.
+/// An integer literal. A string such as `"50"` is refused, unlike darling's own integers:
+/// the attribute's numbers are numbers.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Number {
     pub(crate) value: u64,
     pub(crate) span: Span,
 }
 
-impl FromMeta for Number {
-    fn from_expr(expr: &Expr) -> Result<Self> {
+impl Value for Number {
+    fn parse(key: &str, expr: &Expr) -> Result<Self> {
+        // The limits say what the key allows; a key without one (none today) gets the widest.
+        let (min, max) = limits::ALL
+            .iter()
+            .find(|limit| limit.key == key)
+            .map_or((0, u64::MAX), |limit| (limit.min, limit.max));
+        let out_of_range = |got: &str| format!("{key} must be between {min} and {max}, got {got}");
         match expr {
             Expr::Lit(ExprLit {
                 lit: Lit::Int(int), ..
@@ -125,22 +153,29 @@ impl FromMeta for Number {
                     value,
                     span: int.span(),
                 })
-                .map_err(|_| {
-                    Error::custom("expected a whole number between 0 and 2^64 - 1").with_span(int)
-                }),
+                // A negative literal (`-1`) or one beyond `u64`.
+                .map_err(|_| Error::custom(out_of_range(int.base10_digits())).with_span(int)),
+            Expr::Unary(ExprUnary {
+                op: UnOp::Neg(_),
+                expr: inner,
+                ..
+            }) => Err(Error::custom(out_of_range(&format!(
+                "-{}",
+                quote::ToTokens::to_token_stream(inner)
+            )))
+            .with_span(expr)),
             Expr::Lit(ExprLit {
                 lit: Lit::Str(text),
                 ..
-            }) => Err(Error::custom(format!(
-                "expected an integer, found a string: write {} without quotes",
-                text.value()
+            }) if text.value().trim().parse::<u64>().is_ok() => Err(Error::custom(format!(
+                "{key} takes an integer, not a string: write `{key} = {}`",
+                text.value().trim()
             ))
             .with_span(text)),
-            Expr::Unary(_) => Err(Error::custom(
-                "expected a positive integer, found a negative number",
-            )
-            .with_span(expr)),
-            other => Err(Error::custom("expected an integer literal").with_span(other)),
+            other => Err(
+                Error::custom(format!("{key} takes an integer between {min} and {max}"))
+                    .with_span(other),
+            ),
         }
     }
 }
@@ -149,21 +184,29 @@ impl FromMeta for Number {
 #[derive(Clone, Debug)]
 pub(crate) struct Text(pub(crate) LitStr);
 
-impl FromMeta for Text {
-    fn from_expr(expr: &Expr) -> Result<Self> {
+impl Value for Text {
+    fn parse(key: &str, expr: &Expr) -> Result<Self> {
+        let example = match key {
+            "name" => "\"recommendations\"",
+            "fallback" => "\"default_recs\"",
+            "failure_if" => "\"is_outage\"",
+            _ => "\"::breaker\"",
+        };
         match expr {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(text),
                 ..
             }) => Ok(Text(text.clone())),
+            // The likeliest slip: `fallback = default_recs`.
             Expr::Path(path) => Err(Error::custom(format!(
-                "expected a string: write the path in quotes, \"{}\"",
-                quote::ToTokens::to_token_stream(path)
-                    .to_string()
-                    .replace(' ', "")
+                "{key} takes a string: write it in quotes, `{key} = \"{}\"`",
+                path_text(&path.path)
             ))
             .with_span(expr)),
-            other => Err(Error::custom("expected a string literal").with_span(&other.span())),
+            other => Err(
+                Error::custom(format!("{key} takes a string, like `{key} = {example}`"))
+                    .with_span(other),
+            ),
         }
     }
 }

@@ -85,7 +85,10 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
     let buckets = args
         .window_buckets
         .map_or(default(limits::WINDOW_BUCKETS), |n| n.value);
-    if (1..=limits::WINDOW_BUCKETS.max).contains(&buckets)
+    // Only when both are in range: an out-of-range value has its own error already, and one
+    // error per mistake is what the user should see.
+    if limits::WINDOW_MS.check(window_ms).is_ok()
+        && limits::WINDOW_BUCKETS.check(buckets).is_ok()
         && let Err(error) = limits::check_window(window_ms, buckets)
     {
         let span = args
@@ -201,7 +204,12 @@ fn check_shape(func: &ItemFn, errors: &mut Accumulator) {
         );
     }
     if let Some(abi) = &sig.abi {
-        errors.push(Error::custom("#[circuit_breaker] cannot go on an `extern` fn").with_span(abi));
+        errors.push(
+            Error::custom(
+                "#[circuit_breaker] cannot go on an `extern` fn: annotate a Rust fn and call it from the `extern` one",
+            )
+            .with_span(abi),
+        );
     }
     if let Safety::Unsafe(token) = &sig.safety {
         errors.push(

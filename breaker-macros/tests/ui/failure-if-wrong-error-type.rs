@@ -1,0 +1,26 @@
+use breaker::{BreakerError, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<BreakerError> for Error {
+    fn from(_: BreakerError) -> Self {
+        Error
+    }
+}
+
+#[derive(Debug)]
+struct OtherError;
+
+fn is_outage(_error: &OtherError) -> bool {
+    true
+}
+
+#[circuit_breaker(failure_if = "is_outage")]
+fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = fetch();
+}

@@ -1,0 +1,8 @@
+use breaker::circuit_breaker;
+
+#[circuit_breaker]
+fn ping() {}
+
+fn main() {
+    ping();
+}

@@ -1,0 +1,23 @@
+use breaker::{BreakerError, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<BreakerError> for Error {
+    fn from(_: BreakerError) -> Self {
+        Error
+    }
+}
+
+fn default_fetch() -> Result<u32, Error> {
+    Ok(0)
+}
+
+#[circuit_breaker(fallback = default_fetch)]
+fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = fetch();
+}
