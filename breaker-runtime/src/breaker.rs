@@ -8,7 +8,7 @@ use crate::{
     state::Word,
     sync::{AtomicU64, CacheLine, Ordering},
     transition::{self, Listeners},
-    window::{Outcome, Window},
+    window::{Outcome, Totals, Window},
 };
 
 /// A circuit breaker: runs calls while they succeed, rejects them at once while the operation
@@ -77,8 +77,8 @@ pub struct CircuitBreaker {
     state: AtomicU64,
     config: Config,
     window: Window,
-    /// Start of the period in which the newest failure leaves the window: until then a
-    /// success may bring the window up to the volume threshold and must check the error rate.
+    /// Until when successes must check the error rate: the time the newest failure that left
+    /// enough failures in the window to trip on successes alone ages out (see `note_failure`).
     failure_expiry: AtomicU64,
     /// Failures in a row, when `consecutive_failures` is set.
     consecutive: CacheLine<AtomicU64>,
@@ -327,7 +327,7 @@ impl CircuitBreaker {
     fn now_ms(&self) -> u64 {
         #[cfg(feature = "test-util")]
         if let Some(clock) = self.clock.get() {
-            return clock.now_ms();
+            return test_clock_now(clock);
         }
         clock::system_now_ms()
     }
@@ -438,40 +438,50 @@ impl CircuitBreaker {
             return; // admitted in an earlier period: it has no say in this one
         }
         let bucket_start = self.window.record(now, outcome);
-        if outcome.is_failure() {
-            // Whatever the state: a failure counted while forced closed or half-open is still
-            // in the window after `release`, and successes must keep checking the rate.
-            self.note_failure(bucket_start);
-        }
+        // A failure is followed by a look at the whole window, whatever the state: the rate
+        // decides a trip in Closed, and failures counted while forced closed or half-open are
+        // still in the window after `release`.
+        let totals = outcome
+            .is_failure()
+            .then(|| self.note_failure(bucket_start, now));
         if ticket.trial {
             self.settle_trial(word, outcome, now);
         } else if word.state() == State::Closed {
-            if outcome.is_failure() {
-                self.closed_failure(word, now);
-            } else {
-                self.closed_success(word, now);
+            match totals {
+                Some(totals) => self.closed_failure(word, &totals, now),
+                None => self.closed_success(word, now),
             }
         }
         // Forced closed: counted above, never trips.
     }
 
-    /// Moves `failure_expiry` past a failure just counted in the bucket at `bucket_start`.
-    fn note_failure(&self, bucket_start: u64) {
-        let expiry = self.window.expiry_of(bucket_start);
-        // Only write the shared line when the value moves; successes read it on every call.
-        if self.failure_expiry.load(Ordering::Relaxed) < expiry {
-            self.failure_expiry.fetch_max(expiry, Ordering::Relaxed);
+    /// After a failure counted into the bucket at `bucket_start`: if the window now holds
+    /// enough failures that successes alone could trip it (failures × 100 ≥ threshold ×
+    /// volume), successes must check the rate until this failure ages out. A success can only
+    /// trip the breaker when that holds, and the failures in the window at any later moment
+    /// are a subset of those counted here, so below it successes need not look.
+    fn note_failure(&self, bucket_start: u64, now: u64) -> Totals {
+        let totals = self.window.totals(now);
+        if totals.failures * 100
+            >= self.config.error_threshold() * self.config.request_volume_threshold()
+        {
+            let expiry = self.window.expiry_of(bucket_start);
+            // Only write the shared line when the value moves; successes read it on every call.
+            if self.failure_expiry.load(Ordering::Relaxed) < expiry {
+                self.failure_expiry.fetch_max(expiry, Ordering::Relaxed);
+            }
         }
+        totals
     }
 
-    fn closed_failure(&self, word: Word, now: u64) {
+    fn closed_failure(&self, word: Word, totals: &Totals, now: u64) {
         if let Some(limit) = self.config.consecutive_failures()
             && self.consecutive.fetch_add(1, Ordering::Relaxed) + 1 >= limit
         {
             self.trip(word, now);
             return;
         }
-        self.check_error_rate(word, now);
+        self.trip_on_error_rate(word, totals, now);
     }
 
     #[inline]
@@ -481,16 +491,19 @@ impl CircuitBreaker {
         {
             self.consecutive.store(0, Ordering::Relaxed);
         }
-        // The error rate is only worth computing when a failure is still in the window: a
-        // success then may bring the window up to the volume threshold, or old successes may
-        // have aged out under it. With no failure in the window it cannot trip.
+        // The error rate is only worth computing when the window holds enough failures to trip
+        // on: a success then may bring it up to the volume threshold, or old successes may have
+        // aged out under it. Otherwise it cannot trip.
         if now < self.failure_expiry.load(Ordering::Relaxed) {
             self.check_error_rate(word, now);
         }
     }
 
     fn check_error_rate(&self, word: Word, now: u64) {
-        let totals = self.window.totals(now);
+        self.trip_on_error_rate(word, &self.window.totals(now), now);
+    }
+
+    fn trip_on_error_rate(&self, word: Word, totals: &Totals, now: u64) {
         let calls = totals.calls();
         if calls >= self.config.request_volume_threshold()
             && totals.failures * 100 >= self.config.error_threshold() * calls
@@ -578,6 +591,15 @@ impl CircuitBreaker {
             },
         );
     }
+}
+
+/// Kept out of line, so that a build with `test-util` keeps the system clock's path as short as
+/// a build without it.
+#[cfg(feature = "test-util")]
+#[cold]
+#[inline(never)]
+fn test_clock_now(clock: &crate::TestClock) -> u64 {
+    clock.now_ms()
 }
 
 fn classify<T, E>(result: &Result<T, E>, is_failure: impl FnOnce(&E) -> bool) -> Outcome {

@@ -38,6 +38,7 @@ mod breaker;
 mod clock;
 mod config;
 mod error;
+mod lane;
 pub mod limits;
 mod metrics;
 mod name;

@@ -75,10 +75,12 @@ impl<'b> Permit<'b> {
     }
 
     /// Records the outcome; dropping the permit then frees its bulkhead slot.
+    #[inline]
     pub(crate) fn finish(mut self, outcome: Outcome) {
         self.settle(outcome);
     }
 
+    #[inline]
     fn settle(&mut self, outcome: Outcome) {
         if !self.settled {
             self.settled = true;

@@ -1,13 +1,26 @@
 //! The rolling window: outcome counts over the last `window_ms`, kept in `window_buckets`
 //! buckets as Hystrix's rolling statistics are, so that old outcomes age out a bucket at a time.
 //!
-//! Recording is one load of the head and one `fetch_add` on the current bucket. The head names
-//! the current bucket and the time its period started; when a reading falls past that period,
-//! the thread that wins the head (a compare-and-swap that sets its lock bit) empties the buckets
-//! being reused and publishes the new head. That takes a few stores, once per bucket period;
-//! other writers wait for it rather than count into a bucket that is being emptied.
+//! The head names the current bucket and the time its period started; when a reading falls
+//! past that period, the thread that wins the head (a compare-and-swap that sets its lock bit)
+//! empties the buckets being reused and publishes the new head. That takes a few stores, once
+//! per bucket period; other writers wait for it rather than count into a bucket that is being
+//! emptied.
+//!
+//! The outcomes of every call — successes, and rejections while open — are counted in the
+//! calling thread's [lane](crate::lane): one load of the head, then a plain load and store into
+//! a cache line only that thread writes. A lane bucket is tagged with the head it counts for,
+//! so its owner empties it when the head has moved on, and readers skip it when it has aged
+//! out or the window was cleared since (a clear bumps the head's reset count). Failures and
+//! timeouts, rare and followed by a look at the whole window anyway, and the counts of threads
+//! without a lane, go into the shared atomic buckets.
 
-use crate::sync::{AtomicU64, CacheLine, Ordering, back_off};
+use std::sync::OnceLock;
+
+use crate::{
+    lane::{self, LANES},
+    sync::{AtomicU64, CacheLine, Ordering, back_off},
+};
 
 /// What a finished call counts as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,24 +85,44 @@ impl Bucket {
     }
 }
 
-/// The head: `start_ms << 16 | slot << 1 | locked`.
+/// A thread's counts for one bucket period, written only by the thread that owns the lane.
+#[derive(Debug, Default)]
+struct LaneBucket {
+    /// The head (unlocked) these counts belong to.
+    head: AtomicU64,
+    successes: AtomicU64,
+    rejections: AtomicU64,
+}
+
+/// One lane's buckets, each on a cache line of its own.
+type LaneBuckets = Box<[CacheLine<LaneBucket>]>;
+
+/// The head: `start_ms << 23 | resets << 11 | slot << 1 | locked`. 41 bits of milliseconds
+/// last 69 years of the monotonic clock; `window_buckets` is at most 1000, below 2^10.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Head(u64);
 
 impl Head {
     const LOCKED: u64 = 1;
+    const RESETS_MASK: u64 = (1 << 12) - 1;
 
-    const fn new(start_ms: u64, slot: usize) -> Head {
-        Head((start_ms << 16) | ((slot as u64) << 1))
+    const fn new(start_ms: u64, resets: u64, slot: usize) -> Head {
+        Head((start_ms << 23) | ((resets & Head::RESETS_MASK) << 11) | ((slot as u64) << 1))
     }
 
     const fn start_ms(self) -> u64 {
-        self.0 >> 16
+        self.0 >> 23
+    }
+
+    /// How many times the window was cleared (wrapping at 4096): lane counts from before a
+    /// clear carry an older count and are skipped.
+    const fn resets(self) -> u64 {
+        (self.0 >> 11) & Head::RESETS_MASK
     }
 
     const fn slot(self) -> usize {
-        // 15 bits, and `window_buckets` is at most 1000.
-        ((self.0 >> 1) & 0x7fff) as usize
+        // 10 bits.
+        ((self.0 >> 1) & 0x3ff) as usize
     }
 
     const fn is_locked(self) -> bool {
@@ -104,6 +137,8 @@ impl Head {
 pub(crate) struct Window {
     head: CacheLine<AtomicU64>,
     buckets: Box<[Bucket]>,
+    /// Per lane, allocated at the lane's first call through this breaker.
+    lanes: Box<[OnceLock<LaneBuckets>]>,
     bucket_ms: u64,
     length_ms: u64,
 }
@@ -112,33 +147,74 @@ impl Window {
     pub(crate) fn new(window_ms: u64, buckets: u64) -> Window {
         let count = usize::try_from(buckets).unwrap_or(1).max(1);
         Window {
-            head: CacheLine(AtomicU64::new(Head::new(0, 0).0)),
+            head: CacheLine(AtomicU64::new(Head::new(0, 0, 0).0)),
             buckets: (0..count).map(|_| Bucket::default()).collect(),
+            lanes: (0..LANES).map(|_| OnceLock::new()).collect(),
             bucket_ms: window_ms / buckets.max(1),
             length_ms: window_ms,
         }
     }
 
     /// Counts an outcome at `now_ms`, and returns the start of the bucket period it went into.
+    #[inline]
     pub(crate) fn record(&self, now_ms: u64, outcome: Outcome) -> u64 {
-        let (bucket, start_ms) = self.current(now_ms);
+        let head = self.current(now_ms);
         match outcome {
-            Outcome::Success => bucket.successes.fetch_add(1, Ordering::Relaxed),
-            Outcome::Failure => bucket.failures.fetch_add(1, Ordering::Relaxed),
-            Outcome::Timeout => {
-                bucket.timeouts.fetch_add(1, Ordering::Relaxed);
-                bucket.failures.fetch_add(1, Ordering::Relaxed)
+            Outcome::Success => {
+                if !self.count_in_lane(head, |counts| &counts.successes) {
+                    self.buckets[head.slot()]
+                        .successes
+                        .fetch_add(1, Ordering::Relaxed);
+                }
             }
-        };
-        start_ms
+            Outcome::Failure => {
+                self.buckets[head.slot()]
+                    .failures
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            Outcome::Timeout => {
+                let bucket = &self.buckets[head.slot()];
+                bucket.timeouts.fetch_add(1, Ordering::Relaxed);
+                bucket.failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        head.start_ms()
     }
 
     /// Counts a rejected call at `now_ms`.
+    #[inline]
     pub(crate) fn record_rejection(&self, now_ms: u64) {
-        self.current(now_ms)
-            .0
-            .rejections
-            .fetch_add(1, Ordering::Relaxed);
+        let head = self.current(now_ms);
+        if !self.count_in_lane(head, |counts| &counts.rejections) {
+            self.buckets[head.slot()]
+                .rejections
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds one to a counter of this thread's lane for `head`; `false` if the thread has no
+    /// lane. Only the lane's owner writes it, so a load and a store are an exact increment.
+    #[inline]
+    fn count_in_lane(&self, head: Head, counter: impl Fn(&LaneBucket) -> &AtomicU64) -> bool {
+        let Some(lane) = lane::current() else {
+            return false;
+        };
+        let buckets = self.lanes[lane].get_or_init(|| {
+            (0..self.buckets.len())
+                .map(|_| CacheLine(LaneBucket::default()))
+                .collect()
+        });
+        let counts = &buckets[head.slot()];
+        if counts.head.load(Ordering::Relaxed) != head.0 {
+            // This slot last counted for an older period, or before a clear: start it afresh,
+            // and only then say which head it counts for, so a reader never adds old counts.
+            counts.successes.store(0, Ordering::Relaxed);
+            counts.rejections.store(0, Ordering::Relaxed);
+            counts.head.store(head.0, Ordering::Release);
+        }
+        let counter = counter(counts);
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        true
     }
 
     /// When a failure counted into the bucket starting at `bucket_start_ms` leaves the window.
@@ -160,20 +236,34 @@ impl Window {
             }
             self.buckets[(head.slot() + count - back) % count].add_to(&mut totals);
         }
+        for buckets in self.lanes.iter().filter_map(OnceLock::get) {
+            for counts in &**buckets {
+                let tag = Head(counts.head.load(Ordering::Acquire));
+                if tag.resets() == head.resets()
+                    && tag.start_ms() <= head.start_ms()
+                    && tag.start_ms() + self.length_ms > now_ms
+                {
+                    totals.successes += counts.successes.load(Ordering::Relaxed);
+                    totals.rejections += counts.rejections.load(Ordering::Relaxed);
+                }
+            }
+        }
         totals
     }
 
-    /// Empties every bucket.
+    /// Empties every bucket: the shared ones now, the lanes' by moving to the next reset count.
     pub(crate) fn clear(&self) {
         let head = self.lock();
         for bucket in &*self.buckets {
             bucket.empty();
         }
-        self.head.store(head.0, Ordering::Release);
+        let cleared = Head::new(head.start_ms(), head.resets() + 1, head.slot());
+        self.head.store(cleared.0, Ordering::Release);
     }
 
-    /// The bucket for `now_ms`, moving the head forward if `now_ms` is past its period.
-    fn current(&self, now_ms: u64) -> (&Bucket, u64) {
+    /// The head of the bucket for `now_ms`, moving it forward if `now_ms` is past its period.
+    #[inline]
+    fn current(&self, now_ms: u64) -> Head {
         let mut attempt = 0;
         loop {
             let head = Head(self.head.load(Ordering::Acquire));
@@ -184,10 +274,10 @@ impl Window {
             // A reading older than the head (this thread read the clock before another moved
             // the head) counts in the newest bucket: late by less than a bucket, never lost.
             if now_ms < head.start_ms() + self.bucket_ms {
-                return (&self.buckets[head.slot()], head.start_ms());
+                return head;
             }
             if let Some(advanced) = self.advance(head, now_ms) {
-                return (&self.buckets[advanced.slot()], advanced.start_ms());
+                return advanced;
             }
         }
     }
@@ -214,7 +304,7 @@ impl Window {
         // `steps % count` is below `count`, which fits in a usize.
         #[allow(clippy::cast_possible_truncation)]
         let slot = (head.slot() + (steps % count as u64) as usize) % count;
-        let advanced = Head::new(start_ms, slot);
+        let advanced = Head::new(start_ms, head.resets(), slot);
         self.head.store(advanced.0, Ordering::Release);
         Some(advanced)
     }
@@ -327,6 +417,52 @@ mod tests {
         assert_eq!(w.totals(10_000), Totals::default());
         w.record(10_010, Outcome::Success);
         assert_eq!(w.totals(10_010).successes, 1);
+    }
+
+    #[test]
+    fn threads_beyond_the_lanes_count_in_the_shared_buckets() {
+        use std::sync::{Arc, Barrier};
+        let w = Arc::new(window());
+        let threads = LANES + 8;
+        // Every thread holds its lane until all have counted, so some run out of lanes.
+        let barrier = Arc::new(Barrier::new(threads));
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let (w, barrier) = (Arc::clone(&w), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    w.record(10_000, Outcome::Success);
+                    w.record_rejection(10_000);
+                    barrier.wait();
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let totals = w.totals(10_000);
+        assert_eq!(totals.successes, threads as u64);
+        assert_eq!(totals.rejections, threads as u64);
+        let shared = w
+            .buckets
+            .iter()
+            .map(|b| b.successes.load(Ordering::Relaxed))
+            .sum::<u64>();
+        assert!(shared >= 8, "at least 8 threads had no lane: {shared}");
+    }
+
+    #[test]
+    fn clear_forgets_lane_counts() {
+        let w = window();
+        w.record(10_000, Outcome::Success);
+        w.record_rejection(10_000);
+        w.clear();
+        assert_eq!(w.totals(10_000), Totals::default());
+        w.record(10_000, Outcome::Success);
+        assert_eq!(
+            w.totals(10_000).successes,
+            1,
+            "the lane starts afresh in the same period"
+        );
     }
 
     #[test]
