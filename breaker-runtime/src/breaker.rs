@@ -41,7 +41,7 @@ use crate::{
 /// failure does not re-open a circuit that has closed since. (Under concurrency, an outcome
 /// being recorded during the few nanoseconds of a transition may still land in the new
 /// period's statistics; it never causes a transition by itself. And on weakly ordered
-/// processors such as AArch64, when two outcomes recorded at the same instant each just miss
+/// processors such as `AArch64`, when two outcomes recorded at the same instant each just miss
 /// the other's count, the trip they would have made together is made by the next outcome:
 /// ordering every count for this would cost every call a fence.)
 ///
@@ -189,6 +189,7 @@ impl CircuitBreaker {
     /// let breaker = CircuitBreaker::new("prices", Config::default());
     /// assert_eq!(breaker.call(|| Ok::<_, std::io::Error>(42)).unwrap(), 42);
     /// ```
+    #[inline]
     pub fn call<T, E>(&self, operation: impl FnOnce() -> Result<T, E>) -> Result<T, Failure<E>> {
         self.call_with(operation, |_| true)
     }
@@ -212,6 +213,7 @@ impl CircuitBreaker {
     /// assert_eq!(breaker.metrics().successes, 1);
     /// # Ok::<(), breaker_runtime::ConfigError>(())
     /// ```
+    #[inline]
     pub fn call_with<T, E>(
         &self,
         operation: impl FnOnce() -> Result<T, E>,

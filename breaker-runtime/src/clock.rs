@@ -24,10 +24,10 @@ pub(crate) fn system_now_ms() -> u64 {
     if failed {
         return portable_now_ms();
     }
-    // A monotonic clock's fields are never negative.
-    let secs = u64::try_from(now.tv_sec).unwrap_or(0);
-    let millis = u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000_000;
-    secs * 1000 + millis
+    // A monotonic clock's fields are never negative, so the casts are exact.
+    #[allow(clippy::cast_sign_loss)]
+    let (secs, nanos) = (now.tv_sec as u64, now.tv_nsec as u64);
+    secs * 1000 + nanos / 1_000_000
 }
 
 /// Milliseconds on the system's monotonic clock.
