@@ -94,9 +94,11 @@ pub(crate) fn expand(plan: &Plan, func: &ItemFn) -> TokenStream {
     };
     let answer = answer(plan, sig, &ret, &private, &forwarded);
 
-    quote! {
-        #(#attrs)*
-        #vis #sig {
+    // The body's braces keep the user's span: the item then reads as the user's own code, so
+    // their `dead_code` lint still reports a function nobody calls.
+    let mut body = Group::new(
+        Delimiter::Brace,
+        quote! {
             #breaker
             #helpers
             #binding
@@ -104,7 +106,12 @@ pub(crate) fn expand(plan: &Plan, func: &ItemFn) -> TokenStream {
             #counted
             #call
             #answer
-        }
+        },
+    );
+    body.set_span(block.brace_token.span.join());
+    quote! {
+        #(#attrs)*
+        #vis #sig #body
     }
 }
 
