@@ -96,7 +96,8 @@ pub struct CircuitBreaker {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker named `name` (a `&'static str`, a `String` or an `Arc<str>`).
+    /// A closed breaker named `name` (a `&'static str`, or a `String` or `Arc<str>`, which is
+    /// interned: see [`Name`]).
     ///
     /// The breaker is not registered; see [`registry::register`](crate::registry::register).
     ///
@@ -129,8 +130,8 @@ impl CircuitBreaker {
 
     /// The breaker's name.
     #[must_use]
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> &'static str {
+        self.name.as_str()
     }
 
     /// The breaker's configuration.
@@ -275,7 +276,7 @@ impl CircuitBreaker {
                     Err(_elapsed) => {
                         permit.finish(Outcome::Timeout);
                         return Err(Failure::Breaker(BreakerError::Timeout {
-                            name: self.name.clone(),
+                            name: self.name,
                             after: limit,
                         }));
                     }
@@ -353,7 +354,7 @@ impl CircuitBreaker {
                 drop(permit); // gives back the slot, and the trial permit if it took one
                 self.window.record_rejection(self.now_ms());
                 return Err(BreakerError::Busy {
-                    name: self.name.clone(),
+                    name: self.name,
                     max_concurrent: limit,
                 });
             }
@@ -402,7 +403,7 @@ impl CircuitBreaker {
     fn reject(&self, now: u64, state: State, retry_in: Option<Duration>) -> BreakerError {
         self.window.record_rejection(now);
         BreakerError::Open {
-            name: self.name.clone(),
+            name: self.name,
             state,
             retry_in,
         }
@@ -590,7 +591,7 @@ impl CircuitBreaker {
         transition::report(
             &self.listeners,
             &Transition {
-                breaker: self.name.clone(),
+                breaker: self.name,
                 from: from.state(),
                 to: to.state(),
             },
