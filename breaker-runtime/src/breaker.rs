@@ -437,12 +437,27 @@ impl CircuitBreaker {
     }
 
     /// Counts a finished call's outcome and makes the transition it calls for, if any.
+    #[inline]
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
         let now = self.now_ms();
         let word = Word(self.state.load(Ordering::Acquire));
         if word.generation() != ticket.generation {
             return; // admitted in an earlier period: it has no say in this one
         }
+        // The path nearly every call takes, kept small enough to inline into the caller.
+        if outcome == Outcome::Success && !ticket.trial {
+            self.window.record(now, outcome);
+            if word.state() == State::Closed {
+                self.closed_success(word, now);
+            }
+            return; // forced closed: counted, never trips
+        }
+        self.record_rare(ticket, outcome, word, now);
+    }
+
+    /// Failures, timeouts and trial outcomes.
+    #[inline(never)]
+    fn record_rare(&self, ticket: Ticket, outcome: Outcome, word: Word, now: u64) {
         let bucket_start = self.window.record(now, outcome);
         // A failure is followed by a look at the whole window, whatever the state: the rate
         // decides a trip in Closed, and failures counted while forced closed or half-open are
@@ -452,11 +467,10 @@ impl CircuitBreaker {
             .then(|| self.note_failure(bucket_start, now));
         if ticket.trial {
             self.settle_trial(word, outcome, now);
-        } else if word.state() == State::Closed {
-            match totals {
-                Some(totals) => self.closed_failure(word, &totals, now),
-                None => self.closed_success(word, now),
-            }
+        } else if word.state() == State::Closed
+            && let Some(totals) = totals
+        {
+            self.closed_failure(word, &totals, now);
         }
         // Forced closed: counted above, never trips.
     }
@@ -505,6 +519,8 @@ impl CircuitBreaker {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn check_error_rate(&self, word: Word, now: u64) {
         self.trip_on_error_rate(word, &self.window.totals(now), now);
     }

@@ -12,6 +12,7 @@
 /// Milliseconds on the system's monotonic clock.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[allow(unsafe_code)]
+#[inline]
 pub(crate) fn system_now_ms() -> u64 {
     let mut now = libc::timespec {
         tv_sec: 0,

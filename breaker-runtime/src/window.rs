@@ -199,11 +199,10 @@ impl Window {
         let Some(lane) = lane::current() else {
             return false;
         };
-        let buckets = self.lanes[lane].get_or_init(|| {
-            (0..self.buckets.len())
-                .map(|_| CacheLine(LaneBucket::default()))
-                .collect()
-        });
+        let buckets = match self.lanes[lane].get() {
+            Some(buckets) => buckets,
+            None => self.open_lane(lane),
+        };
         let counts = &buckets[head.slot()];
         if counts.head.load(Ordering::Relaxed) != head.0 {
             // This slot last counted for an older period, or before a clear: start it afresh,
@@ -220,6 +219,17 @@ impl Window {
     /// When a failure counted into the bucket starting at `bucket_start_ms` leaves the window.
     pub(crate) const fn expiry_of(&self, bucket_start_ms: u64) -> u64 {
         bucket_start_ms + self.length_ms
+    }
+
+    /// A lane's buckets, allocated at its first call through this breaker.
+    #[cold]
+    #[inline(never)]
+    fn open_lane(&self, lane: usize) -> &LaneBuckets {
+        self.lanes[lane].get_or_init(|| {
+            (0..self.buckets.len())
+                .map(|_| CacheLine(LaneBucket::default()))
+                .collect()
+        })
     }
 
     /// The counts of the buckets still inside the window at `now_ms`.
