@@ -400,6 +400,7 @@ impl CircuitBreaker {
         }
     }
 
+    #[inline]
     fn reject(&self, now: u64, state: State, retry_in: Option<Duration>) -> BreakerError {
         self.window.record_rejection(now);
         BreakerError::Open {
