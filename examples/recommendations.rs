@@ -446,6 +446,10 @@ async fn main() {
     }
     let (with, without) = (Hanging::of(&guarded), Hanging::of(&unguarded_log.calls()));
 
+    print_comparison(&with, &without);
+}
+
+fn print_comparison(with: &Hanging, without: &Hanging) {
     println!("\nwhile the service hung ({USERS} users, {PHASE:?}):");
     println!("{:<34} {:>16} {:>16}", "", "with breaker", "without");
     println!(
