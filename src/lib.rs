@@ -2,27 +2,89 @@
 //!
 //! A circuit breaker stops an application from calling an operation that is likely to fail. It
 //! stays **closed** while calls succeed and watches the failure rate; it trips **open** when
-//! failures cross a threshold and then fails every call at once instead of waiting on a dead
-//! dependency; after a sleep window it goes **half-open** and lets a few trial calls through;
-//! their success closes it, a failure opens it again.
+//! failures cross a threshold and then fails every call at once (or serves a fallback) instead
+//! of waiting on a dead dependency; after a sleep window it goes **half-open** and lets a few
+//! trial calls through; their success closes it, a failure opens it again.
+//!
+//! ```text
+//!            failures ≥ threshold                    sleep window passed
+//!  Closed ─────────────────────────▶ Open ───────────────────────────▶ HalfOpen
+//!    ▲                                 ▲                                   │
+//!    │                                 └───────── a trial fails ───────────┤
+//!    └─────────────────── every trial succeeds ────────────────────────────┘
+//! ```
+//!
+//! # By annotation
+//!
+//! [`circuit_breaker`] gives a function a breaker of its own, configured and checked at
+//! compile time, as Hystrix's `@HystrixCommand`:
 //!
 //! ```
-//! use breaker::{CircuitBreaker, Config, State};
+//! use breaker::{BreakerError, circuit_breaker};
 //!
-//! let breaker = CircuitBreaker::new("recommendations", Config::builder()
+//! #[derive(Debug)]
+//! enum RecsError { Backend, Unavailable(BreakerError) }
+//!
+//! impl From<BreakerError> for RecsError {
+//!     fn from(error: BreakerError) -> Self { RecsError::Unavailable(error) }
+//! }
+//!
+//! #[circuit_breaker(consecutive_failures = 2, sleep_window_ms = 10000, fallback = "popular")]
+//! fn recommendations(user: u64) -> Result<Vec<&'static str>, RecsError> {
+//!     if user == 0 { Err(RecsError::Backend) } else { Ok(vec!["picked for you"]) }
+//! }
+//!
+//! fn popular(_user: u64) -> Result<Vec<&'static str>, RecsError> {
+//!     Ok(vec!["popular this week"])
+//! }
+//!
+//! assert_eq!(recommendations(1).unwrap(), ["picked for you"]);
+//! // The backend fails twice: the fallback answers, and the circuit opens…
+//! assert_eq!(recommendations(0).unwrap(), ["popular this week"]);
+//! assert_eq!(recommendations(0).unwrap(), ["popular this week"]);
+//! // …so the next caller gets the fallback at once, without calling the backend.
+//! assert_eq!(recommendations(1).unwrap(), ["popular this week"]);
+//! ```
+//!
+//! # By hand
+//!
+//! [`CircuitBreaker`] is the same breaker as a value, for breakers made at run time (one per
+//! host, one per key). It documents the state machine and the outcome rules in full.
+//!
+//! ```
+//! use breaker::{CircuitBreaker, Config, Failure, State};
+//!
+//! let breaker = CircuitBreaker::new(format!("inventory@{}", "10.0.0.7"), Config::builder()
 //!     .error_threshold(50)
-//!     .sleep_window_ms(10_000)
+//!     .request_volume_threshold(4)
 //!     .build()?);
-//! let movies = breaker.call(|| Ok::<_, std::io::Error>(vec!["Heat"]));
-//! assert_eq!(movies.unwrap(), ["Heat"]);
-//! assert_eq!(breaker.state(), State::Closed);
+//! for _ in 0..4 {
+//!     let _ = breaker.call(|| Err::<(), _>("connection refused"));
+//! }
+//! assert_eq!(breaker.state(), State::Open);
+//! assert!(matches!(breaker.call(|| Ok::<_, &str>(())), Err(Failure::Breaker(_))));
 //! # Ok::<(), breaker::ConfigError>(())
 //! ```
 //!
-//! See [`CircuitBreaker`] for the state machine and the outcome rules.
+//! # Observing and operating
+//!
+//! [`registry::get`] and [`registry::all`] find breakers by name (an annotated function's
+//! breaker is registered at its first call); [`CircuitBreaker::metrics`] is a snapshot of its
+//! window; [`CircuitBreaker::on_transition`] and [`registry::on_transition`] report every state
+//! change (and so does `tracing`, with the `tracing` feature); `force_open`, `force_closed`,
+//! `release` and `reset` are the operator's levers.
+//!
+//! # Testing code that uses breakers
+//!
+//! With the `test-util` feature, a [`TestClock`](CircuitBreaker::set_clock) moves a breaker's
+//! time without sleeping: trip it, advance past the sleep window, watch it half-open.
+//!
+//! # Features
+//!
+//! - `tokio`: `timeout_ms` for async functions, enforced with Tokio's timer.
+//! - `tracing`: a `tracing` event on every state transition.
+//! - `test-util`: `TestClock`.
 
-#[cfg(feature = "test-util")]
-pub use breaker_runtime::TestClock;
 pub use breaker_runtime::{
     BreakerError, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Metrics, Name,
     State, Transition, limits, registry,
