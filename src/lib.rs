@@ -76,7 +76,7 @@
 //!
 //! # Testing code that uses breakers
 //!
-//! With the `test-util` feature, a [`TestClock`](CircuitBreaker::set_clock) moves a breaker's
+//! With the `test-util` feature, a `TestClock` (see `CircuitBreaker::set_clock`) moves a breaker's
 //! time without sleeping: trip it, advance past the sleep window, watch it half-open.
 //!
 //! # Features
@@ -85,6 +85,8 @@
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`.
 
+#[cfg(feature = "test-util")]
+pub use breaker_runtime::TestClock;
 pub use breaker_runtime::{
     BreakerError, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Metrics, Name,
     State, Transition, limits, registry,
