@@ -90,6 +90,7 @@ impl<'b> Permit<'b> {
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.settled {
             if self.holds_slot {
