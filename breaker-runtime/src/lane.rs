@@ -37,6 +37,9 @@ mod owner {
     impl Drop for Release {
         fn drop(&mut self) {
             let lane = LANE.with(Cell::get);
+            // Calls this thread still makes (from other thread-local destructors) count into the
+            // shared buckets: the lane may belong to another thread from now on.
+            LANE.with(|current| current.set(NONE_FREE));
             if lane < LANES {
                 *TAKEN.lock().unwrap_or_else(PoisonError::into_inner) &= !(1 << lane);
             }
