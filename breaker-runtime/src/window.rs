@@ -461,6 +461,20 @@ mod tests {
     }
 
     #[test]
+    fn a_lane_given_back_by_an_exited_thread_keeps_its_counts_for_the_next() {
+        let w = std::sync::Arc::new(window());
+        for _ in 0..(LANES * 2) {
+            let w = std::sync::Arc::clone(&w);
+            std::thread::spawn(move || {
+                w.record(10_000, Outcome::Success);
+            })
+            .join()
+            .unwrap();
+        }
+        assert_eq!(w.totals(10_000).successes, (LANES * 2) as u64);
+    }
+
+    #[test]
     fn clear_forgets_lane_counts() {
         let w = window();
         w.record(10_000, Outcome::Success);
