@@ -413,12 +413,8 @@ impl CircuitBreaker {
         }
     }
 
-    /// Frees what an admitted call held that it will not use: called when its permit is
-    /// dropped without an outcome.
-    pub(crate) fn give_back(&self, ticket: Ticket, holds_slot: bool) {
-        if holds_slot {
-            self.in_flight.fetch_sub(1, Ordering::Release);
-        }
+    /// Gives back the trial permit of a call dropped without an outcome, if it took one.
+    pub(crate) fn give_back(&self, ticket: Ticket) {
         if !ticket.trial {
             return;
         }
@@ -435,7 +431,7 @@ impl CircuitBreaker {
         }
     }
 
-    /// Frees the bulkhead slot of a call that has recorded its outcome.
+    /// Frees the bulkhead slot an admitted call held.
     pub(crate) fn leave(&self) {
         self.in_flight.fetch_sub(1, Ordering::Release);
     }

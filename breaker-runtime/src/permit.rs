@@ -92,13 +92,12 @@ impl<'b> Permit<'b> {
 impl Drop for Permit<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.settled {
-            if self.holds_slot {
-                self.breaker.leave();
-            }
-        } else {
+        if !self.settled {
             // Dropped before an outcome: a cancelled future. It records nothing.
-            self.breaker.give_back(self.ticket, self.holds_slot);
+            self.breaker.give_back(self.ticket);
+        }
+        if self.holds_slot {
+            self.breaker.leave();
         }
     }
 }
