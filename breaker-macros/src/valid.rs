@@ -1,7 +1,10 @@
 //! Validation: the parsed arguments and the function they sit on become a `Plan`, or every
 //! reason they cannot, each spanned at the key, value or token at fault.
 
-use breaker_runtime::limits::{self, Limit};
+use breaker_runtime::{
+    Config,
+    limits::{self, Limit},
+};
 use darling::{Error, Result, error::Accumulator};
 use proc_macro2::Span;
 use syn::{
@@ -81,10 +84,10 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
     }
     let window_ms = args
         .window_ms
-        .map_or(default(limits::WINDOW_MS), |n| n.value);
+        .map_or(Config::default().window_ms(), |n| n.value);
     let buckets = args
         .window_buckets
-        .map_or(default(limits::WINDOW_BUCKETS), |n| n.value);
+        .map_or(Config::default().window_buckets(), |n| n.value);
     // Only when both are in range: an out-of-range value has its own error already, and one
     // error per mistake is what the user should see.
     if limits::WINDOW_MS.check(window_ms).is_ok()
@@ -181,10 +184,6 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
         failure_if,
         inputs,
     })
-}
-
-fn default(limit: Limit) -> u64 {
-    limit.default.unwrap_or(0)
 }
 
 fn parse_path(text: &LitStr, problem: &str) -> Result<Path> {
