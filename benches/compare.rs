@@ -7,10 +7,13 @@
 //! configuration); `failsafe` (consecutive-failures policy).
 //!
 //! Cases: closed on one thread; closed on two threads sharing one breaker (nanoseconds per call
-//! per thread); open, i.e. rejecting, on one thread; async closed on a current-thread Tokio
-//! runtime. Each figure is the median of `SAMPLES` samples of `CALLS` calls. A plain harness
-//! rather than criterion, because the two-thread case needs threads started together on a
-//! barrier, and so that every number and ratio comes out of the same run.
+//! per thread); open, i.e. rejecting, on one thread (every breaker tripped by a failure, none
+//! forced open); async closed on a current-thread Tokio runtime. Each figure is the median of
+//! `SAMPLES` samples of `CALLS` calls, and the samples of a case are taken round by round, one
+//! of each contender per round, so that the slow and fast moments of a shared machine fall on
+//! all of them alike. A plain harness rather than criterion, because the two-thread case needs
+//! threads started together on a barrier, and so that every number and ratio comes out of the
+//! same run.
 
 // The workload is a trivial `Result`-returning operation on purpose.
 #![allow(clippy::unnecessary_wraps, clippy::unused_async)]
@@ -25,10 +28,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use breaker::{BreakerError, CircuitBreaker, Config, circuit_breaker, registry};
+use breaker::{BreakerError, CircuitBreaker, Config, State, circuit_breaker, registry};
 
-const SAMPLES: usize = 15;
-const CALLS: u64 = 1_000_000;
+const SAMPLES: usize = 101;
+const CALLS: u64 = 200_000;
 
 #[derive(Debug)]
 struct Error;
@@ -59,7 +62,11 @@ fn annotated_shared(x: u64) -> Result<u64, Error> {
     Ok(black_box(x))
 }
 
-#[circuit_breaker(name = "bench::open")]
+#[circuit_breaker(
+    name = "bench::open",
+    consecutive_failures = 1,
+    sleep_window_ms = 3_600_000
+)]
 fn annotated_open(x: u64) -> Result<u64, Error> {
     Ok(black_box(x))
 }
@@ -70,12 +77,13 @@ async fn annotated_async(x: u64) -> Result<u64, Error> {
 }
 
 static FLOOR_STATE: AtomicU8 = AtomicU8::new(0);
+static OPEN_FLOOR_STATE: AtomicU8 = AtomicU8::new(0);
 static FLOOR_CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// The least a breaker that counts outcomes can do.
 #[inline]
-fn floor(x: u64) -> Result<u64, Error> {
-    if FLOOR_STATE.load(Ordering::Acquire) != 0 {
+fn floor_of(state: &AtomicU8, x: u64) -> Result<u64, Error> {
+    if state.load(Ordering::Acquire) != 0 {
         return Err(Error);
     }
     let result = operation(x);
@@ -83,20 +91,40 @@ fn floor(x: u64) -> Result<u64, Error> {
     result
 }
 
-/// Nanoseconds per call of `call`, median over the samples.
-fn one_thread(mut call: impl FnMut(u64)) -> f64 {
-    median((0..SAMPLES).map(|_| {
+fn floor(x: u64) -> Result<u64, Error> {
+    floor_of(&FLOOR_STATE, x)
+}
+
+fn open_floor(x: u64) -> Result<u64, Error> {
+    floor_of(&OPEN_FLOOR_STATE, x)
+}
+
+/// The configuration of the open case's breakers: one failure opens them for an hour.
+fn open_config() -> Config {
+    Config::builder()
+        .consecutive_failures(1)
+        .sleep_window_ms(3_600_000)
+        .build()
+        .expect("a valid configuration")
+}
+
+/// A sampler: runs `CALLS` calls once and returns nanoseconds per call.
+type Sampler<'a> = Box<dyn FnMut() -> f64 + 'a>;
+
+/// Calls from this thread.
+fn one_thread<'a>(call: impl Fn(u64) + 'a) -> Sampler<'a> {
+    Box::new(move || {
         let start = Instant::now();
         for i in 0..CALLS {
             call(i);
         }
         per_call(start.elapsed())
-    }))
+    })
 }
 
-/// Nanoseconds per call per thread with two threads calling at once, median over the samples.
-fn two_threads(call: impl Fn(u64) + Sync) -> f64 {
-    median((0..SAMPLES).map(|_| {
+/// Calls from two threads at once, started on a barrier: nanoseconds per call per thread.
+fn two_threads<'a>(call: impl Fn(u64) + Sync + 'a) -> Sampler<'a> {
+    Box::new(move || {
         let barrier = Barrier::new(2);
         let elapsed: Vec<Duration> = thread::scope(|scope| {
             let workers: Vec<_> = (0..2)
@@ -117,15 +145,15 @@ fn two_threads(call: impl Fn(u64) + Sync) -> f64 {
                 .collect()
         });
         elapsed.into_iter().map(per_call).sum::<f64>() / 2.0
-    }))
+    })
 }
 
-/// Nanoseconds per awaited call on a current-thread runtime, median over the samples.
-fn on_tokio<F: Future<Output = ()>>(call: impl Fn(u64) -> F) -> f64 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .expect("tokio runtime");
-    median((0..SAMPLES).map(|_| {
+/// Awaited calls on a current-thread Tokio runtime.
+fn on_tokio<'a, F: Future<Output = ()>>(
+    runtime: &'a tokio::runtime::Runtime,
+    call: impl Fn(u64) -> F + 'a,
+) -> Sampler<'a> {
+    Box::new(move || {
         runtime.block_on(async {
             let start = Instant::now();
             for i in 0..CALLS {
@@ -133,7 +161,19 @@ fn on_tokio<F: Future<Output = ()>>(call: impl Fn(u64) -> F) -> f64 {
             }
             per_call(start.elapsed())
         })
-    }))
+    })
+}
+
+/// Takes the samples round by round, one of each contender per round, so that the slow and
+/// fast moments of a shared machine fall on every contender alike; returns each one's median.
+fn interleaved<const N: usize>(mut samplers: [Sampler<'_>; N]) -> [f64; N] {
+    let mut results = [(); N].map(|()| Vec::with_capacity(SAMPLES));
+    for _ in 0..SAMPLES {
+        for (sampler, taken) in samplers.iter_mut().zip(&mut results) {
+            taken.push(sampler());
+        }
+    }
+    results.map(median)
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -141,8 +181,7 @@ fn per_call(elapsed: Duration) -> f64 {
     elapsed.as_nanos() as f64 / CALLS as f64
 }
 
-fn median(samples: impl Iterator<Item = f64>) -> f64 {
-    let mut samples: Vec<f64> = samples.collect();
+fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
@@ -175,107 +214,146 @@ struct Row {
     failsafe: f64,
 }
 
+impl Row {
+    /// The medians, in the order `[direct, floor, annotated, runtime, recloser, failsafe]`.
+    fn new(case: &'static str, medians: [f64; 6]) -> Row {
+        let [direct, floor, annotated, runtime, recloser, failsafe] = medians;
+        Row {
+            case,
+            direct,
+            floor,
+            annotated,
+            runtime,
+            recloser,
+            failsafe,
+        }
+    }
+}
+
 fn main() {
     // `cargo test --benches` runs bench targets with no `--bench` flag: stay quick then.
     if !std::env::args().any(|arg| arg == "--bench") {
         return;
     }
+    print_table(&[closed(), contended(), open(), asynchronous()]);
+}
+
+fn closed() -> Row {
     let runtime_breaker = CircuitBreaker::new("bench::runtime", Config::default());
     let recloser = recloser::Recloser::default();
     let failsafe = failsafe_breaker();
+    Row::new(
+        "closed, 1 thread",
+        interleaved([
+            one_thread(|i| drop(black_box(operation(i)))),
+            one_thread(|i| drop(black_box(floor(i)))),
+            one_thread(|i| drop(black_box(annotated(i)))),
+            one_thread(|i| drop(black_box(runtime_breaker.call(|| operation(i))))),
+            one_thread(|i| drop(black_box(recloser.call(|| operation(i))))),
+            one_thread(|i| {
+                drop(black_box(failsafe::CircuitBreaker::call(&failsafe, || {
+                    operation(i)
+                })));
+            }),
+        ]),
+    )
+}
 
-    let closed = Row {
-        case: "closed, 1 thread",
-        direct: one_thread(|i| drop(black_box(operation(i)))),
-        floor: one_thread(|i| drop(black_box(floor(i)))),
-        annotated: one_thread(|i| drop(black_box(annotated(i)))),
-        runtime: one_thread(|i| drop(black_box(runtime_breaker.call(|| operation(i))))),
-        recloser: one_thread(|i| drop(black_box(recloser.call(|| operation(i))))),
-        failsafe: one_thread(|i| {
-            drop(black_box(failsafe::CircuitBreaker::call(&failsafe, || {
-                operation(i)
-            })));
-        }),
-    };
-
+fn contended() -> Row {
     let shared_runtime = CircuitBreaker::new("bench::runtime-shared", Config::default());
     let shared_recloser = recloser::Recloser::default();
     let shared_failsafe = failsafe_breaker();
-    let contended = Row {
-        case: "closed, 2 threads (per thread)",
-        direct: two_threads(|i| drop(black_box(operation(i)))),
-        floor: two_threads(|i| drop(black_box(floor(i)))),
-        annotated: two_threads(|i| drop(black_box(annotated_shared(i)))),
-        runtime: two_threads(|i| drop(black_box(shared_runtime.call(|| operation(i))))),
-        recloser: two_threads(|i| drop(black_box(shared_recloser.call(|| operation(i))))),
-        failsafe: two_threads(|i| {
-            drop(black_box(failsafe::CircuitBreaker::call(
-                &shared_failsafe,
-                || operation(i),
-            )));
-        }),
-    };
+    Row::new(
+        "closed, 2 threads (per thread)",
+        interleaved([
+            two_threads(|i| drop(black_box(operation(i)))),
+            two_threads(|i| drop(black_box(floor(i)))),
+            two_threads(|i| drop(black_box(annotated_shared(i)))),
+            two_threads(|i| drop(black_box(shared_runtime.call(|| operation(i))))),
+            two_threads(|i| drop(black_box(shared_recloser.call(|| operation(i))))),
+            two_threads(|i| {
+                drop(black_box(failsafe::CircuitBreaker::call(
+                    &shared_failsafe,
+                    || operation(i),
+                )));
+            }),
+        ]),
+    )
+}
 
+fn open() -> Row {
+    // Every contender is tripped by failures, none forced open, and stays open for an hour.
     let _ = annotated_open(0);
-    registry::get("bench::open")
-        .expect("registered")
-        .force_open();
-    let open_runtime = CircuitBreaker::new("bench::runtime-open", Config::default());
-    open_runtime.force_open();
+    let _ = registry::get("bench::open")
+        .expect("registered at its first call")
+        .call(|| Err::<(), _>(Error));
+    let open_runtime = CircuitBreaker::new("bench::runtime-open", open_config());
+    let _ = open_runtime.call(|| Err::<(), _>(Error));
+    assert_eq!(open_runtime.state(), State::Open);
     let open_recloser = recloser_open();
     let open_failsafe = failsafe_breaker();
     for _ in 0..5 {
         let _ = failsafe::CircuitBreaker::call(&open_failsafe, || Err::<(), _>(Error));
     }
-    FLOOR_STATE.store(1, Ordering::Release);
-    let open = Row {
-        case: "open (rejection), 1 thread",
-        direct: f64::NAN,
-        floor: one_thread(|i| drop(black_box(floor(i)))),
-        annotated: one_thread(|i| drop(black_box(annotated_open(i)))),
-        runtime: one_thread(|i| drop(black_box(open_runtime.call(|| operation(i))))),
-        recloser: one_thread(|i| drop(black_box(open_recloser.call(|| operation(i))))),
-        failsafe: one_thread(|i| {
-            drop(black_box(failsafe::CircuitBreaker::call(
-                &open_failsafe,
-                || operation(i),
-            )));
-        }),
-    };
-    FLOOR_STATE.store(0, Ordering::Release);
+    OPEN_FLOOR_STATE.store(1, Ordering::Release);
+    Row::new(
+        "open (rejection), 1 thread",
+        interleaved([
+            one_thread(|i| drop(black_box(operation(i)))),
+            one_thread(|i| drop(black_box(open_floor(i)))),
+            one_thread(|i| drop(black_box(annotated_open(i)))),
+            one_thread(|i| drop(black_box(open_runtime.call(|| operation(i))))),
+            one_thread(|i| drop(black_box(open_recloser.call(|| operation(i))))),
+            one_thread(|i| {
+                drop(black_box(failsafe::CircuitBreaker::call(
+                    &open_failsafe,
+                    || operation(i),
+                )));
+            }),
+        ]),
+    )
+}
 
+fn asynchronous() -> Row {
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("tokio runtime");
     let async_runtime = CircuitBreaker::new("bench::runtime-async", Config::default());
     let async_recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
     let async_failsafe = failsafe_breaker();
-    let asynchronous = Row {
-        case: "async closed, current-thread tokio",
-        direct: on_tokio(|i| async move { drop(black_box(async_operation(i).await)) }),
-        floor: on_tokio(|i| async move {
-            if FLOOR_STATE.load(Ordering::Acquire) == 0 {
+    Row::new(
+        "async closed, current-thread tokio",
+        interleaved([
+            on_tokio(&tokio, |i| async move {
                 drop(black_box(async_operation(i).await));
-                FLOOR_CALLS.fetch_add(1, Ordering::Relaxed);
-            }
-        }),
-        annotated: on_tokio(|i| async move { drop(black_box(annotated_async(i).await)) }),
-        runtime: on_tokio(|i| {
-            let breaker = &async_runtime;
-            async move { drop(black_box(breaker.call_async(async_operation(i)).await)) }
-        }),
-        recloser: on_tokio(|i| {
-            let recloser = &async_recloser;
-            async move { drop(black_box(recloser.call(async_operation(i)).await)) }
-        }),
-        failsafe: on_tokio(|i| {
-            let breaker = &async_failsafe;
-            async move {
-                drop(black_box(
-                    failsafe::futures::CircuitBreaker::call(breaker, async_operation(i)).await,
-                ));
-            }
-        }),
-    };
-
-    print_table(&[closed, contended, open, asynchronous]);
+            }),
+            on_tokio(&tokio, |i| async move {
+                if FLOOR_STATE.load(Ordering::Acquire) == 0 {
+                    drop(black_box(async_operation(i).await));
+                    FLOOR_CALLS.fetch_add(1, Ordering::Relaxed);
+                }
+            }),
+            on_tokio(&tokio, |i| async move {
+                drop(black_box(annotated_async(i).await));
+            }),
+            on_tokio(&tokio, |i| {
+                let breaker = &async_runtime;
+                async move { drop(black_box(breaker.call_async(async_operation(i)).await)) }
+            }),
+            on_tokio(&tokio, |i| {
+                let recloser = &async_recloser;
+                async move { drop(black_box(recloser.call(async_operation(i)).await)) }
+            }),
+            on_tokio(&tokio, |i| {
+                let breaker = &async_failsafe;
+                async move {
+                    drop(black_box(
+                        failsafe::futures::CircuitBreaker::call(breaker, async_operation(i)).await,
+                    ));
+                }
+            }),
+        ]),
+    )
 }
 
 fn print_table(rows: &[Row]) {
@@ -296,13 +374,9 @@ fn print_table(rows: &[Row]) {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
             row.case,
-            if row.direct.is_nan() {
-                "—".to_owned()
-            } else {
-                format!("{:.1}", row.direct)
-            },
+            row.direct,
             row.floor,
             row.annotated,
             row.runtime,

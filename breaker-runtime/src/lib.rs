@@ -35,6 +35,7 @@
 //! - `test-util`: [`TestClock`], to move a breaker's time in tests without sleeping.
 
 mod breaker;
+mod call;
 mod clock;
 mod config;
 mod error;
@@ -53,6 +54,7 @@ mod window;
 mod loom_tests;
 
 pub use breaker::CircuitBreaker;
+pub use call::CallAsync;
 #[cfg(feature = "test-util")]
 pub use clock::TestClock;
 pub use config::{Config, ConfigBuilder, ConfigError};

@@ -3,8 +3,9 @@
 //! the trial permit and bulkhead slot the call held.
 
 use std::{
-    future::{Future, poll_fn},
+    future::Future,
     pin::Pin,
+    task::{Context, Poll},
 };
 
 use crate::{CircuitBreaker, window::Outcome};
@@ -61,23 +62,35 @@ impl<'b> Permit<'b> {
         result
     }
 
-    /// Polls the operation to its end, recording a failure if a poll panics. (A future is not
+    /// Polls the operation once, recording a failure if the poll panics. (A future is not
     /// dropped while a panic leaves its `poll`, so the permit's own drop cannot see that
     /// panic; the guard around each poll does.)
-    pub(crate) async fn poll_to_end<F: Future>(&mut self, mut operation: Pin<&mut F>) -> F::Output {
-        poll_fn(|cx| {
-            let guard = PanicGuard(self);
-            let poll = operation.as_mut().poll(cx);
-            std::mem::forget(guard);
-            poll
-        })
-        .await
+    #[inline]
+    pub(crate) fn poll<F: Future>(
+        &mut self,
+        operation: Pin<&mut F>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        let guard = PanicGuard(self);
+        let poll = operation.poll(cx);
+        std::mem::forget(guard);
+        poll
     }
 
     /// Records the outcome; dropping the permit then frees its bulkhead slot.
-    #[inline]
+    // Always inlined: out of line (as the compiler leaves it in a large async state machine),
+    // saving and restoring registers around it costs more than the common outcome itself.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(crate) fn finish(mut self, outcome: Outcome) {
         self.settle(outcome);
+    }
+
+    /// Records a timeout and says so.
+    pub(crate) fn time_out(self) -> crate::BreakerError {
+        let breaker = self.breaker;
+        self.finish(Outcome::Timeout);
+        breaker.timed_out()
     }
 
     #[inline]

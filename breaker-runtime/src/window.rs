@@ -30,7 +30,6 @@ pub(crate) enum Outcome {
     /// It returned a counted `Err`, or panicked.
     Failure,
     /// It ran past the timeout and was dropped: a failure, also counted as a timeout.
-    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     Timeout,
 }
 
@@ -94,6 +93,17 @@ struct LaneBucket {
     rejections: AtomicU64,
 }
 
+impl LaneBucket {
+    /// Starts a slot that last counted for an older period, or before a clear, afresh; only
+    /// then says which head it counts for, so a reader never adds old counts to the new head.
+    #[cold]
+    fn restart(&self, head: Head) {
+        self.successes.store(0, Ordering::Relaxed);
+        self.rejections.store(0, Ordering::Relaxed);
+        self.head.store(head.0, Ordering::Release);
+    }
+}
+
 /// One lane's buckets, each on a cache line of its own.
 type LaneBuckets = Box<[CacheLine<LaneBucket>]>;
 
@@ -137,8 +147,9 @@ impl Head {
 pub(crate) struct Window {
     head: CacheLine<AtomicU64>,
     buckets: Box<[Bucket]>,
-    /// Per lane, allocated at the lane's first call through this breaker.
-    lanes: Box<[OnceLock<LaneBuckets>]>,
+    /// Per lane, allocated at the lane's first call through this breaker. A fixed-size array
+    /// kept inline: a call finds its lane's buckets with one load less and no bounds check.
+    lanes: [OnceLock<LaneBuckets>; LANES],
     bucket_ms: u64,
     length_ms: u64,
 }
@@ -149,7 +160,7 @@ impl Window {
         Window {
             head: CacheLine(AtomicU64::new(Head::new(0, 0, 0).0)),
             buckets: (0..count).map(|_| Bucket::default()).collect(),
-            lanes: (0..LANES).map(|_| OnceLock::new()).collect(),
+            lanes: [const { OnceLock::new() }; LANES],
             bucket_ms: window_ms / buckets.max(1),
             length_ms: window_ms,
         }
@@ -182,7 +193,9 @@ impl Window {
     }
 
     /// Counts a rejected call at `now_ms`.
-    #[inline]
+    // Always inlined: a rejection's whole cost is this, a clock reading and a state load.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     pub(crate) fn record_rejection(&self, now_ms: u64) {
         let head = self.current(now_ms);
         if !self.count_in_lane(head, |counts| &counts.rejections) {
@@ -205,11 +218,7 @@ impl Window {
         };
         let counts = &buckets[head.slot()];
         if counts.head.load(Ordering::Relaxed) != head.0 {
-            // This slot last counted for an older period, or before a clear: start it afresh,
-            // and only then say which head it counts for, so a reader never adds old counts.
-            counts.successes.store(0, Ordering::Relaxed);
-            counts.rejections.store(0, Ordering::Relaxed);
-            counts.head.store(head.0, Ordering::Release);
+            counts.restart(head);
         }
         let counter = counter(counts);
         counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
@@ -274,6 +283,19 @@ impl Window {
     /// The head of the bucket for `now_ms`, moving it forward if `now_ms` is past its period.
     #[inline]
     fn current(&self, now_ms: u64) -> Head {
+        let head = Head(self.head.load(Ordering::Acquire));
+        // A reading older than the head (this thread read the clock before another moved the
+        // head) counts in the newest bucket: late by less than a bucket, never lost.
+        if !head.is_locked() && now_ms < head.start_ms() + self.bucket_ms {
+            return head;
+        }
+        self.current_slow(now_ms)
+    }
+
+    /// `current` when the head is locked or its period is over: once per bucket period.
+    #[cold]
+    #[inline(never)]
+    fn current_slow(&self, now_ms: u64) -> Head {
         let mut attempt = 0;
         loop {
             let head = Head(self.head.load(Ordering::Acquire));
@@ -281,8 +303,6 @@ impl Window {
                 back_off(&mut attempt);
                 continue;
             }
-            // A reading older than the head (this thread read the clock before another moved
-            // the head) counts in the newest bucket: late by less than a bucket, never lost.
             if now_ms < head.start_ms() + self.bucket_ms {
                 return head;
             }
