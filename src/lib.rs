@@ -88,8 +88,8 @@
 #[cfg(feature = "test-util")]
 pub use breaker_runtime::TestClock;
 pub use breaker_runtime::{
-    BreakerError, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Metrics, Name,
-    State, Transition, limits, registry,
+    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Metrics,
+    Name, State, Transition, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.

@@ -37,9 +37,8 @@ pub(crate) fn system_now_ms() -> u64 {
 /// libc's `clock_gettime` is a wrapper that looks the vDSO's entry point up and calls it; going
 /// straight to the entry point saves that hop, about 1.5 ns of the 7 ns a coarse reading costs
 /// on the machines this crate is benchmarked on, on every call. The entry point is looked up
-/// once, by the name the kernel documents in vdso(7); where it cannot be found (a libc without
-/// the vDSO in its link map, a static binary, another architecture), libc's own function is
-/// used.
+/// once, through glibc's dynamic loader, by the name the kernel documents in vdso(7); where it
+/// cannot be found, libc's own function is used.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[allow(unsafe_code)]
 mod vdso {
@@ -51,15 +50,20 @@ mod vdso {
     pub(super) static READ: LazyLock<ClockGettime> =
         LazyLock::new(|| entry_point().unwrap_or(libc::clock_gettime));
 
-    #[cfg(target_arch = "x86_64")]
-    const SYMBOL: Option<&std::ffi::CStr> = Some(c"__vdso_clock_gettime");
-    #[cfg(target_arch = "aarch64")]
-    const SYMBOL: Option<&std::ffi::CStr> = Some(c"__kernel_clock_gettime");
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    const SYMBOL: Option<&std::ffi::CStr> = None;
-
+    /// Where the vDSO is in glibc's link map under its kernel name, and the binary is dynamic
+    /// (a static binary has no link map to look it up in).
+    #[cfg(all(
+        target_os = "linux",
+        target_env = "gnu",
+        not(target_feature = "crt-static"),
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+    ))]
     pub(super) fn entry_point() -> Option<ClockGettime> {
-        let symbol = SYMBOL?;
+        #[cfg(target_arch = "x86_64")]
+        const SYMBOL: &std::ffi::CStr = c"__vdso_clock_gettime";
+        #[cfg(target_arch = "aarch64")]
+        const SYMBOL: &std::ffi::CStr = c"__kernel_clock_gettime";
+
         // SAFETY: `dlopen` with `RTLD_NOLOAD` loads nothing: it returns the vDSO's handle if the
         // dynamic loader has it in its link map under the name the kernel gives it, or null.
         let vdso = unsafe {
@@ -73,13 +77,24 @@ mod vdso {
         }
         // SAFETY: a valid handle and a NUL-terminated name; the vDSO stays mapped for the
         // process's life, so the handle need not be closed.
-        let address = unsafe { libc::dlsym(vdso, symbol.as_ptr()) };
+        let address = unsafe { libc::dlsym(vdso, SYMBOL.as_ptr()) };
         if address.is_null() {
             return None;
         }
         // SAFETY: the kernel's vDSO exports this symbol as a function with `clock_gettime`'s
         // C signature (vdso(7)), and it stays mapped for the process's life.
         Some(unsafe { std::mem::transmute::<*mut libc::c_void, ClockGettime>(address) })
+    }
+
+    /// Elsewhere (musl, Android, static binaries, other architectures) libc's function it is.
+    #[cfg(not(all(
+        target_os = "linux",
+        target_env = "gnu",
+        not(target_feature = "crt-static"),
+        any(target_arch = "x86_64", target_arch = "aarch64"),
+    )))]
+    pub(super) fn entry_point() -> Option<ClockGettime> {
+        None
     }
 }
 
