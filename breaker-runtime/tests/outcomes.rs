@@ -219,6 +219,34 @@ fn an_async_call_is_admitted_at_its_first_poll() {
 }
 
 #[test]
+fn an_async_call_pending_at_first_is_admitted_once_and_counted_once() {
+    let (b, _) = breaker(Config::builder().max_concurrent(1));
+    let mut first_poll = true;
+    let operation = std::future::poll_fn(move |cx| {
+        if std::mem::take(&mut first_poll) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok::<_, Backend>(5))
+    });
+    let mut call = pin!(b.call_async(operation));
+    assert!(poll_once(call.as_mut()).is_pending());
+    // A second admission would find the only bulkhead slot taken and answer `Busy`.
+    assert_eq!(poll_once(call.as_mut()), Poll::Ready(Ok(5)));
+    assert_eq!(counts(b.metrics()), (1, 1, 0, 0, 0));
+    assert_eq!(b.call(|| Ok::<_, Backend>(6)), Ok(6), "the slot was freed");
+}
+
+#[test]
+#[should_panic(expected = "polled after it returned `Ready`")]
+fn an_async_call_polled_after_it_finished_panics_as_an_async_fn_would() {
+    let (b, _) = breaker(Config::builder());
+    let mut call = pin!(b.call_async(async { Ok::<_, Backend>(1) }));
+    assert_eq!(poll_once(call.as_mut()), Poll::Ready(Ok(1)));
+    let _ = poll_once(call.as_mut());
+}
+
+#[test]
 fn a_panic_in_an_async_call_is_a_failure_and_keeps_unwinding() {
     let (b, _) = breaker(Config::builder().consecutive_failures(1).max_concurrent(1));
     {
