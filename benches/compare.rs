@@ -11,7 +11,7 @@
 //! forced open); async closed on a current-thread Tokio runtime. Each figure is the median of
 //! `SAMPLES` samples of `CALLS` calls, and the samples of a case are taken round by round, one
 //! of each contender per round, so that the slow and fast moments of a shared machine fall on
-//! all of them alike. A plain harness rather than criterion, because the two-thread case needs
+//! all of them alike; a ratio is the median of the ratios within each round. A plain harness rather than criterion, because the two-thread case needs
 //! threads started together on a barrier, and so that every number and ratio comes out of the
 //! same run.
 
@@ -165,15 +165,28 @@ fn on_tokio<'a, F: Future<Output = ()>>(
 }
 
 /// Takes the samples round by round, one of each contender per round, so that the slow and
-/// fast moments of a shared machine fall on every contender alike; returns each one's median.
-fn interleaved<const N: usize>(mut samplers: [Sampler<'_>; N]) -> [f64; N] {
+/// fast moments of a shared machine fall on every contender alike; returns each contender's
+/// samples in round order.
+fn interleaved<const N: usize>(mut samplers: [Sampler<'_>; N]) -> [Vec<f64>; N] {
     let mut results = [(); N].map(|()| Vec::with_capacity(SAMPLES));
     for _ in 0..SAMPLES {
         for (sampler, taken) in samplers.iter_mut().zip(&mut results) {
             taken.push(sampler());
         }
     }
-    results.map(median)
+    results
+}
+
+/// The median over rounds of `numerator ÷ denominator` taken in the same round: a ratio that a
+/// slow or fast moment of the machine moves less than it moves either median.
+fn ratio(numerator: &[f64], denominator: &[f64]) -> f64 {
+    median(
+        numerator
+            .iter()
+            .zip(denominator)
+            .map(|(n, d)| n / d)
+            .collect(),
+    )
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -206,26 +219,23 @@ fn failsafe_breaker() -> impl failsafe::CircuitBreaker + failsafe::futures::Circ
 
 struct Row {
     case: &'static str,
-    direct: f64,
-    floor: f64,
-    annotated: f64,
-    runtime: f64,
-    recloser: f64,
-    failsafe: f64,
+    /// Medians: direct, floor, attribute, runtime, recloser, failsafe.
+    medians: [f64; 6],
+    /// Per-round ratios' medians: attribute ÷ recloser, attribute ÷ floor.
+    to_recloser: f64,
+    to_floor: f64,
 }
 
 impl Row {
-    /// The medians, in the order `[direct, floor, annotated, runtime, recloser, failsafe]`.
-    fn new(case: &'static str, medians: [f64; 6]) -> Row {
-        let [direct, floor, annotated, runtime, recloser, failsafe] = medians;
+    /// From the samples, in the order `[direct, floor, annotated, runtime, recloser, failsafe]`.
+    fn new(case: &'static str, samples: [Vec<f64>; 6]) -> Row {
+        let to_recloser = ratio(&samples[2], &samples[4]);
+        let to_floor = ratio(&samples[2], &samples[1]);
         Row {
             case,
-            direct,
-            floor,
-            annotated,
-            runtime,
-            recloser,
-            failsafe,
+            medians: samples.map(median),
+            to_recloser,
+            to_floor,
         }
     }
 }
@@ -367,23 +377,19 @@ fn print_table(rows: &[Row]) {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let cores = thread::available_parallelism().map_or(0, std::num::NonZero::get);
-    println!("\n{cpu}, {cores} cores; median of {SAMPLES} samples of {CALLS} calls, ns per call\n");
+    println!(
+        "\n{cpu}, {cores} cores; median of {SAMPLES} samples of {CALLS} calls, ns per call; \
+         ratios are medians of the ratios within each round\n"
+    );
     println!(
         "| case | direct | floor | #[circuit_breaker] | CircuitBreaker::call | recloser | failsafe | attribute ÷ recloser | attribute ÷ floor |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for row in rows {
+        let [direct, floor, annotated, runtime, recloser, failsafe] = row.medians;
         println!(
-            "| {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |",
-            row.case,
-            row.direct,
-            row.floor,
-            row.annotated,
-            row.runtime,
-            row.recloser,
-            row.failsafe,
-            row.annotated / row.recloser,
-            row.annotated / row.floor,
+            "| {} | {direct:.1} | {floor:.1} | {annotated:.1} | {runtime:.1} | {recloser:.1} | {failsafe:.1} | {:.2} | {:.2} |",
+            row.case, row.to_recloser, row.to_floor,
         );
     }
 }
