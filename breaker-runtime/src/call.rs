@@ -86,7 +86,8 @@ where
     type Output = Result<T, Failure<E>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        #[cfg_attr(not(feature = "tokio"), allow(unused_mut))] // only a timer is set
+        // `this` is mutated only to set a timer, which needs the `tokio` feature.
+        #[cfg_attr(not(feature = "tokio"), allow(unused_mut))]
         let mut this = self.project();
         let permit = if let Some(permit) = this.permit {
             permit
