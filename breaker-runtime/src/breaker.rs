@@ -364,14 +364,23 @@ impl CircuitBreaker {
         let now = self.now_ms();
         // An open circuit inside its sleep window, by far the most frequent case here, is
         // answered before the transition loop, on a path short enough to keep rejections cheap.
-        if word.state() == State::Open {
-            let open_for = word.open_for(now);
-            let sleep = self.config.sleep_window_ms();
-            if open_for < sleep {
-                return Err(self.reject(now, State::Open, sleep - open_for));
-            }
+        if word.state() == State::Open
+            && let Some(refusal) = self.reject_while_asleep(word, now)
+        {
+            return Err(refusal);
         }
         self.admit_or_move(word, now)
+    }
+
+    /// Rejects a call to the open circuit `word` describes if its sleep window has not passed
+    /// at `now`; `None` once it has.
+    // Always inlined: the common rejection is this, and out of line it costs a call.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn reject_while_asleep(&self, word: Word, now: u64) -> Option<Refusal> {
+        let open_for = word.open_for(now);
+        let sleep = self.config.sleep_window_ms();
+        (open_for < sleep).then(|| self.reject(now, State::Open, sleep - open_for))
     }
 
     /// Admits a trial call, moving the breaker to half-open if its sleep window has passed, or
@@ -385,10 +394,8 @@ impl CircuitBreaker {
                 }
                 State::ForcedOpen => return Err(self.reject(now, State::ForcedOpen, 0)),
                 State::Open => {
-                    let open_for = word.open_for(now);
-                    let sleep = self.config.sleep_window_ms();
-                    if open_for < sleep {
-                        return Err(self.reject(now, State::Open, sleep - open_for));
+                    if let Some(refusal) = self.reject_while_asleep(word, now) {
+                        return Err(refusal);
                     }
                     word.half_opened()
                 }
@@ -440,11 +447,16 @@ impl CircuitBreaker {
         }
     }
 
-    /// The error of a call that ran past [`Config::timeout_ms`].
+    /// How long an async call may run, if [`Config::timeout_ms`] is set.
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.config.timeout_ms().map(Duration::from_millis)
+    }
+
+    /// The error of a call that ran past its [`timeout`](Self::timeout).
     pub(crate) fn timed_out(&self) -> BreakerError {
         BreakerError::Timeout {
             name: self.name,
-            after: Duration::from_millis(self.config.timeout_ms().unwrap_or(0)),
+            after: self.timeout().unwrap_or_default(),
         }
     }
 
@@ -632,8 +644,8 @@ impl CircuitBreaker {
     }
 }
 
-/// Why `admit_slow` turned a call away: eight bytes, so that it comes back in registers rather
-/// than through memory as a whole `BreakerError` would; the caller adds the name.
+/// Why `admit_slow` turned a call away: eight bytes to write and read back rather than a whole
+/// `BreakerError`'s forty; the caller adds the name.
 #[derive(Clone, Copy)]
 struct Refusal {
     state: State,

@@ -99,8 +99,7 @@ where
             match this.breaker.admit() {
                 Ok(permit) => {
                     #[cfg(feature = "tokio")]
-                    if let Some(millis) = this.breaker.config().timeout_ms() {
-                        let limit = std::time::Duration::from_millis(millis);
+                    if let Some(limit) = this.breaker.timeout() {
                         this.timer.set(Some(tokio::time::sleep(limit)));
                     }
                     this.permit.insert(permit)

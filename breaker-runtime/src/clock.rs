@@ -2,9 +2,10 @@
 //!
 //! On Linux the breaker reads `CLOCK_MONOTONIC_COARSE`, which the vDSO serves from the kernel's
 //! last timer tick in about 5 ns, against 33 to 43 ns for `Instant::now()` (`CLOCK_MONOTONIC`)
-//! on the machine this crate is benchmarked on (a loop of readings, one run). Its resolution is the tick (1 to 10 ms, 4 ms on
-//! most kernels): fine for rolling-window buckets of 10 ms and more and for sleep windows, which
-//! is what a circuit breaker measures. Elsewhere it falls back to `Instant`.
+//! on the machine this crate is benchmarked on (a loop of readings, one run). Its resolution is
+//! the tick (1 to 10 ms, 4 ms on most kernels): fine for rolling-window buckets of 10 ms and
+//! more and for sleep windows, which is what a circuit breaker measures. Elsewhere it falls
+//! back to `Instant`.
 //!
 //! With the `test-util` feature, [`TestClock`] replaces the system clock for one breaker, so
 //! tests move time forward without sleeping.
@@ -26,9 +27,16 @@ pub(crate) fn system_now_ms() -> u64 {
     if failed {
         return portable_now_ms();
     }
+    millis(&now)
+}
+
+/// A monotonic clock's reading in milliseconds.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
+fn millis(reading: &libc::timespec) -> u64 {
     // A monotonic clock's fields are never negative, so the casts are exact.
     #[allow(clippy::cast_sign_loss)]
-    let (secs, nanos) = (now.tv_sec as u64, now.tv_nsec as u64);
+    let (secs, nanos) = (reading.tv_sec as u64, reading.tv_nsec as u64);
     secs * 1000 + nanos / 1_000_000
 }
 
@@ -36,9 +44,9 @@ pub(crate) fn system_now_ms() -> u64 {
 ///
 /// libc's `clock_gettime` is a wrapper that looks the vDSO's entry point up and calls it; going
 /// straight to the entry point saves that hop, about 1.5 ns of the 6 to 9 ns a coarse reading
-/// costs through libc on the machine this crate is benchmarked on, on every call. The entry point is looked up
-/// once, through glibc's dynamic loader, by the name the kernel documents in vdso(7); where it
-/// cannot be found, libc's own function is used.
+/// costs through libc on the machine this crate is benchmarked on, on every call. The entry
+/// point is looked up once, through glibc's dynamic loader, by the name the kernel documents in
+/// vdso(7); where it cannot be found, libc's own function is used.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[allow(unsafe_code)]
 mod vdso {
@@ -200,8 +208,7 @@ mod tests {
         // SAFETY: writes only the given, owned `timespec`.
         let failed = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &raw mut now) };
         assert_eq!(failed, 0);
-        #[allow(clippy::cast_sign_loss)]
-        let libc_ms = now.tv_sec as u64 * 1000 + now.tv_nsec as u64 / 1_000_000;
+        let libc_ms = millis(&now);
         let ours = system_now_ms();
         // Read a moment apart on the same clock: a tick or two apart at most, never backwards.
         assert!(ours >= libc_ms, "{ours} < {libc_ms}");

@@ -172,11 +172,7 @@ impl Window {
         let head = self.current(now_ms);
         match outcome {
             Outcome::Success => {
-                if !self.count_in_lane(head, |counts| &counts.successes) {
-                    self.buckets[head.slot()]
-                        .successes
-                        .fetch_add(1, Ordering::Relaxed);
-                }
+                self.count_per_thread(head, |counts| &counts.successes, |b| &b.successes);
             }
             Outcome::Failure => {
                 self.buckets[head.slot()]
@@ -198,10 +194,22 @@ impl Window {
     #[inline(always)]
     pub(crate) fn record_rejection(&self, now_ms: u64) {
         let head = self.current(now_ms);
-        if !self.count_in_lane(head, |counts| &counts.rejections) {
-            self.buckets[head.slot()]
-                .rejections
-                .fetch_add(1, Ordering::Relaxed);
+        self.count_per_thread(head, |counts| &counts.rejections, |b| &b.rejections);
+    }
+
+    /// Adds one to a counter of this thread's lane for `head`, or, for a thread without a lane,
+    /// to the same counter of the shared bucket.
+    // Always inlined, as `record_rejection` is: out of line it adds a call to every rejection.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn count_per_thread(
+        &self,
+        head: Head,
+        in_lane: impl Fn(&LaneBucket) -> &AtomicU64,
+        shared: impl Fn(&Bucket) -> &AtomicU64,
+    ) {
+        if !self.count_in_lane(head, in_lane) {
+            shared(&self.buckets[head.slot()]).fetch_add(1, Ordering::Relaxed);
         }
     }
 
