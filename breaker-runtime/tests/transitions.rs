@@ -1,7 +1,9 @@
 //! Every transition of SPEC.md's state machine, driven by a `TestClock`: no sleeps.
 
 use std::{
+    pin::Pin,
     sync::{Arc, Mutex},
+    task::{Context, Waker},
     time::Duration,
 };
 
@@ -407,5 +409,37 @@ fn time_in_state_follows_the_clock() {
     assert_eq!(
         rig.breaker.metrics().time_in_state,
         Duration::from_millis(250)
+    );
+}
+
+/// A trial call's future, polled once: admitted and left running.
+fn pending_trial(
+    breaker: &CircuitBreaker,
+) -> Pin<Box<impl Future<Output = Result<u32, Failure<&'static str>>> + '_>> {
+    let mut call = Box::pin(breaker.call_async(std::future::pending::<Result<u32, &str>>()));
+    let poll = call.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    assert!(poll.is_pending(), "admitted and still running");
+    call
+}
+
+#[test]
+fn a_trial_dropped_after_its_half_open_period_gives_no_permit_to_the_next() {
+    let rig = Rig::new(trips_at_once().half_open_max_calls(2));
+    let _ = rig.fail();
+    rig.advance(1_000);
+    // The first half-open period: a trial that hangs, and one that fails and re-opens.
+    let hung = pending_trial(&rig.breaker);
+    let _ = rig.fail();
+    assert_eq!(rig.breaker.state(), State::Open);
+    rig.advance(1_000);
+    // The second: one of its two trial permits taken…
+    let _first = pending_trial(&rig.breaker);
+    assert_eq!(rig.breaker.state(), State::HalfOpen);
+    // …when the first period's hung trial is dropped: its permit belonged to that period.
+    drop(hung);
+    let _second = pending_trial(&rig.breaker);
+    assert!(
+        is_open_rejection(&rig.ok()),
+        "both trial permits of this period are taken"
     );
 }
