@@ -10,7 +10,7 @@ use std::{
     time::Duration,
 };
 
-use breaker::{BreakerError, CircuitBreaker, Config, Failure};
+use fusebox::{BreakerError, CircuitBreaker, Config, Failure};
 
 /// Stands in for a network client: `10.0.0.2` is down until the flag is cleared.
 static REPLICA_2_DOWN: AtomicBool = AtomicBool::new(true);
@@ -22,17 +22,17 @@ fn fetch_price(host: &str, item: u32) -> Result<u64, String> {
     Ok(u64::from(item) * 100)
 }
 
-fn main() -> Result<(), breaker::ConfigError> {
+fn main() -> Result<(), fusebox::ConfigError> {
     let config = Config::builder()
         .consecutive_failures(3)
-        .sleep_window_ms(300)
+        .sleep_window(Duration::from_millis(300))
         .build()?;
     let hosts = ["10.0.0.1", "10.0.0.2"];
     let breakers: HashMap<&str, CircuitBreaker> = hosts
         .iter()
         .map(|&host| {
             let breaker = CircuitBreaker::new(format!("prices@{host}"), config);
-            breaker.on_transition(|t| println!("    [{}] {} -> {}", t.breaker, t.from, t.to));
+            breaker.on_transition(|t| println!("    [{}] {} -> {}", t.name, t.from, t.to));
             (host, breaker)
         })
         .collect();

@@ -2,7 +2,7 @@
 //!
 //! Run it with `cargo run --example quickstart`.
 
-use breaker::{BreakerError, State, circuit_breaker, registry};
+use fusebox::{BreakerError, State, circuit_breaker, registry};
 
 #[derive(Debug)]
 enum PriceError {

@@ -20,8 +20,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use breaker::{BreakerError, Failure, circuit_breaker, registry};
 use bytes::Bytes;
+use fusebox::{BreakerError, Failure, circuit_breaker, registry};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::{
     Request, Response, StatusCode, body::Incoming, server::conn::http1, service::service_fn,
@@ -377,7 +377,7 @@ async fn main() {
         println!(
             "  [{:6.2}s] breaker `{}`: {} -> {}",
             elapsed(),
-            t.breaker,
+            t.name,
             t.from,
             t.to
         );
@@ -414,7 +414,7 @@ async fn main() {
             metrics.state,
             metrics.calls,
             metrics.rejections,
-            breaker.config().window_ms()
+            breaker.config().window().as_millis()
         );
     }
 

@@ -20,7 +20,7 @@
 //! compile time, as Hystrix's `@HystrixCommand`:
 //!
 //! ```
-//! use breaker::{BreakerError, circuit_breaker};
+//! use fusebox::{BreakerError, circuit_breaker};
 //!
 //! #[derive(Debug)]
 //! enum RecsError { Backend, Unavailable(BreakerError) }
@@ -52,7 +52,7 @@
 //! host, one per key). It documents the state machine and the outcome rules in full.
 //!
 //! ```
-//! use breaker::{CircuitBreaker, Config, Failure, State};
+//! use fusebox::{CircuitBreaker, Config, Failure, State};
 //!
 //! let breaker = CircuitBreaker::new(format!("inventory@{}", "10.0.0.7"), Config::builder()
 //!     .error_threshold(50)
@@ -63,7 +63,7 @@
 //! }
 //! assert_eq!(breaker.state(), State::Open);
 //! assert!(matches!(breaker.call(|| Ok::<_, &str>(())), Err(Failure::Breaker(_))));
-//! # Ok::<(), breaker::ConfigError>(())
+//! # Ok::<(), fusebox::ConfigError>(())
 //! ```
 //!
 //! # Observing and operating
@@ -85,7 +85,14 @@
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+// Generated code names the facade `::fusebox`; inside this crate's own examples and doctests
+// that path must resolve too.
+extern crate self as fusebox;
+
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use breaker_runtime::TestClock;
 pub use breaker_runtime::{
     BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Metrics,
@@ -95,7 +102,7 @@ pub use breaker_runtime::{
 /// Runs a function through a circuit breaker of its own.
 ///
 /// ```
-/// use breaker::{BreakerError, Failure, circuit_breaker};
+/// use fusebox::{BreakerError, Failure, circuit_breaker};
 ///
 /// #[derive(Debug)]
 /// enum RecsError { Backend(String), Unavailable(BreakerError) }
@@ -148,7 +155,7 @@ pub use breaker_runtime::{
 /// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected with [`BreakerError::Busy`] |
 /// | `fallback` | none | a path, as a string | called instead of failing (below) |
 /// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, as a string | an `Err` for which it returns false counts as a success and gets no fallback |
-/// | `crate` | `::breaker` | a path, as a string | where this crate is, if it is renamed or re-exported |
+/// | `crate` | `::fusebox` | a path, as a string | where this crate is, if it is renamed or re-exported |
 ///
 /// # Outcomes
 ///
@@ -172,7 +179,7 @@ pub use breaker_runtime::{
 /// fallback is declared, so they must be `Clone`.
 ///
 /// ```
-/// use breaker::{BreakerError, Failure, circuit_breaker};
+/// use fusebox::{BreakerError, Failure, circuit_breaker};
 ///
 /// struct Catalog { cache: Vec<u32> }
 ///

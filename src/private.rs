@@ -1,12 +1,13 @@
 //! Support for the code `#[circuit_breaker]` generates. Not public API: anything here may
 //! change in any release. Generated code names these by absolute path
-//! (`::breaker::__private::…`), never through a `use` in the user's scope.
+//! (`::fusebox::__private::…`), never through a `use` in the user's scope.
+//!
+//! Everything that does not depend on the annotated function lives here, once, so that each
+//! function's expansion is only what is its own: its breaker, its fallback and its arguments.
 
-use std::sync::OnceLock;
+use std::{marker::PhantomData, sync::OnceLock, time::Duration};
 
-pub use breaker_runtime::{
-    BreakerError, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure,
-};
+pub use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure};
 
 /// The breaker of one annotated function: a `static` inside the function's body, so it works
 /// in impls, traits and generic functions alike, and all instantiations of a generic function
@@ -21,10 +22,10 @@ pub struct StaticBreaker {
 impl StaticBreaker {
     /// A breaker to be registered as `name` at first use.
     #[must_use]
-    pub const fn new(name: &'static str, config: Config) -> Self {
+    pub const fn new(name: &'static str, config: Settings) -> Self {
         StaticBreaker {
             name,
-            config,
+            config: config.validated(),
             breaker: OnceLock::new(),
         }
     }
@@ -37,29 +38,74 @@ impl StaticBreaker {
     }
 }
 
-/// The configuration of a `static` breaker. The attribute has already checked every value
-/// against the same limits at compile time, so the error arm cannot be reached; were it
-/// reached, it would fail the build (this runs in a `static` initializer), not a call.
-#[must_use]
-pub const fn validated(config: Result<Config, ConfigError>) -> Config {
-    match config {
-        Ok(config) => config,
-        Err(_) => panic!("#[circuit_breaker] accepted a configuration the runtime refuses"),
-    }
-}
+/// The attribute's keys, as the attribute spells them (durations in `_ms`), on top of the
+/// runtime's builder.
+#[derive(Clone, Copy)]
+pub struct Settings(ConfigBuilder);
 
-/// `timeout_ms`, set only when the `tokio` feature can enforce it. Without that feature the
-/// attribute also emits `require_tokio!()`, whose error says so; this stays quiet so that it is
-/// the only error.
-pub const fn with_timeout(config: ConfigBuilder, millis: u64) -> ConfigBuilder {
-    #[cfg(feature = "tokio")]
-    {
-        config.timeout_ms(millis)
+#[allow(missing_docs, clippy::new_without_default)] // one method per key of the attribute
+impl Settings {
+    #[must_use]
+    pub const fn new() -> Self {
+        Settings(Config::builder())
     }
-    #[cfg(not(feature = "tokio"))]
-    {
-        let _ = millis;
-        config
+    #[must_use]
+    pub const fn error_threshold(self, percent: u64) -> Self {
+        Settings(self.0.error_threshold(percent))
+    }
+    #[must_use]
+    pub const fn request_volume_threshold(self, calls: u64) -> Self {
+        Settings(self.0.request_volume_threshold(calls))
+    }
+    #[must_use]
+    pub const fn window_ms(self, millis: u64) -> Self {
+        Settings(self.0.window(Duration::from_millis(millis)))
+    }
+    #[must_use]
+    pub const fn window_buckets(self, buckets: u64) -> Self {
+        Settings(self.0.window_buckets(buckets))
+    }
+    #[must_use]
+    pub const fn sleep_window_ms(self, millis: u64) -> Self {
+        Settings(self.0.sleep_window(Duration::from_millis(millis)))
+    }
+    #[must_use]
+    pub const fn half_open_max_calls(self, calls: u64) -> Self {
+        Settings(self.0.half_open_max_calls(calls))
+    }
+    #[must_use]
+    pub const fn consecutive_failures(self, failures: u64) -> Self {
+        Settings(self.0.consecutive_failures(failures))
+    }
+    #[must_use]
+    pub const fn max_concurrent(self, calls: u64) -> Self {
+        Settings(self.0.max_concurrent(calls))
+    }
+
+    /// `timeout_ms`, set only when the `tokio` feature can enforce it. Without that feature
+    /// the attribute also emits `require_tokio!()`, whose error says so; this stays quiet so
+    /// that it is the only error.
+    #[must_use]
+    pub const fn timeout_ms(self, millis: u64) -> Self {
+        #[cfg(feature = "tokio")]
+        {
+            Settings(self.0.timeout(Duration::from_millis(millis)))
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            let _ = millis;
+            self
+        }
+    }
+
+    /// The configuration. The attribute has already checked every value against the same
+    /// limits at compile time, so the error arm cannot be reached; were it reached, it would
+    /// fail the build (this runs in a `static` initializer), not a call.
+    const fn validated(self) -> Config {
+        match self.0.build() {
+            Ok(config) => config,
+            Err(_) => panic!("#[circuit_breaker] accepted a configuration the runtime refuses"),
+        }
     }
 }
 
@@ -78,7 +124,7 @@ macro_rules! __breaker_require_tokio {
 macro_rules! __breaker_require_tokio {
     () => {
         ::core::compile_error!(
-            "timeout_ms needs the `tokio` feature of `breaker`: breaker = { version = \"0.1\", features = [\"tokio\"] }"
+            "timeout_ms needs the `tokio` feature of `fusebox`: fusebox = { version = \"0.1\", features = [\"tokio\"] }"
         );
     };
 }
@@ -88,19 +134,40 @@ pub use crate::__breaker_require_tokio as require_tokio;
 /// An error type that a rejected call can be returned as: what a function without a fallback
 /// needs of its error type.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot hold a `breaker::BreakerError`",
+    message = "`{Self}` cannot hold a `fusebox::BreakerError`",
     label = "the error type of a #[circuit_breaker] function without a fallback",
-    note = "implement `From<breaker::BreakerError>` for `{Self}`, or declare a `fallback`"
+    note = "implement `From<fusebox::BreakerError>` for `{Self}`, or declare a `fallback`"
 )]
-pub trait HoldsBreakerError {
+pub trait HoldsBreakerError: Sized {
     /// `error.into()`.
     fn from_breaker_error(error: BreakerError) -> Self;
+
+    /// What a function without a fallback returns: the body's answer, or the rejection as its
+    /// own error. (A trait function rather than a generic one, so that an error type that
+    /// cannot hold a rejection is reported with this trait's message alone.)
+    #[inline]
+    fn or_rejection<T>(result: Result<T, Failure<Self>>) -> Result<T, Self> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(Failure::Error(error)) => Err(error),
+            Err(Failure::Breaker(error)) => Err(Self::from_breaker_error(error)),
+        }
+    }
 }
 
 impl<E: From<BreakerError>> HoldsBreakerError for E {
+    #[inline]
     fn from_breaker_error(error: BreakerError) -> Self {
         error.into()
     }
+}
+
+/// `failure_if` with a fallback: remembers whether the predicate let the error pass (then
+/// the error goes back to the caller as it is, without the fallback).
+#[inline]
+pub fn track(failed: bool, passed: &mut bool) -> bool {
+    *passed = !failed;
+    failed
 }
 
 /// An argument the fallback receives as well as the body: cloned before the call, which for a
@@ -123,48 +190,263 @@ impl<T: Clone> FallbackArg for T {
     }
 }
 
-/// The fallback takes exactly the function's inputs.
-pub struct Plain;
-
-/// The fallback takes the function's inputs and a last `Failure<E>`.
-pub struct WithFailure;
-
-/// A function that can stand in for the annotated one: the same inputs, optionally followed by
-/// a `Failure<E>`, and the same output (for an `async fn`, a future of it).
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be this function's fallback",
-    label = "the fallback named here",
-    note = "a fallback takes the same arguments as the function (the same receiver for a method), optionally followed by a `breaker::Failure<E>`, and returns the same type; an `async fn` needs an `async fn` fallback"
-)]
-pub trait Fallback<Inputs, E, Form> {
-    /// What the fallback returns.
-    type Output;
-    /// Calls the fallback.
-    fn call_fallback(self, inputs: Inputs, failure: Failure<E>) -> Self::Output;
+/// The type of an argument, without moving it.
+#[inline]
+#[must_use]
+pub fn ty<T>(_: &T) -> PhantomData<T> {
+    PhantomData
 }
 
-macro_rules! fallback_for_arity {
-    ($($input:ident)*) => {
-        impl<F, R, E, $($input,)*> Fallback<($($input,)*), E, Plain> for F
+/// The declared fallback, as a function pointer of the one signature it may have. Building it
+/// is the check: the fallback coerces to `expected`'s pointer type, or the compiler shows both
+/// signatures, expected and found, at the fallback's name.
+pub struct Fallback<P> {
+    /// The pointer type, from [`expect`] or [`expect_async`].
+    pub expected: PhantomData<P>,
+    /// The fallback.
+    pub fallback: P,
+}
+
+/// A function's parameters (`Params`, a tuple) and output: implemented by every function of
+/// up to 13 parameters, so that a fallback's arity can be found before its types are checked.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a function, so it cannot be a fallback",
+    label = "the fallback named here"
+)]
+pub trait Signature<Params> {
+    /// What the function returns.
+    type Output;
+}
+
+/// The pointer type a fallback with parameters `Self` must coerce to, for a function whose
+/// inputs are `Inputs` (a tuple of `PhantomData`), error `E` and output `Output`: the inputs
+/// alone, or followed by a `Failure<E>`.
+pub trait Expected<Inputs, E, Output> {
+    /// `fn(inputs…) -> Output` or `fn(inputs…, Failure<E>) -> Output`.
+    type Pointer;
+}
+
+/// A fallback, called with the function's inputs and why it was called.
+pub trait Call<Inputs, E> {
+    /// What the fallback returns.
+    type Output;
+    /// Calls it.
+    fn call(self, inputs: Inputs, failure: Failure<E>) -> Self::Output;
+}
+
+/// A `Result` type (`Result<T, E>` or an alias of one), so that a function's error type can be
+/// read off its return type.
+pub trait IsResult {
+    /// `E`.
+    type Error;
+}
+
+impl<T, E> IsResult for Result<T, E> {
+    type Error = E;
+}
+
+/// The pointer type a sync function's `fallback` must have.
+#[inline]
+#[must_use]
+pub fn expect<R, F, P, I>(_: &F, _: I) -> PhantomData<<P as Expected<I, R::Error, R>>::Pointer>
+where
+    F: Signature<P>,
+    R: IsResult,
+    P: Expected<I, R::Error, R>,
+{
+    PhantomData
+}
+
+/// The pointer type an `async fn`'s `fallback` must have: the output is the fallback's own
+/// future, whose output [`or_fallback_async`] checks.
+#[inline]
+#[must_use]
+pub fn expect_async<R, F, P, I>(
+    _: &F,
+    _: I,
+) -> PhantomData<<P as Expected<I, R::Error, F::Output>>::Pointer>
+where
+    F: Signature<P>,
+    R: IsResult,
+    P: Expected<I, R::Error, F::Output>,
+{
+    PhantomData
+}
+
+/// What a sync function with a fallback returns: the body's answer, or the fallback's. With
+/// `failure_if`, an error it let pass (`passed`) goes back as it is.
+#[inline]
+pub fn or_fallback<T, E, P, I>(
+    result: Result<T, Failure<E>>,
+    passed: bool,
+    fallback: Fallback<P>,
+    inputs: I,
+) -> Result<T, E>
+where
+    P: Call<I, E, Output = Result<T, E>>,
+{
+    match result {
+        Ok(value) => Ok(value),
+        Err(Failure::Error(error)) if passed => Err(error),
+        Err(failure) => fallback.fallback.call(inputs, failure),
+    }
+}
+
+/// An `async fn`'s fallback returns a future of the function's output.
+#[diagnostic::on_unimplemented(
+    message = "the fallback of an `async fn` must be an `async fn` with the same return type",
+    label = "this fallback returns `{Self}`"
+)]
+pub trait AsyncFallback<Output> {
+    /// The fallback's future.
+    type Future: Future<Output = Output>;
+    /// `IntoFuture::into_future`.
+    fn into_fallback_future(self) -> Self::Future;
+}
+
+// Not recommended, so that a fallback that is no future is reported with this trait's message
+// rather than `IntoFuture`'s.
+#[diagnostic::do_not_recommend]
+impl<F: IntoFuture> AsyncFallback<F::Output> for F {
+    type Future = F::IntoFuture;
+    #[inline]
+    fn into_fallback_future(self) -> Self::Future {
+        self.into_future()
+    }
+}
+
+/// [`or_fallback`] for an `async fn`, in two steps. This one calls the fallback (makes its
+/// future) if it is needed; [`settle`] awaits the answer. Two steps, so that the future the
+/// function awaits has no trait bounds over the inputs' lifetimes, which would make the
+/// annotated `async fn`'s future fail a `Send` check (as `tokio::spawn` makes).
+#[inline]
+pub fn or_fallback_async<T, E, P, I>(
+    result: Result<T, Failure<E>>,
+    passed: bool,
+    fallback: Fallback<P>,
+    inputs: I,
+) -> Answer<Result<T, E>, P::Output>
+where
+    P: Call<I, E>,
+{
+    match result {
+        Ok(value) => Answer::Ready(Ok(value)),
+        Err(Failure::Error(error)) if passed => Answer::Ready(Err(error)),
+        Err(failure) => Answer::Fallback(fallback.fallback.call(inputs, failure)),
+    }
+}
+
+/// The answer of an `async fn` with a fallback, before it is awaited.
+pub enum Answer<O, F> {
+    /// The body's answer.
+    Ready(O),
+    /// What the fallback returned: for an `async fn` fallback, its future.
+    Fallback(F),
+}
+
+/// Awaits an [`Answer`]; the check that the fallback is `async` with the function's output.
+/// Its future is opaque, so that a fallback failing that check is reported once.
+#[inline]
+pub async fn settle<O, F: AsyncFallback<O>>(answer: Answer<O, F>) -> O {
+    match answer {
+        Answer::Ready(output) => output,
+        Answer::Fallback(fallback) => fallback.into_fallback_future().await,
+    }
+}
+
+/// `Signature` for functions of as many parameters as given.
+macro_rules! signature {
+    ($($param:ident)*) => {
+        impl<F, R, $($param,)*> Signature<($($param,)*)> for F
         where
-            F: FnOnce($($input),*) -> R,
+            F: FnOnce($($param),*) -> R,
         {
             type Output = R;
+        }
+    };
+}
+
+signature!();
+signature!(P1);
+signature!(P1 P2);
+signature!(P1 P2 P3);
+signature!(P1 P2 P3 P4);
+signature!(P1 P2 P3 P4 P5);
+signature!(P1 P2 P3 P4 P5 P6);
+signature!(P1 P2 P3 P4 P5 P6 P7);
+signature!(P1 P2 P3 P4 P5 P6 P7 P8);
+signature!(P1 P2 P3 P4 P5 P6 P7 P8 P9);
+signature!(P1 P2 P3 P4 P5 P6 P7 P8 P9 P10);
+signature!(P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11);
+signature!(P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12);
+signature!(P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+
+/// `Expected` for `n` inputs and fallbacks of every arity from 0 to 13: one of `n + 1`
+/// parameters takes the inputs and a `Failure<E>`; any other is held to the inputs alone, so
+/// that a fallback of the wrong arity is shown beside the plain signature, in one error.
+macro_rules! expected {
+    ([$($input:ident)*] $($param:ident)*) => {
+        expected!(@prefix [$($input)*] [] $($param)*);
+    };
+    // Every prefix of the parameter names, from none to all.
+    (@prefix [$($input:ident)*] [$($taken:ident)*]) => {
+        expected!(@one [$($input)*] [$($taken)*] [$($input)*] [$($taken)*]);
+    };
+    (@prefix [$($input:ident)*] [$($taken:ident)*] $next:ident $($rest:ident)*) => {
+        expected!(@one [$($input)*] [$($taken)*] [$($input)*] [$($taken)*]);
+        expected!(@prefix [$($input)*] [$($taken)* $next] $($rest)*);
+    };
+    // Lengths compared by dropping one of each: one parameter left over takes the failure.
+    (@one [$($input:ident)*] [$($param:ident)*] [] [$last:ident]) => {
+        impl<E, O, $($input,)* $($param,)*> Expected<($(PhantomData<$input>,)*), E, O>
+            for ($($param,)*)
+        {
+            type Pointer = fn($($input,)* Failure<E>) -> O;
+        }
+    };
+    (@one [$($input:ident)*] [$($param:ident)*] [$i:ident $($is:ident)*] [$p:ident $($ps:ident)*]) => {
+        expected!(@one [$($input)*] [$($param)*] [$($is)*] [$($ps)*]);
+    };
+    (@one [$($input:ident)*] [$($param:ident)*] [$($is:ident)*] [$($ps:ident)*]) => {
+        impl<E, O, $($input,)* $($param,)*> Expected<($(PhantomData<$input>,)*), E, O>
+            for ($($param,)*)
+        {
+            type Pointer = fn($($input),*) -> O;
+        }
+    };
+}
+
+expected!([] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6 A7] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6 A7 A8] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9 A10] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
+
+/// `Call` for fallbacks of `n` inputs (up to 12), without and with a last `Failure<E>`.
+macro_rules! fallback_for_arity {
+    ($($input:ident)*) => {
+        impl<E, O, $($input,)*> Call<($($input,)*), E> for fn($($input),*) -> O {
+            type Output = O;
             #[inline]
             #[allow(non_snake_case)]
-            fn call_fallback(self, ($($input,)*): ($($input,)*), _: Failure<E>) -> R {
+            fn call(self, ($($input,)*): ($($input,)*), _: Failure<E>) -> O {
                 self($($input),*)
             }
         }
 
-        impl<F, R, E, $($input,)*> Fallback<($($input,)*), E, WithFailure> for F
-        where
-            F: FnOnce($($input,)* Failure<E>) -> R,
-        {
-            type Output = R;
+        impl<E, O, $($input,)*> Call<($($input,)*), E> for fn($($input,)* Failure<E>) -> O {
+            type Output = O;
             #[inline]
             #[allow(non_snake_case)]
-            fn call_fallback(self, ($($input,)*): ($($input,)*), failure: Failure<E>) -> R {
+            fn call(self, ($($input,)*): ($($input,)*), failure: Failure<E>) -> O {
                 self($($input,)* failure)
             }
         }

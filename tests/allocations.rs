@@ -16,7 +16,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use breaker::{BreakerError, CircuitBreaker, Config, circuit_breaker, registry};
+use fusebox::{BreakerError, CircuitBreaker, Config, circuit_breaker, registry};
 
 struct CountingAllocator;
 

@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use breaker::{BreakerError, Failure, State, circuit_breaker, registry};
+use fusebox::{BreakerError, Failure, State, circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 enum FetchError {

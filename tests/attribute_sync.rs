@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use breaker::{BreakerError, Failure, State, TestClock, circuit_breaker, registry};
+use fusebox::{BreakerError, Failure, State, TestClock, circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 enum RecsError {
@@ -50,7 +50,7 @@ fn answer(backend: Backend, user: u64) -> Result<Vec<u64>, RecsError> {
 }
 
 /// The breaker behind a function, once its first call has registered it, on a test clock.
-fn breaker_of(name: &str) -> (&'static breaker::CircuitBreaker, TestClock) {
+fn breaker_of(name: &str) -> (&'static fusebox::CircuitBreaker, TestClock) {
     let breaker = registry::get(name).expect("registered at the first call");
     let clock = TestClock::new();
     assert!(breaker.set_clock(&clock), "one clock per breaker");

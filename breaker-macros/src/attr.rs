@@ -38,9 +38,9 @@ pub(crate) struct Args {
     pub(crate) consecutive_failures: Option<Number>,
     pub(crate) timeout_ms: Option<Number>,
     pub(crate) max_concurrent: Option<Number>,
-    pub(crate) fallback: Option<Text>,
-    pub(crate) failure_if: Option<Text>,
-    pub(crate) krate: Option<Text>,
+    pub(crate) fallback: Option<PathArg>,
+    pub(crate) failure_if: Option<PathArg>,
+    pub(crate) krate: Option<PathArg>,
 }
 
 impl Args {
@@ -180,33 +180,61 @@ impl Value for Number {
     }
 }
 
-/// A string literal: a name, or a path written as a string (`fallback = "default_recs"`).
+/// A string literal: the breaker's name.
 #[derive(Clone, Debug)]
 pub(crate) struct Text(pub(crate) LitStr);
 
 impl Value for Text {
     fn parse(key: &str, expr: &Expr) -> Result<Self> {
-        let example = match key {
-            "name" => "\"recommendations\"",
-            "fallback" => "\"default_recs\"",
-            "failure_if" => "\"is_outage\"",
-            _ => "\"::breaker\"",
-        };
         match expr {
             Expr::Lit(ExprLit {
                 lit: Lit::Str(text),
                 ..
             }) => Ok(Text(text.clone())),
-            // The likeliest slip: `fallback = default_recs`.
+            // The likeliest slip: `name = recommendations`.
             Expr::Path(path) => Err(Error::custom(format!(
                 "{key} takes a string: write it in quotes, `{key} = \"{}\"`",
                 path_text(&path.path)
             ))
             .with_span(expr)),
-            other => Err(
-                Error::custom(format!("{key} takes a string, like `{key} = {example}`"))
-                    .with_span(other),
-            ),
+            other => Err(Error::custom(format!(
+                "{key} takes a string, like `{key} = \"recommendations\"`"
+            ))
+            .with_span(other)),
+        }
+    }
+}
+
+/// A path, written as it is (`fallback = default_recs`, which is also how rustc suggests a
+/// fix for a misspelt one) or as a string (`fallback = "default_recs"`), as Hystrix's
+/// `fallbackMethod` names its method.
+#[derive(Clone, Debug)]
+pub(crate) enum PathArg {
+    Bare(syn::Path),
+    Quoted(LitStr),
+}
+
+impl Value for PathArg {
+    fn parse(key: &str, expr: &Expr) -> Result<Self> {
+        match expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) => Ok(PathArg::Quoted(text.clone())),
+            Expr::Path(path) if path.qself.is_none() && path.attrs.is_empty() => {
+                Ok(PathArg::Bare(path.path.clone()))
+            }
+            other => {
+                let example = match key {
+                    "fallback" => "default_recs",
+                    "failure_if" => "is_outage",
+                    _ => "::fusebox",
+                };
+                Err(
+                    Error::custom(format!("{key} takes a path, like `{key} = {example}`"))
+                        .with_span(other),
+                )
+            }
         }
     }
 }

@@ -1,33 +1,28 @@
 //! Expansion: the function, rewritten to run its body through a breaker that lives in a
-//! `static` inside it.
+//! `static` inside it. Everything generic lives once in the facade's `__private` module; what
+//! is emitted here is only what belongs to this function.
 //!
 //! ```text
 //! #[attrs] vis fn name(args) -> Result<T, E> {
-//!     static __BREAKER: StaticBreaker = StaticBreaker::new(NAME, CONFIG);
-//!     fn __breaker_fallback(inputs, failure, fallback) { … }      // with a fallback only
-//!     let __breaker_failure_if: fn(&_) -> bool = failure_if;     // with failure_if only
-//!     let __breaker_arg_x = FallbackArg::fallback_copy(&x);      // with a fallback only
-//!     let mut __breaker_counted = true;                           // with failure_if and a fallback
-//!     let __breaker_result = __BREAKER.get().call_with(|| -> Result<T, E> { body }, predicate);
-//!     match __breaker_result {
-//!         Ok(v) => Ok(v),
-//!         Err(failure) => __breaker_fallback((args…,), failure, fallback),  // with a fallback
-//!         Err(Failure::Error(e)) => Err(e),                                 // without one
-//!         Err(Failure::Breaker(b)) => Err(HoldsBreakerError::from_breaker_error(b)),
-//!     }
+//!     static __BREAKER: StaticBreaker = StaticBreaker::new(NAME, Settings::new().key(value)…);
+//!     let __breaker_failure_if: fn(&_) -> bool = failure_if;               // with failure_if
+//!     let __breaker_fallback = Fallback { expected: expect(&f, (ty(&arg),…)), fallback: f };
+//!     let __breaker_arg_x = FallbackArg::fallback_copy(&x);       // with a fallback, per arg
+//!     let __breaker_result = __BREAKER.get().call(|| -> Result<T, E> { body });
+//!     or_fallback(__breaker_result, passed, __breaker_fallback, (args…,))  // or_rejection(…)
 //! }
 //! ```
 //!
 //! The body stays inside a closure (sync) or an `async` block (async) so `return` and `?` keep
-//! their meaning; every path is absolute and every local starts with `__breaker_`.
+//! their meaning; every path is absolute and every local is `Span::mixed_site()`, so it can
+//! neither see nor hide the user's names.
 //!
 //! Whatever the user named or wrote is checked where they wrote it: the fallback and
-//! `failure_if` calls are spanned at their strings, the `From<BreakerError>` conversion at the
-//! error type, each clone for the fallback at its argument's type. Each check is shaped so that
-//! it fails once, with the message of the `__private` trait it names.
+//! `failure_if` at their paths, the `From<BreakerError>` conversion at the error type, each
+//! clone for the fallback at its argument's type.
 
-use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote};
 use syn::{GenericArgument, ItemFn, PathArguments, ReturnType, Signature, Type, spanned::Spanned};
 
 use crate::valid::{Pass, Plan};
@@ -40,74 +35,100 @@ pub(crate) fn expand(plan: &Plan, func: &ItemFn) -> TokenStream {
         block,
         ..
     } = func;
-    let private = {
-        let krate = &plan.krate;
-        quote!(#krate::__private)
-    };
+    let krate = &plan.krate;
+    let private = quote!(#krate::__private);
     let ret = match &sig.output {
         ReturnType::Type(_, ty) => ty.to_token_stream(),
         ReturnType::Default => quote!(()),
     };
+    let result = local("result");
     let breaker = static_breaker(plan, sig, &private);
-    let (copies, forwarded) = fallback_inputs(plan, &private);
-    let helpers = fallback_helper(plan, sig, &private);
-
-    // `failure_if`, bound first as a `fn(&_) -> bool` at the string the user wrote, so that a
-    // function of another shape is reported there ("expected fn pointer, found fn item").
-    let failure_if = plan.failure_if.as_ref().map(|failure_if| {
-        let span = at_user_token(failure_if.span());
-        // The path keeps the string's own span, as the fallback's does.
-        let binding = respan(quote!(let __breaker_failure_if: fn(&_) -> bool =), span);
-        let binding = quote!(#binding #failure_if;);
-        let call = respan(quote!(__breaker_failure_if(__breaker_error)), span);
-        (binding, call)
+    let failure_if = plan.failure_if.as_ref().map(|path| {
+        // A `fn(&_) -> bool` binding at the path, so that a function of another shape is
+        // reported there ("expected fn pointer, found fn item").
+        let binding = local("failure_if");
+        let ty = located(quote!(fn(&_) -> bool), path.span());
+        (quote!(let #binding: #ty = #path;), binding)
     });
-    // Whether an `Err` counted as a failure, which decides whether the fallback runs.
-    let (binding, counted, predicate) = match (failure_if, &plan.fallback) {
-        (None, _) => (TokenStream::new(), TokenStream::new(), quote!(|_| true)),
-        (Some((binding, call)), None) => {
-            (binding, TokenStream::new(), quote!(|__breaker_error| #call))
-        }
-        (Some((binding, call)), Some(_)) => (
-            binding,
-            quote!(let mut __breaker_counted = true;),
-            quote!(|__breaker_error| {
-                __breaker_counted = #call;
-                __breaker_counted
-            }),
-        ),
-    };
 
-    let call = if sig.asyncness.is_some() {
-        quote! {
+    let mut statements = quote!(#breaker);
+    if let Some((binding, _)) = &failure_if {
+        statements.extend(binding.clone());
+    }
+    let mut fallback = None;
+    if let Some(path) = &plan.fallback {
+        let (check, copies, forwarded) = fallback_inputs(plan, sig, &ret, path, &private);
+        statements.extend(check);
+        statements.extend(copies);
+        fallback = Some((path, forwarded));
+    }
+    let passed = local("passed");
+    // A closure calling the predicate, at its path: the predicate's error type is then checked
+    // against the function's, there ("expected `&E`, found `&Other`").
+    let predicate = failure_if.as_ref().map(|(_, is_failure)| {
+        let error = local("error");
+        let span = plan
+            .failure_if
+            .as_ref()
+            .map_or_else(Span::call_site, Spanned::span);
+        let check = located(quote!(#is_failure(#error)), span);
+        if fallback.is_some() {
+            statements.extend(quote!(let mut #passed = false;));
+            quote!(|#error| #private::track(#check, &mut #passed))
+        } else {
+            quote!(|#error| #check)
+        }
+    });
+
+    let operation = if sig.asyncness.is_some() {
+        let (operation, output) = (local("operation"), local("return"));
+        statements.extend(quote! {
             #[allow(unreachable_code, clippy::let_and_return)]
-            let __breaker_operation = async {
-                let __breaker_return: #ret = #block;
-                __breaker_return
+            let #operation = async {
+                let #output: #ret = #block;
+                #output
             };
-            let __breaker_result = __BREAKER.get().call_async_with(__breaker_operation, #predicate).await;
-        }
+        });
+        quote!(#operation)
     } else {
-        quote! {
-            let __breaker_result = __BREAKER.get().call_with(|| -> #ret #block, #predicate);
-        }
+        quote!(|| -> #ret #block)
     };
-    let answer = answer(plan, sig, &ret, &private, &forwarded);
+    let call = match (sig.asyncness.is_some(), predicate) {
+        (false, None) => quote!(call(#operation)),
+        (false, Some(predicate)) => quote!(call_with(#operation, #predicate)),
+        (true, None) => quote!(call_async(#operation).await),
+        (true, Some(predicate)) => quote!(call_async_with(#operation, #predicate).await),
+    };
+    statements.extend(quote!(let #result = __BREAKER.get().#call;));
+
+    statements.extend(match fallback {
+        None => {
+            // The conversion at the error type, where "cannot hold a `BreakerError`" belongs.
+            located(
+                quote!(#private::HoldsBreakerError::or_rejection(#result)),
+                error_type_span(sig),
+            )
+        }
+        Some((path, forwarded)) => {
+            let passed = if plan.failure_if.is_some() {
+                quote!(#passed)
+            } else {
+                quote!(false)
+            };
+            let fallback = local("fallback");
+            let arguments = quote!((#result, #passed, #fallback, (#(#forwarded,)*)));
+            let answer = if sig.asyncness.is_some() {
+                quote!(#private::settle(#private::or_fallback_async #arguments).await)
+            } else {
+                quote!(#private::or_fallback #arguments)
+            };
+            located(answer, path.span())
+        }
+    });
 
     // The body's braces keep the user's span: the item then reads as the user's own code, so
     // their `dead_code` lint still reports a function nobody calls.
-    let mut body = Group::new(
-        Delimiter::Brace,
-        quote! {
-            #breaker
-            #helpers
-            #binding
-            #copies
-            #counted
-            #call
-            #answer
-        },
-    );
+    let mut body = Group::new(Delimiter::Brace, statements);
     body.set_span(block.brace_token.span.join());
     quote! {
         #(#attrs)*
@@ -115,180 +136,86 @@ pub(crate) fn expand(plan: &Plan, func: &ItemFn) -> TokenStream {
     }
 }
 
+/// A local of the generated code: `Span::mixed_site()`, so that the user's body can neither
+/// see it nor hide it.
+fn local(name: &str) -> Ident {
+    Ident::new(&format!("__breaker_{name}"), Span::mixed_site())
+}
+
 /// The `static` holding the function's breaker, with its name and configuration.
 fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenStream {
     let name = if let Some(name) = &plan.name {
         name.to_token_stream()
     } else {
-        let ident = sig.ident.to_string();
-        quote!(::core::concat!(::core::module_path!(), "::", #ident))
+        let ident = format!("::{}", sig.ident);
+        quote!(::core::concat!(::core::module_path!(), #ident))
     };
-    let mut config = quote!(#private::Config::builder());
-    for (method, value) in &plan.settings {
-        config = quote!(#config.#method(#value));
-    }
+    let settings = plan
+        .settings
+        .iter()
+        .map(|(key, value)| quote!(.#key(#value)));
     let mut require_tokio = TokenStream::new();
     if let Some(timeout) = plan.timeout_ms {
-        let millis = timeout.value;
-        config = quote!(#private::with_timeout(#config, #millis));
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
-        let private = respan(private.clone(), timeout.span);
-        require_tokio = quote_spanned!(timeout.span=> #private::require_tokio!(););
+        require_tokio = located(quote!(#private::require_tokio!();), timeout.span);
     }
     quote! {
         #require_tokio
         static __BREAKER: #private::StaticBreaker =
-            #private::StaticBreaker::new(#name, #private::validated(#config.build()));
+            #private::StaticBreaker::new(#name, #private::Settings::new() #(#settings)*);
     }
 }
 
-/// The statements copying the inputs the body may consume, taken before the call, and the
-/// expressions that hand each input to the fallback.
-fn fallback_inputs(plan: &Plan, private: &TokenStream) -> (TokenStream, Vec<TokenStream>) {
+/// With a fallback: the statement that checks its signature, the statements copying the
+/// inputs the body may consume (taken before the call), and the expressions that hand each
+/// input to the fallback after it.
+fn fallback_inputs(
+    plan: &Plan,
+    sig: &Signature,
+    ret: &TokenStream,
+    path: &syn::Path,
+    private: &TokenStream,
+) -> (TokenStream, TokenStream, Vec<TokenStream>) {
     let mut copies = TokenStream::new();
     let mut forwarded = Vec::new();
-    if plan.fallback.is_none() {
-        return (copies, forwarded);
-    }
+    let mut types = Vec::new();
     for input in &plan.inputs {
         let ident = &input.ident;
+        types.push(quote!(#private::ty(&#ident)));
         match input.pass {
             Pass::Reborrow => forwarded.push(quote!(#ident)),
             Pass::Clone => {
-                let copy = format_ident!("__breaker_arg_{}", ident);
+                let copy = Ident::new(&format!("__breaker_arg_{ident}"), Span::mixed_site());
                 // The whole call at the argument, so a type that is not `Clone` is reported
                 // there and nowhere else.
-                let clone = respan(
+                let clone = located(
                     quote!(#private::FallbackArg::fallback_copy(&#ident)),
-                    at_user_token(input.span),
+                    input.span,
                 );
                 copies.extend(quote!(let #copy = #clone;));
                 forwarded.push(quote!(#copy));
             }
         }
     }
-    (copies, forwarded)
-}
-
-/// With a fallback, a local function that calls it through `Fallback`, taking the inputs
-/// before the fallback: by the time the fallback's type is checked against the bound, the
-/// inputs' types are known, so a fallback of the wrong shape fails the bound (and gets its
-/// message) instead of having its parameter types inferred onto the inputs.
-fn fallback_helper(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenStream {
-    if plan.fallback.is_none() {
-        return TokenStream::new();
-    }
-    let mut helper = quote! {
-        fn __breaker_fallback<__BreakerInputs, __BreakerError, __BreakerForm, __BreakerFallback>(
-            inputs: __BreakerInputs,
-            failure: #private::Failure<__BreakerError>,
-            fallback: __BreakerFallback,
-        ) -> <__BreakerFallback as #private::Fallback<__BreakerInputs, __BreakerError, __BreakerForm>>::Output
-        where
-            __BreakerFallback: #private::Fallback<__BreakerInputs, __BreakerError, __BreakerForm>,
-        {
-            #private::Fallback::call_fallback(fallback, inputs, failure)
-        }
-    };
-    if sig.asyncness.is_some() {
-        // For an `async fn`, the fallback's output must be a future: a local trait checks it,
-        // so that a sync fallback is told so in those words.
-        helper.extend(quote! {
-            #[diagnostic::on_unimplemented(
-                message = "the fallback of an `async fn` must be an `async fn` with the same return type",
-                label = "this fallback returns `{Self}`"
-            )]
-            trait __BreakerAsyncFallback<__BreakerOutput> {
-                type Future: ::core::future::Future<Output = __BreakerOutput>;
-                fn __breaker_into_future(self) -> Self::Future;
-            }
-            impl<__BreakerFuture: ::core::future::IntoFuture>
-                __BreakerAsyncFallback<__BreakerFuture::Output> for __BreakerFuture
-            {
-                type Future = __BreakerFuture::IntoFuture;
-                fn __breaker_into_future(self) -> Self::Future {
-                    ::core::future::IntoFuture::into_future(self)
-                }
-            }
-            // An opaque future, so that awaiting it cannot fail a second time when the check
-            // above has failed.
-            fn __breaker_fallback_future<__BreakerFuture, __BreakerOutput>(
-                future: __BreakerFuture,
-            ) -> impl ::core::future::Future<Output = __BreakerOutput>
-            where
-                __BreakerFuture: __BreakerAsyncFallback<__BreakerOutput>,
-            {
-                __BreakerAsyncFallback::__breaker_into_future(future)
-            }
-        });
-    }
-    helper
-}
-
-/// What the function returns once the breaker has answered.
-fn answer(
-    plan: &Plan,
-    sig: &Signature,
-    ret: &TokenStream,
-    private: &TokenStream,
-    forwarded: &[TokenStream],
-) -> TokenStream {
-    let Some(fallback) = &plan.fallback else {
-        // The conversion at the error type, where "cannot hold a `BreakerError`" belongs.
-        let convert = respan(
-            quote!(#private::HoldsBreakerError::from_breaker_error(__breaker_error)),
-            error_type_span(sig),
-        );
-        return quote! {
-            match __breaker_result {
-                ::core::result::Result::Ok(__breaker_value) => ::core::result::Result::Ok(__breaker_value),
-                ::core::result::Result::Err(#private::Failure::Error(__breaker_error)) => {
-                    ::core::result::Result::Err(__breaker_error)
-                }
-                ::core::result::Result::Err(#private::Failure::Breaker(__breaker_error)) => {
-                    ::core::result::Result::Err(#convert)
-                }
-            }
-        };
-    };
-    // The call, at the string the user wrote; the annotation at the function's own return
-    // type, so a fallback that returns something else is "expected due to" it.
-    let span = at_user_token(fallback.span());
-    // The path keeps the string's own span: it is the user's reference to their function
-    // (clippy's `unused_async` then knows an `async fn` fallback is used as a value).
-    let inputs = respan(quote!((#(#forwarded,)*), __breaker_failure,), span);
-    let mut arguments = Group::new(Delimiter::Parenthesis, quote!(#inputs #fallback));
-    arguments.set_span(span);
-    let run = respan(quote!(__breaker_fallback), span);
-    let run = quote!(#run #arguments);
-    let run = if sig.asyncness.is_some() {
-        let future = respan(quote!(__breaker_fallback_future::<_, #ret>), span);
-        let mut call = Group::new(Delimiter::Parenthesis, run);
-        call.set_span(span);
-        let await_ = respan(quote!(.await), span);
-        quote!(#future #call #await_)
+    // The fallback coerces to the one function pointer type it may have, or the compiler
+    // shows that type and the fallback's, side by side, at the fallback's path.
+    let expect = if sig.asyncness.is_some() {
+        format_ident!("expect_async")
     } else {
-        run
+        format_ident!("expect")
     };
-    let uncounted = if plan.failure_if.is_some() {
-        quote! {
-            ::core::result::Result::Err(#private::Failure::Error(__breaker_error)) if !__breaker_counted => {
-                ::core::result::Result::Err(__breaker_error)
-            }
-        }
-    } else {
-        TokenStream::new()
+    // One value for both uses, so that a generic fallback's parameters are inferred once.
+    let fallback = local("fallback");
+    let expect = located(
+        quote!(#private::#expect::<#ret, _, _, _>(&#fallback, (#(#types,)*))),
+        path.span(),
+    );
+    let value = located(quote!(#fallback), path.span());
+    let check = quote! {
+        let #fallback = #path;
+        let #fallback = #private::Fallback { expected: #expect, fallback: #value };
     };
-    quote! {
-        match __breaker_result {
-            ::core::result::Result::Ok(__breaker_value) => ::core::result::Result::Ok(__breaker_value),
-            #uncounted
-            ::core::result::Result::Err(__breaker_failure) => {
-                let __breaker_fallback_value: #ret = #run;
-                __breaker_fallback_value
-            }
-        }
-    }
+    (check, copies, forwarded)
 }
 
 /// Where the function's error type is written: `E` in `Result<T, E>`, otherwise (an alias
@@ -308,24 +235,19 @@ fn error_type_span(sig: &Signature) -> Span {
     ty.span()
 }
 
-/// A span shown at `token` (a string the user wrote) that resolves and lints as the macro's
-/// own code: rustc then reports errors there but offers no fix-its that would edit the string
-/// as if it were code (`Ok("default_recs")`).
-fn at_user_token(token: Span) -> Span {
-    Span::call_site().located_at(token)
-}
-
-/// `tokens`, every one of them placed at `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+/// `tokens`, every one of them shown at `span` (where the user wrote what they are about) but
+/// resolved as it was: rustc reports errors there, yet treats the tokens as the macro's own
+/// and offers no fix-its that would edit the user's string as if it were code.
+fn located(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut token| {
             if let TokenTree::Group(group) = &token {
-                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
+                let mut inner = Group::new(group.delimiter(), located(group.stream(), span));
+                inner.set_span(group.span().located_at(span));
                 token = TokenTree::Group(inner);
             }
-            token.set_span(span);
+            token.set_span(token.span().located_at(span));
             token
         })
         .collect()

@@ -1,4 +1,4 @@
-//! The `#[circuit_breaker]` attribute of the `breaker` crate. Use it through `breaker`, whose
+//! The `#[circuit_breaker]` attribute of the `fusebox` crate. Use it through `fusebox`, whose
 //! documentation describes every key; this crate is parse (`attr`), validate (`valid`) and
 //! expand (`expand`).
 
@@ -12,7 +12,7 @@ use proc_macro2::Span;
 use quote::ToTokens;
 use syn::{Item, ItemFn, TraitItemFn, spanned::Spanned};
 
-/// Runs a function through a circuit breaker; see the `breaker` crate for the keys.
+/// Runs a function through a circuit breaker; see the `fusebox` crate for the keys.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);

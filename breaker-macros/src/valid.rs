@@ -1,10 +1,7 @@
 //! Validation: the parsed arguments and the function they sit on become a `Plan`, or every
 //! reason they cannot, each spanned at the key, value or token at fault.
 
-use breaker_runtime::{
-    Config,
-    limits::{self, Limit},
-};
+use breaker_runtime::limits::{self, Limit};
 use darling::{Error, Result, error::Accumulator};
 use proc_macro2::Span;
 use syn::{
@@ -12,17 +9,17 @@ use syn::{
     spanned::Spanned,
 };
 
-use crate::attr::{Args, Number, Text};
+use crate::attr::{Args, Number, PathArg, Text};
 
 /// Everything expansion needs, checked.
 pub(crate) struct Plan {
-    /// Where the facade is: `::breaker` unless `crate = "…"`.
+    /// Where the facade is: as the package's `Cargo.toml` names it, unless `crate = …`.
     pub(crate) krate: Path,
     /// `name = "…"`, or `None` for `module_path!()::fn_name`.
     pub(crate) name: Option<LitStr>,
-    /// The configured keys, as builder calls: (method, value).
+    /// The configured keys, as calls of `__private::Settings`: (key, value).
     pub(crate) settings: Vec<(Ident, u64)>,
-    /// `timeout_ms`, which needs the `tokio` feature.
+    /// `timeout_ms` (also in `settings`), which needs the `tokio` feature.
     pub(crate) timeout_ms: Option<Number>,
     /// The fallback, resolved against `Self` for methods, spanned at the string.
     pub(crate) fallback: Option<Path>,
@@ -70,9 +67,9 @@ fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 8] {
     ]
 }
 
-/// Checks `args` against the limits the runtime enforces and `func` against the shapes the
-/// attribute supports, adding every problem to the errors parsing found.
-pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> Result<Plan> {
+/// The numeric keys that are in range, as settings; an error for each that is not, and for a
+/// window its buckets do not split evenly into buckets of at least 10 ms.
+fn numbers(args: &Args, errors: &mut Accumulator) -> Vec<(Ident, u64)> {
     let mut settings = Vec::new();
     for (number, limit) in numeric_keys(args) {
         if let Some(number) = number {
@@ -84,10 +81,10 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
     }
     let window_ms = args
         .window_ms
-        .map_or(Config::default().window_ms(), |n| n.value);
+        .map_or(default_of(limits::WINDOW_MS), |n| n.value);
     let buckets = args
         .window_buckets
-        .map_or(Config::default().window_buckets(), |n| n.value);
+        .map_or(default_of(limits::WINDOW_BUCKETS), |n| n.value);
     // Only when both are in range: an out-of-range value has its own error already, and one
     // error per mistake is what the user should see.
     if limits::WINDOW_MS.check(window_ms).is_ok()
@@ -100,7 +97,13 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
             .map_or_else(Span::call_site, |n| n.span);
         errors.push(Error::custom(error).with_span(&span));
     }
+    settings
+}
 
+/// Checks `args` against the limits the runtime enforces and `func` against the shapes the
+/// attribute supports, adding every problem to the errors parsing found.
+pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> Result<Plan> {
+    let mut settings = numbers(args, &mut errors);
     let timeout_ms = args.timeout_ms.and_then(|number| {
         if let Err(error) = limits::TIMEOUT_MS.check(number.value) {
             errors.push(Error::custom(error).with_span(&number.span));
@@ -113,6 +116,7 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
             );
             return None;
         }
+        settings.push((Ident::new("timeout_ms", Span::call_site()), number.value));
         Some(number)
     });
 
@@ -135,15 +139,15 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
     });
 
     let krate = match &args.krate {
-        Some(Text(krate)) => errors.handle(parse_path(
+        Some(krate) => errors.handle(parse_path(
             krate,
-            "crate must be a path to the `breaker` crate, like \"::breaker\"",
+            "crate must be a path to the `fusebox` crate, like \"::fusebox\"",
         )),
-        None => Some(syn::parse_quote!(::breaker)),
+        None => errors.handle(facade()),
     };
 
     let has_receiver = func.sig.receiver().is_some();
-    let fallback = args.fallback.as_ref().and_then(|Text(fallback)| {
+    let fallback = args.fallback.as_ref().and_then(|fallback| {
         let path = errors.handle(parse_path(
             fallback,
             "fallback must name a function, like \"default_recs\" or \"Self::cached\"",
@@ -152,13 +156,13 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
         Some(
             if has_receiver && path.leading_colon.is_none() && path.segments.len() == 1 {
                 let ident = &path.segments[0].ident;
-                syn::parse_quote_spanned!(fallback.span()=> Self::#ident)
+                syn::parse_quote_spanned!(ident.span()=> Self::#ident)
             } else {
                 path
             },
         )
     });
-    let failure_if = args.failure_if.as_ref().and_then(|Text(failure_if)| {
+    let failure_if = args.failure_if.as_ref().and_then(|failure_if| {
         errors.handle(parse_path(
             failure_if,
             "failure_if must name a function `fn(&E) -> bool`, like \"is_outage\"",
@@ -175,8 +179,8 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
 
     errors.finish_with(())?;
     Ok(Plan {
-        // Both are `Some` when no error was pushed.
-        krate: krate.unwrap_or_else(|| syn::parse_quote!(::breaker)),
+        // `Some` when no error was pushed.
+        krate: krate.unwrap_or_else(|| syn::parse_quote!(::fusebox)),
         name,
         settings,
         timeout_ms,
@@ -186,9 +190,36 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
     })
 }
 
-fn parse_path(text: &LitStr, problem: &str) -> Result<Path> {
-    text.parse::<Path>()
-        .map_err(|_| Error::custom(problem).with_span(text))
+/// The value a key has when the attribute does not give it.
+fn default_of(limit: Limit) -> u64 {
+    limit.default.unwrap_or(limit.min)
+}
+
+/// A path as written, or parsed from its string with the string's span.
+fn parse_path(arg: &PathArg, problem: &str) -> Result<Path> {
+    match arg {
+        PathArg::Bare(path) => Ok(path.clone()),
+        PathArg::Quoted(text) => text
+            .parse::<Path>()
+            .map_err(|_| Error::custom(problem).with_span(text)),
+    }
+}
+
+/// The facade, under the name the package's `Cargo.toml` gives it (`fusebox`, or whatever it
+/// was renamed to); `::fusebox` where no manifest can be read (a build without cargo).
+fn facade() -> Result<Path> {
+    match proc_macro_crate::crate_name("fusebox") {
+        Ok(proc_macro_crate::FoundCrate::Name(name)) => {
+            let name = Ident::new(&name, Span::call_site());
+            Ok(syn::parse_quote!(::#name))
+        }
+        Err(proc_macro_crate::Error::CrateNotFound { .. }) => Err(Error::custom(
+            "#[circuit_breaker] cannot find `fusebox` among this package's dependencies: add it to Cargo.toml, or say where it is re-exported with `crate = path::to::fusebox`",
+        )),
+        // Within the facade's own examples and doctests (`Itself`: the facade names itself
+        // `fusebox` for them), or where no manifest can be read.
+        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => Ok(syn::parse_quote!(::fusebox)),
+    }
 }
 
 /// The function shapes a breaker cannot wrap.

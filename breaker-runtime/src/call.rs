@@ -3,10 +3,11 @@
 //! recorded when it finishes.
 //!
 //! Written by hand rather than as an `async fn`: one flat state, with no inner future to create,
-//! move and drop, halves what an async call costs on top of the operation (measured in
-//! `benches/compare.rs`).
+//! move and drop, it costs about half as much on top of the operation (see the README's
+//! performance section).
 
 use std::{
+    fmt,
     future::Future,
     pin::Pin,
     task::{Context, Poll},
@@ -14,7 +15,7 @@ use std::{
 
 use pin_project_lite::pin_project;
 
-use crate::{CircuitBreaker, Failure, breaker::classify, permit::Permit};
+use crate::{CircuitBreaker, Failure, admission::Permit, outcome::Outcome};
 
 #[cfg(feature = "tokio")]
 type Timer = tokio::time::Sleep;
@@ -41,7 +42,7 @@ pin_project! {
     /// future, it must not be polled again once it has returned `Ready`.
     ///
     /// ```
-    /// use breaker_runtime::{CallAsync, CircuitBreaker, Config};
+    /// use fusebox::{CallAsync, CircuitBreaker, Config};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -78,6 +79,23 @@ impl<'b, F, P> CallAsync<'b, F, P> {
     }
 }
 
+/// Shows the breaker and how far the call has come; the operation and predicate need not be
+/// `Debug`.
+impl<F, P> fmt::Debug for CallAsync<'_, F, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = match (&self.permit, &self.is_failure) {
+            (Some(_), _) => "running",
+            (None, Some(_)) => "not polled yet",
+            (None, None) => "finished",
+        };
+        f.debug_struct("CallAsync")
+            .field("breaker", &self.breaker.name())
+            .field("stage", &stage)
+            .field("timer", &self.timer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<F, P, T, E> Future for CallAsync<'_, F, P>
 where
     F: Future<Output = Result<T, E>>,
@@ -99,7 +117,7 @@ where
             match this.breaker.admit() {
                 Ok(permit) => {
                     #[cfg(feature = "tokio")]
-                    if let Some(limit) = this.breaker.timeout() {
+                    if let Some(limit) = this.breaker.config().timeout() {
                         this.timer.set(Some(tokio::time::sleep(limit)));
                     }
                     this.permit.insert(permit)
@@ -112,7 +130,7 @@ where
         };
         if let Poll::Ready(result) = permit.poll(this.operation, cx) {
             if let (Some(permit), Some(is_failure)) = (this.permit.take(), this.is_failure.take()) {
-                permit.finish(classify(&result, is_failure));
+                permit.finish(Outcome::of(&result, is_failure));
             }
             return Poll::Ready(result.map_err(Failure::Error));
         }

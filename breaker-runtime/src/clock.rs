@@ -1,120 +1,68 @@
 //! The time source: milliseconds from a monotonic clock, read at most once per call.
 //!
-//! On Linux the breaker reads `CLOCK_MONOTONIC_COARSE`, which the vDSO serves from the kernel's
-//! last timer tick in about 5 ns, against 33 to 43 ns for `Instant::now()` (`CLOCK_MONOTONIC`)
-//! on the machine this crate is benchmarked on (a loop of readings, one run). Its resolution is
-//! the tick (1 to 10 ms, 4 ms on most kernels): fine for rolling-window buckets of 10 ms and
-//! more and for sleep windows, which is what a circuit breaker measures. Elsewhere it falls
-//! back to `Instant`.
+//! On Linux and Android the breaker reads `CLOCK_MONOTONIC_COARSE`, which the vDSO serves from
+//! the kernel's last timer tick without entering the kernel, several times faster than
+//! `Instant::now()` (`CLOCK_MONOTONIC`). It is read through rustix, which calls the vDSO
+//! directly and safely, on glibc, musl and static binaries alike. Its resolution is the tick
+//! (1 to 10 ms, 4 ms on most kernels), which is why a rolling window's buckets are at least
+//! [`MIN_BUCKET_MS`](crate::limits::MIN_BUCKET_MS) wide; sleep windows are longer still.
+//! Elsewhere the clock is `Instant`.
 //!
 //! With the `test-util` feature, [`TestClock`] replaces the system clock for one breaker, so
 //! tests move time forward without sleeping.
 
-/// Milliseconds on the system's monotonic clock.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[allow(unsafe_code)]
-#[inline]
-pub(crate) fn system_now_ms() -> u64 {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `READ` is `clock_gettime` or the vDSO's own entry point behind it, which take the
-    // same arguments; either only writes the `timespec` it is given, a valid, owned local.
-    // `CLOCK_MONOTONIC_COARSE` exists on every Linux since 2.6.32; should the call fail anyway,
-    // it returns non-zero and we fall back to the portable clock.
-    let failed = unsafe { (*vdso::READ)(libc::CLOCK_MONOTONIC_COARSE, &raw mut now) } != 0;
-    if failed {
-        return portable_now_ms();
-    }
-    millis(&now)
+/// A breaker's clock: the system's, unless a test gave it a [`TestClock`].
+#[derive(Debug, Default)]
+pub(crate) struct Clock {
+    #[cfg(feature = "test-util")]
+    test: std::sync::OnceLock<TestClock>,
 }
 
-/// A monotonic clock's reading in milliseconds.
+impl Clock {
+    /// The one clock reading a call makes.
+    #[inline]
+    #[cfg_attr(not(feature = "test-util"), allow(clippy::unused_self))]
+    pub(crate) fn now_ms(&self) -> u64 {
+        #[cfg(feature = "test-util")]
+        if let Some(clock) = self.test.get() {
+            return test_clock_now(clock);
+        }
+        system_now_ms()
+    }
+
+    /// Reads `clock` from now on; `false` (and nothing changes) if a test clock was set before.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn set(&self, clock: &TestClock) -> bool {
+        self.test.set(clock.clone()).is_ok()
+    }
+}
+
+/// Kept out of line, so that a build with `test-util` keeps the system clock's path as short as
+/// a build without it.
+#[cfg(feature = "test-util")]
+#[cold]
+#[inline(never)]
+fn test_clock_now(clock: &TestClock) -> u64 {
+    clock.now_ms()
+}
+
+/// Milliseconds on the system's coarse monotonic clock.
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
-fn millis(reading: &libc::timespec) -> u64 {
-    // A monotonic clock's fields are never negative, so the casts are exact.
-    #[allow(clippy::cast_sign_loss)]
-    let (secs, nanos) = (reading.tv_sec as u64, reading.tv_nsec as u64);
+pub(crate) fn system_now_ms() -> u64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::MonotonicCoarse);
+    // A monotonic clock's fields are never negative.
+    let (secs, nanos) = (
+        u64::try_from(now.tv_sec).unwrap_or(0),
+        u64::try_from(now.tv_nsec).unwrap_or(0),
+    );
     secs * 1000 + nanos / 1_000_000
-}
-
-/// The vDSO's `clock_gettime`, called directly.
-///
-/// libc's `clock_gettime` is a wrapper that looks the vDSO's entry point up and calls it; going
-/// straight to the entry point saves that hop, about 1.5 ns of the 6 to 9 ns a coarse reading
-/// costs through libc on the machine this crate is benchmarked on, on every call. The entry
-/// point is looked up once, through glibc's dynamic loader, by the name the kernel documents in
-/// vdso(7); where it cannot be found, libc's own function is used.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[allow(unsafe_code)]
-mod vdso {
-    use std::sync::LazyLock;
-
-    pub(super) type ClockGettime =
-        unsafe extern "C" fn(libc::clockid_t, *mut libc::timespec) -> libc::c_int;
-
-    pub(super) static READ: LazyLock<ClockGettime> =
-        LazyLock::new(|| entry_point().unwrap_or(libc::clock_gettime));
-
-    /// Where the vDSO is in glibc's link map under its kernel name, and the binary is dynamic
-    /// (a static binary has no link map to look it up in).
-    #[cfg(all(
-        target_os = "linux",
-        target_env = "gnu",
-        not(target_feature = "crt-static"),
-        any(target_arch = "x86_64", target_arch = "aarch64"),
-    ))]
-    pub(super) fn entry_point() -> Option<ClockGettime> {
-        #[cfg(target_arch = "x86_64")]
-        const SYMBOL: &std::ffi::CStr = c"__vdso_clock_gettime";
-        #[cfg(target_arch = "aarch64")]
-        const SYMBOL: &std::ffi::CStr = c"__kernel_clock_gettime";
-
-        // SAFETY: `dlopen` with `RTLD_NOLOAD` loads nothing: it returns the vDSO's handle if the
-        // dynamic loader has it in its link map under the name the kernel gives it, or null.
-        let vdso = unsafe {
-            libc::dlopen(
-                c"linux-vdso.so.1".as_ptr(),
-                libc::RTLD_LAZY | libc::RTLD_NOLOAD,
-            )
-        };
-        if vdso.is_null() {
-            return None;
-        }
-        // SAFETY: a valid handle and a NUL-terminated name; the vDSO stays mapped for the
-        // process's life, so the handle need not be closed.
-        let address = unsafe { libc::dlsym(vdso, SYMBOL.as_ptr()) };
-        if address.is_null() {
-            return None;
-        }
-        // SAFETY: the kernel's vDSO exports this symbol as a function with `clock_gettime`'s
-        // C signature (vdso(7)), and it stays mapped for the process's life.
-        Some(unsafe { std::mem::transmute::<*mut libc::c_void, ClockGettime>(address) })
-    }
-
-    /// Elsewhere (musl, Android, static binaries, other architectures) libc's function it is.
-    #[cfg(not(all(
-        target_os = "linux",
-        target_env = "gnu",
-        not(target_feature = "crt-static"),
-        any(target_arch = "x86_64", target_arch = "aarch64"),
-    )))]
-    pub(super) fn entry_point() -> Option<ClockGettime> {
-        None
-    }
-}
-
-/// Milliseconds on the system's monotonic clock.
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn system_now_ms() -> u64 {
-    portable_now_ms()
 }
 
 /// Milliseconds since the first reading, from `Instant`. Starts at one day rather than zero so
 /// that the arithmetic on "a moment ago" never has to look before the origin.
-fn portable_now_ms() -> u64 {
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn system_now_ms() -> u64 {
     static ORIGIN: std::sync::LazyLock<std::time::Instant> =
         std::sync::LazyLock::new(std::time::Instant::now);
     let elapsed = u64::try_from(ORIGIN.elapsed().as_millis()).unwrap_or(u64::MAX / 2);
@@ -130,11 +78,11 @@ fn portable_now_ms() -> u64 {
 ///
 /// ```
 /// use std::time::Duration;
-/// use breaker_runtime::{CircuitBreaker, Config, State, TestClock};
+/// use fusebox::{CircuitBreaker, Config, State, TestClock};
 ///
 /// let breaker = CircuitBreaker::new("payments", Config::builder()
 ///     .consecutive_failures(1)
-///     .sleep_window_ms(5_000)
+///     .sleep_window(Duration::from_millis(5_000))
 ///     .build()?);
 /// let clock = TestClock::new();
 /// breaker.set_clock(&clock);
@@ -144,9 +92,10 @@ fn portable_now_ms() -> u64 {
 /// clock.advance(Duration::from_secs(5));
 /// assert!(breaker.call(|| Ok::<_, &str>(())).is_ok()); // the trial call closes it
 /// assert_eq!(breaker.state(), State::Closed);
-/// # Ok::<(), breaker_runtime::ConfigError>(())
+/// # Ok::<(), fusebox::ConfigError>(())
 /// ```
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 #[derive(Clone, Debug)]
 pub struct TestClock {
     now_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -183,35 +132,25 @@ impl Default for TestClock {
     }
 }
 
-#[cfg(all(test, not(loom), any(target_os = "linux", target_os = "android")))]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
-    /// The direct vDSO call is what makes a reading cheap; where glibc has the vDSO in its link
-    /// map it must be found, or the fast path would silently fall back to the wrapper.
     #[test]
-    #[cfg(all(
-        target_env = "gnu",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    fn the_vdso_entry_point_is_found() {
-        assert!(vdso::entry_point().is_some());
-    }
-
-    #[test]
-    #[allow(unsafe_code)]
-    fn reads_the_same_clock_as_libc() {
-        let mut now = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: writes only the given, owned `timespec`.
-        let failed = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &raw mut now) };
-        assert_eq!(failed, 0);
-        let libc_ms = millis(&now);
-        let ours = system_now_ms();
-        // Read a moment apart on the same clock: a tick or two apart at most, never backwards.
-        assert!(ours >= libc_ms, "{ours} < {libc_ms}");
-        assert!(ours - libc_ms < 1_000, "{ours} vs {libc_ms}");
+    fn the_system_clock_moves_forward_with_real_time() {
+        let before = system_now_ms();
+        let started = std::time::Instant::now();
+        // Long enough for the coarsest tick (10 ms) to pass several times.
+        while started.elapsed() < std::time::Duration::from_millis(50) {
+            std::hint::spin_loop();
+        }
+        let after = system_now_ms();
+        let real = u64::try_from(started.elapsed().as_millis()).unwrap();
+        // Each reading may lag real time by up to one tick.
+        let moved = after - before;
+        assert!(
+            moved + 20 >= 50 && moved <= real + 20,
+            "moved {moved} ms in {real} ms"
+        );
     }
 }

@@ -1,14 +1,21 @@
 //! A breaker's configuration, validated once when it is built.
 
+use std::time::Duration;
+
 use crate::limits::{self, Limit};
 
 /// Why a [`ConfigBuilder`] refused its values. The messages say what is allowed, in the same
 /// words the `#[circuit_breaker]` attribute uses at compile time.
 ///
 /// ```
-/// use breaker_runtime::{Config, ConfigError};
+/// use std::time::Duration;
+/// use fusebox::{Config, ConfigError};
 ///
-/// let error = Config::builder().window_ms(1_000).window_buckets(3).build().unwrap_err();
+/// let error = Config::builder()
+///     .window(Duration::from_secs(1))
+///     .window_buckets(3)
+///     .build()
+///     .unwrap_err();
 /// assert!(matches!(error, ConfigError::WindowNotDivisible { .. }));
 /// assert_eq!(error.to_string(), "window_ms (1000) must be divisible by window_buckets (3)");
 /// ```
@@ -35,6 +42,18 @@ pub enum ConfigError {
         /// The number of buckets asked for.
         window_buckets: u64,
     },
+    /// `window_ms / window_buckets` is under [`limits::MIN_BUCKET_MS`], finer than the clock.
+    #[error(
+        "window_ms / window_buckets must be at least {min} ms (the clock's resolution), got {window_ms} / {window_buckets} = {width} ms",
+        min = limits::MIN_BUCKET_MS,
+        width = window_ms / window_buckets
+    )]
+    BucketTooNarrow {
+        /// The window's length in milliseconds.
+        window_ms: u64,
+        /// The number of buckets asked for.
+        window_buckets: u64,
+    },
 }
 
 /// How a [`CircuitBreaker`](crate::CircuitBreaker) decides; see the crate documentation for
@@ -45,17 +64,19 @@ pub enum ConfigError {
 /// 10 s window of 10 buckets, 5 s sleep window) and one trial call while half-open.
 ///
 /// ```
-/// use breaker_runtime::Config;
+/// use std::time::Duration;
+/// use fusebox::Config;
 ///
 /// let config = Config::builder()
 ///     .error_threshold(25)
-///     .sleep_window_ms(10_000)
+///     .sleep_window(Duration::from_secs(10))
 ///     .consecutive_failures(5)
 ///     .build()?;
 /// assert_eq!(config.error_threshold(), 25);
 /// assert_eq!(config.request_volume_threshold(), 20);
+/// assert_eq!(config.sleep_window(), Duration::from_secs(10));
 /// assert_eq!(config.consecutive_failures(), Some(5));
-/// # Ok::<(), breaker_runtime::ConfigError>(())
+/// # Ok::<(), fusebox::ConfigError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -100,9 +121,13 @@ impl Config {
         self.request_volume_threshold
     }
 
-    /// Length of the rolling window in milliseconds.
+    /// Length of the rolling window (`window_ms`).
     #[must_use]
-    pub const fn window_ms(&self) -> u64 {
+    pub const fn window(&self) -> Duration {
+        Duration::from_millis(self.window_ms)
+    }
+
+    pub(crate) const fn window_ms(&self) -> u64 {
         self.window_ms
     }
 
@@ -112,9 +137,14 @@ impl Config {
         self.window_buckets
     }
 
-    /// Milliseconds the circuit stays open before a trial call is let through.
+    /// How long the circuit stays open before a trial call is let through
+    /// (`sleep_window_ms`).
     #[must_use]
-    pub const fn sleep_window_ms(&self) -> u64 {
+    pub const fn sleep_window(&self) -> Duration {
+        Duration::from_millis(self.sleep_window_ms)
+    }
+
+    pub(crate) const fn sleep_window_ms(&self) -> u64 {
         self.sleep_window_ms
     }
 
@@ -130,11 +160,14 @@ impl Config {
         self.consecutive_failures
     }
 
-    /// Milliseconds after which an async call is dropped and counted as a failure, if set.
-    /// Enforced only with the `tokio` feature, which is the only way to set it.
+    /// How long an async call may run before it is dropped and counted as a failure
+    /// (`timeout_ms`), if set. Enforced with the `tokio` feature, the only way to set it.
     #[must_use]
-    pub const fn timeout_ms(&self) -> Option<u64> {
-        self.timeout_ms
+    pub const fn timeout(&self) -> Option<Duration> {
+        match self.timeout_ms {
+            Some(millis) => Some(Duration::from_millis(millis)),
+            None => None,
+        }
     }
 
     /// Calls allowed in flight at once (the bulkhead), if set.
@@ -159,10 +192,12 @@ const fn default_of(limit: Limit) -> u64 {
 }
 
 /// Builds a [`Config`]; every method is `const`, so a configuration can be checked at compile
-/// time in a `const` item. Values are checked in [`build`](ConfigBuilder::build).
+/// time in a `const` item. Values are checked in [`build`](ConfigBuilder::build), against the
+/// limits of the keys named after each method (durations as `…_ms`, in whole milliseconds:
+/// a fraction of a millisecond is dropped).
 ///
 /// ```
-/// use breaker_runtime::Config;
+/// use fusebox::Config;
 ///
 /// const SEARCH: Config = match Config::builder().error_threshold(30).build() {
 ///     Ok(config) => config,
@@ -189,21 +224,23 @@ impl ConfigBuilder {
         self
     }
 
-    /// Length of the rolling window in milliseconds (1 ms to one day).
-    pub const fn window_ms(mut self, millis: u64) -> Self {
-        self.config.window_ms = millis;
+    /// Length of the rolling window, `window_ms` (10 ms to one day).
+    pub const fn window(mut self, length: Duration) -> Self {
+        self.config.window_ms = millis(length);
         self
     }
 
-    /// Buckets the window is kept in (1..=1000); must divide `window_ms`.
+    /// Buckets the window is kept in (1..=1000); they must split the window evenly into
+    /// buckets of at least [`limits::MIN_BUCKET_MS`].
     pub const fn window_buckets(mut self, buckets: u64) -> Self {
         self.config.window_buckets = buckets;
         self
     }
 
-    /// How long the circuit stays open before it lets a trial call through (1 ms to one day).
-    pub const fn sleep_window_ms(mut self, millis: u64) -> Self {
-        self.config.sleep_window_ms = millis;
+    /// How long the circuit stays open before it lets a trial call through,
+    /// `sleep_window_ms` (1 ms to one day).
+    pub const fn sleep_window(mut self, sleep: Duration) -> Self {
+        self.config.sleep_window_ms = millis(sleep);
         self
     }
 
@@ -219,14 +256,15 @@ impl ConfigBuilder {
         self
     }
 
-    /// Drop an async call still running after this many milliseconds (1 ms to one day) and
+    /// Drop an async call still running after this long, `timeout_ms` (1 ms to one day), and
     /// count it as a failure ([`BreakerError::Timeout`](crate::BreakerError::Timeout)). Sync
     /// calls cannot be abandoned and ignore it. Needs the `tokio` feature, whose timer enforces
     /// it; without that feature this method does not exist, so a timeout cannot be silently
     /// ignored.
     #[cfg(feature = "tokio")]
-    pub const fn timeout_ms(mut self, millis: u64) -> Self {
-        self.config.timeout_ms = Some(millis);
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub const fn timeout(mut self, limit: Duration) -> Self {
+        self.config.timeout_ms = Some(millis(limit));
         self
     }
 
@@ -240,7 +278,8 @@ impl ConfigBuilder {
     /// Checks every value against [`limits`] and returns the configuration.
     ///
     /// # Errors
-    /// The first value outside its limit, or [`ConfigError::WindowNotDivisible`].
+    /// The first value outside its limit, or [`ConfigError::WindowNotDivisible`] or
+    /// [`ConfigError::BucketTooNarrow`].
     pub const fn build(self) -> Result<Config, ConfigError> {
         let c = self.config;
         let checks = [
@@ -268,6 +307,19 @@ impl ConfigBuilder {
     }
 }
 
+/// Whole milliseconds, saturating: a duration beyond `u64::MAX` ms is out of every range.
+const fn millis(duration: Duration) -> u64 {
+    let millis = duration.as_millis();
+    if millis > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        // Checked just above.
+        #[allow(clippy::cast_possible_truncation)]
+        let millis = millis as u64;
+        millis
+    }
+}
+
 const fn check_optional(limit: Limit, value: Option<u64>) -> Result<u64, ConfigError> {
     match value {
         Some(value) => limit.check(value),
@@ -285,12 +337,12 @@ mod tests {
         assert_eq!(config, Config::builder().build().unwrap());
         assert_eq!(config.error_threshold(), 50);
         assert_eq!(config.request_volume_threshold(), 20);
-        assert_eq!(config.window_ms(), 10_000);
+        assert_eq!(config.window(), Duration::from_secs(10));
         assert_eq!(config.window_buckets(), 10);
-        assert_eq!(config.sleep_window_ms(), 5_000);
+        assert_eq!(config.sleep_window(), Duration::from_secs(5));
         assert_eq!(config.half_open_max_calls(), 1);
         assert_eq!(config.consecutive_failures(), None);
-        assert_eq!(config.timeout_ms(), None);
+        assert_eq!(config.timeout(), None);
         assert_eq!(config.max_concurrent(), None);
     }
 
@@ -304,10 +356,16 @@ mod tests {
                 ConfigBuilder::request_volume_threshold,
             ),
             // The window must stay divisible by its buckets: use one bucket.
-            (limits::WINDOW_MS, |b, v| b.window_ms(v).window_buckets(1)),
-            // The default window (10 000 ms) divides into 1 and into 1000 buckets.
-            (limits::WINDOW_BUCKETS, ConfigBuilder::window_buckets),
-            (limits::SLEEP_WINDOW_MS, ConfigBuilder::sleep_window_ms),
+            (limits::WINDOW_MS, |b, v| {
+                b.window(Duration::from_millis(v)).window_buckets(1)
+            }),
+            // A window of 10 000 s divides into 1 and into 1000 buckets of at least 10 ms.
+            (limits::WINDOW_BUCKETS, |b, v| {
+                b.window(Duration::from_secs(10_000)).window_buckets(v)
+            }),
+            (limits::SLEEP_WINDOW_MS, |b, v| {
+                b.sleep_window(Duration::from_millis(v))
+            }),
             (
                 limits::HALF_OPEN_MAX_CALLS,
                 ConfigBuilder::half_open_max_calls,
@@ -319,7 +377,9 @@ mod tests {
             (limits::MAX_CONCURRENT, ConfigBuilder::max_concurrent),
         ];
         #[cfg(feature = "tokio")]
-        setters.push((limits::TIMEOUT_MS, ConfigBuilder::timeout_ms));
+        setters.push((limits::TIMEOUT_MS, |b, v| {
+            b.timeout(Duration::from_millis(v))
+        }));
         for (limit, set) in setters {
             assert!(
                 set(Config::builder(), limit.min).build().is_ok(),
@@ -357,20 +417,55 @@ mod tests {
     }
 
     #[test]
-    fn window_must_divide_into_buckets() {
+    fn window_must_divide_into_buckets_of_at_least_10_ms() {
+        let window = |millis, buckets| {
+            Config::builder()
+                .window(Duration::from_millis(millis))
+                .window_buckets(buckets)
+                .build()
+        };
         assert_eq!(
-            Config::builder().window_ms(1_000).window_buckets(3).build(),
+            window(1_000, 3),
             Err(ConfigError::WindowNotDivisible {
                 window_ms: 1_000,
                 window_buckets: 3
             })
         );
-        assert!(
-            Config::builder()
-                .window_ms(1_000)
-                .window_buckets(8)
-                .build()
-                .is_ok()
+        assert!(window(1_000, 8).is_ok());
+        assert!(window(1_000, 100).is_ok(), "10 ms buckets");
+        assert_eq!(
+            window(1_000, 200),
+            Err(ConfigError::BucketTooNarrow {
+                window_ms: 1_000,
+                window_buckets: 200
+            })
         );
+    }
+
+    #[test]
+    fn durations_count_in_whole_milliseconds() {
+        let config = Config::builder()
+            .sleep_window(Duration::from_micros(2_500))
+            .build()
+            .unwrap();
+        assert_eq!(config.sleep_window(), Duration::from_millis(2));
+        assert_eq!(
+            Config::builder()
+                .sleep_window(Duration::from_micros(999))
+                .build(),
+            Err(ConfigError::OutOfRange {
+                key: "sleep_window_ms",
+                min: 1,
+                max: limits::MAX_MS,
+                value: 0
+            })
+        );
+        assert!(matches!(
+            Config::builder().window(Duration::MAX).build(),
+            Err(ConfigError::OutOfRange {
+                value: u64::MAX,
+                ..
+            })
+        ));
     }
 }

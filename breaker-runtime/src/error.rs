@@ -10,13 +10,13 @@ use crate::{Name, State};
 /// that type must implement `From<BreakerError>`.
 ///
 /// ```
-/// use breaker_runtime::{BreakerError, CircuitBreaker, Config, Failure};
+/// use fusebox::{BreakerError, CircuitBreaker, Config, Failure};
 ///
 /// let breaker = CircuitBreaker::new("ledger", Config::default());
 /// breaker.force_open();
 /// match breaker.call(|| Ok::<_, std::io::Error>(42)) {
 ///     Err(Failure::Breaker(error @ BreakerError::Open { .. })) => {
-///         assert_eq!(error.breaker(), "ledger");
+///         assert_eq!(error.name(), "ledger");
 ///         assert_eq!(error.to_string(), "circuit breaker `ledger` is forced open");
 ///     }
 ///     other => panic!("expected a rejection, got {other:?}"),
@@ -61,7 +61,7 @@ pub enum BreakerError {
 impl BreakerError {
     /// The name of the breaker that produced this error.
     #[must_use]
-    pub fn breaker(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             BreakerError::Open { name, .. }
             | BreakerError::Timeout { name, .. }
@@ -91,7 +91,7 @@ impl fmt::Display for Rejection {
 /// A fallback may take one as its last parameter to learn why it was called.
 ///
 /// ```
-/// use breaker_runtime::{CircuitBreaker, Config, Failure};
+/// use fusebox::{CircuitBreaker, Config, Failure};
 ///
 /// let breaker = CircuitBreaker::new("search", Config::default());
 /// let failed: Result<(), Failure<&str>> = breaker.call(|| Err("index offline"));
@@ -118,7 +118,7 @@ impl<E> Failure<E> {
     /// Collapses both kinds into the operation's own error type.
     ///
     /// ```
-    /// use breaker_runtime::{BreakerError, Failure};
+    /// use fusebox::{BreakerError, Failure};
     ///
     /// #[derive(Debug)]
     /// enum FetchError { Unavailable(BreakerError), Http(u16) }
@@ -155,11 +155,40 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
     }
 }
 
+/// Transparent, as thiserror's `#[error(transparent)]`: a `Failure` displays as the error it
+/// holds and has that error's source, so an error chain prints each message once.
+///
+/// ```
+/// use std::error::Error;
+/// use fusebox::{CircuitBreaker, Config, Failure};
+///
+/// #[derive(Debug)]
+/// struct Lookup(std::io::Error);
+///
+/// impl std::fmt::Display for Lookup {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("price lookup failed")
+///     }
+/// }
+///
+/// impl Error for Lookup {
+///     fn source(&self) -> Option<&(dyn Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let breaker = CircuitBreaker::new("prices", Config::default());
+/// let failure = breaker
+///     .call(|| Err::<(), _>(Lookup(std::io::Error::other("connection reset"))))
+///     .unwrap_err();
+/// assert_eq!(failure.to_string(), "price lookup failed");
+/// assert_eq!(failure.source().unwrap().to_string(), "connection reset");
+/// ```
 impl<E: std::error::Error + 'static> std::error::Error for Failure<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Failure::Breaker(error) => Some(error),
-            Failure::Error(error) => Some(error),
+            Failure::Breaker(error) => error.source(),
+            Failure::Error(error) => error.source(),
         }
     }
 }

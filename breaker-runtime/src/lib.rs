@@ -1,16 +1,14 @@
-//! The runtime behind the `breaker` crate: a lock-free circuit breaker with Hystrix's state
-//! machine, usable directly or through the `#[circuit_breaker]` attribute.
-//!
-//! Most applications depend on `breaker` and use the attribute; this crate is what the
-//! attribute's generated code calls, and what you use for breakers made at run time, one per
-//! host or per key.
+//! The runtime behind the `fusebox` crate: a lock-free circuit breaker with Hystrix's state
+//! machine. Depend on `fusebox`, which re-exports everything here together with the
+//! `#[circuit_breaker]` attribute; this crate is what the attribute's generated code calls.
 //!
 //! ```
-//! use breaker_runtime::{BreakerError, CircuitBreaker, Config, Failure, State};
+//! use std::time::Duration;
+//! use fusebox::{CircuitBreaker, Config, State};
 //!
 //! let breaker = CircuitBreaker::new("recommendations", Config::builder()
 //!     .consecutive_failures(3)
-//!     .sleep_window_ms(10_000)
+//!     .sleep_window(Duration::from_secs(10))
 //!     .build()?);
 //!
 //! for _ in 0..3 {
@@ -23,17 +21,20 @@
 //!     .call(|| Ok::<_, &str>(vec!["fetched"]))
 //!     .unwrap_or_else(|_| vec!["popular", "classics"]);
 //! assert_eq!(movies, ["popular", "classics"]);
-//! # Ok::<(), breaker_runtime::ConfigError>(())
+//! # Ok::<(), fusebox::ConfigError>(())
 //! ```
 //!
-//! [`CircuitBreaker`] documents the states and outcome rules; [`Config`] the settings and their
-//! defaults; [`registry`] finding breakers by name; [`Transition`] observing them.
+//! One call reads top-down through the modules: `breaker` (the public type) → `admission`
+//! (a permit, or a refusal) → the operation → `outcome` (counted in the `window`, judged by the
+//! trip rules) → `state` (every transition of the state word) → `listener` (who is told).
 //!
 //! # Features
-//! - `tokio`: enforces [`Config::timeout_ms`] on async calls with Tokio's timer.
+//! - `tokio`: enforces [`Config::timeout`] on async calls with Tokio's timer.
 //! - `tracing`: a `tracing` event on every state transition.
-//! - `test-util`: [`TestClock`], to move a breaker's time in tests without sleeping.
+//! - `test-util`: `TestClock`, to move a breaker's time in tests without sleeping.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod admission;
 mod breaker;
 mod call;
 mod clock;
@@ -41,13 +42,13 @@ mod config;
 mod error;
 mod lane;
 pub mod limits;
+mod listener;
 mod metrics;
 mod name;
-mod permit;
+mod outcome;
 pub mod registry;
 mod state;
 mod sync;
-mod transition;
 mod window;
 
 #[cfg(all(test, loom))]
@@ -59,7 +60,7 @@ pub use call::CallAsync;
 pub use clock::TestClock;
 pub use config::{Config, ConfigBuilder, ConfigError};
 pub use error::{BreakerError, Failure};
+pub use listener::Transition;
 pub use metrics::Metrics;
 pub use name::Name;
 pub use state::State;
-pub use transition::Transition;

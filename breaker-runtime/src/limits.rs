@@ -8,7 +8,7 @@
 //! and keep times inside what the state word can represent (one day for every duration).
 //!
 //! ```
-//! use breaker_runtime::limits;
+//! use fusebox::limits;
 //!
 //! assert!(limits::ERROR_THRESHOLD.check(50).is_ok());
 //! let error = limits::ERROR_THRESHOLD.check(0).unwrap_err();
@@ -19,6 +19,11 @@ use crate::ConfigError;
 
 /// One day, the longest any of the breaker's durations may be.
 pub const MAX_MS: u64 = 86_400_000;
+
+/// The narrowest bucket a rolling window may have, `window_ms / window_buckets`: the coarse
+/// monotonic clock the breaker reads ticks every 1 to 10 ms, so a narrower bucket would be
+/// skipped or merged with its neighbour by the clock.
+pub const MIN_BUCKET_MS: u64 = 10;
 
 /// The allowed values of one configuration key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,10 +73,10 @@ pub const REQUEST_VOLUME_THRESHOLD: Limit = Limit {
     default: Some(20),
 };
 
-/// `window_ms`: length of the rolling window.
+/// `window_ms`: length of the rolling window (at least one bucket of [`MIN_BUCKET_MS`]).
 pub const WINDOW_MS: Limit = Limit {
     key: "window_ms",
-    min: 1,
+    min: MIN_BUCKET_MS,
     max: MAX_MS,
     default: Some(10_000),
 };
@@ -125,8 +130,9 @@ pub const MAX_CONCURRENT: Limit = Limit {
     default: None,
 };
 
-/// Every numeric key, in the order the attribute's documentation lists them.
-pub const ALL: [Limit; 9] = [
+/// Every numeric key, in the order the attribute's documentation lists them. A slice, so that
+/// new keys can join it.
+pub const ALL: &[Limit] = &[
     ERROR_THRESHOLD,
     REQUEST_VOLUME_THRESHOLD,
     WINDOW_MS,
@@ -138,14 +144,32 @@ pub const ALL: [Limit; 9] = [
     MAX_CONCURRENT,
 ];
 
-/// Checks the one rule that involves two keys: the buckets must split the window evenly, as in
-/// Hystrix (`metrics.rollingStats.numBuckets`).
+/// Checks the rules that involve two keys: the buckets must split the window evenly, as in
+/// Hystrix (`metrics.rollingStats.numBuckets`), and each must be at least [`MIN_BUCKET_MS`]
+/// wide.
 ///
 /// # Errors
-/// [`ConfigError::WindowNotDivisible`] when `!window_ms.is_multiple_of(window_buckets)`.
+/// [`ConfigError::WindowNotDivisible`] when `!window_ms.is_multiple_of(window_buckets)`,
+/// [`ConfigError::BucketTooNarrow`] when `window_ms / window_buckets < MIN_BUCKET_MS`.
+///
+/// ```
+/// use fusebox::{ConfigError, limits};
+///
+/// assert!(limits::check_window(10_000, 10).is_ok());
+/// assert!(matches!(limits::check_window(1_000, 3), Err(ConfigError::WindowNotDivisible { .. })));
+/// assert_eq!(
+///     limits::check_window(100, 20).unwrap_err().to_string(),
+///     "window_ms / window_buckets must be at least 10 ms (the clock's resolution), got 100 / 20 = 5 ms"
+/// );
+/// ```
 pub const fn check_window(window_ms: u64, window_buckets: u64) -> Result<(), ConfigError> {
     if window_buckets == 0 || !window_ms.is_multiple_of(window_buckets) {
         Err(ConfigError::WindowNotDivisible {
+            window_ms,
+            window_buckets,
+        })
+    } else if window_ms / window_buckets < MIN_BUCKET_MS {
+        Err(ConfigError::BucketTooNarrow {
             window_ms,
             window_buckets,
         })

@@ -8,7 +8,7 @@
 //! - half-open admission: never more trial permits out than `half_open_max_calls`, exactly one
 //!   caller makes the open → half-open transition, and permits given back can be taken again;
 //! - trial outcomes racing (a success against a failure or a cancelled trial): the period ends
-//!   in the state SPEC.md's "State machine" section asks for, never half-open with no trial
+//!   the state machine's contract asks for (see `CircuitBreaker`), never half-open with no trial
 //!   admissible, and outcomes from an earlier period (generation) change nothing;
 //! - a closed → open trip racing with successes and with other failures: one transition,
 //!   reported once; and a trip that two racing checks both miss under weak memory ordering
@@ -43,8 +43,9 @@ use loom::{sync::Arc, thread};
 
 use crate::{
     CircuitBreaker, Config, ConfigBuilder, State, TestClock, Transition,
-    permit::{Permit, Ticket},
-    window::{Outcome, Window},
+    admission::{Permit, Ticket},
+    outcome::Outcome,
+    window::Window,
 };
 
 const SLEEP_WINDOW_MS: u64 = 1_000;
@@ -63,9 +64,9 @@ impl Rig {
     fn new(config: ConfigBuilder) -> Arc<Rig> {
         // One bucket: the half-open → closed path empties the window, one store per counter.
         let config = config
-            .window_ms(1_000)
+            .window(Duration::from_secs(1))
             .window_buckets(1)
-            .sleep_window_ms(SLEEP_WINDOW_MS)
+            .sleep_window(Duration::from_millis(SLEEP_WINDOW_MS))
             .build()
             .expect("valid config");
         let breaker = CircuitBreaker::new("loom", config);

@@ -11,7 +11,7 @@ use crate::{State, window::Totals};
 /// `error_percent`.
 ///
 /// ```
-/// use breaker_runtime::{CircuitBreaker, Config, State};
+/// use fusebox::{CircuitBreaker, Config, State};
 ///
 /// let breaker = CircuitBreaker::new("cart", Config::default());
 /// breaker.force_open();

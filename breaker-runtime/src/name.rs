@@ -15,7 +15,7 @@ use std::{
 /// once, for the life of the process, as Hystrix keeps its command keys.
 ///
 /// ```
-/// use breaker_runtime::Name;
+/// use fusebox::Name;
 ///
 /// let fixed = Name::from("recommendations");
 /// let per_host = Name::from(format!("inventory@{}", "10.0.0.7"));

@@ -5,7 +5,7 @@
 //! references), as Hystrix's and Resilience4j's registries keep theirs.
 //!
 //! ```
-//! use breaker_runtime::{CircuitBreaker, Config, registry};
+//! use fusebox::{CircuitBreaker, Config, registry};
 //!
 //! let orders = registry::get_or_register("registry-doc::orders", Config::default());
 //! assert!(std::ptr::eq(orders, registry::get("registry-doc::orders").unwrap()));
@@ -17,7 +17,7 @@ use std::{
     sync::{PoisonError, RwLock},
 };
 
-use crate::{CircuitBreaker, Config, Transition, transition::EVERY_BREAKER};
+use crate::{CircuitBreaker, Config, Transition, listener::EVERY_BREAKER};
 
 static BREAKERS: RwLock<BTreeMap<&'static str, &'static CircuitBreaker>> =
     RwLock::new(BTreeMap::new());
@@ -71,7 +71,7 @@ pub struct AlreadyRegistered {
 /// then dropped.
 ///
 /// ```
-/// use breaker_runtime::{CircuitBreaker, Config, registry};
+/// use fusebox::{CircuitBreaker, Config, registry};
 ///
 /// let host = "10.1.2.3";
 /// let breaker = registry::register(CircuitBreaker::new(format!("search@{host}"), Config::default()))?;
@@ -94,11 +94,11 @@ pub fn register(breaker: CircuitBreaker) -> Result<&'static CircuitBreaker, Alre
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use breaker_runtime::{CircuitBreaker, Config, registry};
+/// use fusebox::{CircuitBreaker, Config, registry};
 ///
 /// static OPENED: AtomicUsize = AtomicUsize::new(0);
 /// registry::on_transition(|t| {
-///     if t.to.is_open() && t.breaker.starts_with("on-transition-doc") {
+///     if t.to.is_open() && t.name.starts_with("on-transition-doc") {
 ///         OPENED.fetch_add(1, Ordering::Relaxed);
 ///     }
 /// });

@@ -1,5 +1,5 @@
-//! The state word: everything admission decides on, in one `u64`, so that every transition is a
-//! single compare-and-swap and a reader always sees a consistent state.
+//! The state machine: everything admission decides on, kept in one `u64` so that every
+//! transition is a single compare-and-swap and a reader always sees a consistent state.
 //!
 //! ```text
 //!  63                                  30 29                            3 2      0
@@ -11,6 +11,10 @@
 //!   others:   zero
 //! ```
 //!
+//! [`StateWord`] holds the word; a [`Snapshot`] is one value of it. Every change goes through
+//! [`StateWord::fetch_update_action`], and each change the breaker makes has a named
+//! transition here (`transition_to_*`), so the whole machine reads in this one file.
+//!
 //! The generation grows by one on every transition. A call remembers the generation it was
 //! admitted in, and its outcome is applied only if the word still has that generation: a slow
 //! success from before the circuit opened cannot close it, a late failure cannot re-open a
@@ -19,15 +23,18 @@
 
 use std::fmt;
 
+use crate::sync::{AtomicU64, Ordering};
+
 /// Where a breaker is in its cycle.
 ///
 /// ```
-/// use breaker_runtime::State;
+/// use fusebox::State;
 ///
 /// assert_eq!(State::HalfOpen.to_string(), "half-open");
 /// assert!(State::ForcedOpen.is_open());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// Calls run and their outcomes are counted.
     Closed,
@@ -95,14 +102,14 @@ const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
 
 /// One value of the state word; see the module documentation for its layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Word(pub(crate) u64);
+pub(crate) struct Snapshot(u64);
 
-impl Word {
+impl Snapshot {
     /// The first word of a new breaker: closed, generation 0.
-    pub(crate) const INITIAL: Word = Word(KIND_CLOSED);
+    const INITIAL: Snapshot = Snapshot(KIND_CLOSED);
 
-    const fn new(kind: u64, generation: u32, payload: u64) -> Word {
-        Word(
+    const fn new(kind: u64, generation: u32, payload: u64) -> Snapshot {
+        Snapshot(
             kind | ((generation as u64 & GENERATION_MASK) << KIND_BITS)
                 | (payload << PAYLOAD_SHIFT),
         )
@@ -112,6 +119,7 @@ impl Word {
         State::from_kind(self.0 & KIND_MASK)
     }
 
+    /// The state period this value belongs to.
     pub(crate) const fn generation(self) -> u32 {
         // The mask keeps the value within 27 bits.
         #[allow(clippy::cast_possible_truncation)]
@@ -119,50 +127,62 @@ impl Word {
         generation
     }
 
-    const fn payload(self) -> u64 {
-        self.0 >> PAYLOAD_SHIFT
-    }
-
-    /// The generation the next state period will have.
-    const fn next_generation(self) -> u32 {
-        self.generation().wrapping_add(1)
-    }
-
     /// Whether calls run without asking for a permit (`Closed` or `ForcedClosed`).
+    #[inline]
     pub(crate) const fn admits_freely(self) -> bool {
         let kind = self.0 & KIND_MASK;
         kind == KIND_CLOSED || kind == KIND_FORCED_CLOSED
     }
 
+    /// Open, and inside its sleep window of `sleep_ms` at `now_ms`: how much of it is left.
+    #[inline]
+    pub(crate) const fn asleep_for(self, now_ms: u64, sleep_ms: u64) -> Option<u64> {
+        if self.0 & KIND_MASK != KIND_OPEN {
+            return None;
+        }
+        let open_for = self.open_for(now_ms);
+        if open_for < sleep_ms {
+            Some(sleep_ms - open_for)
+        } else {
+            None
+        }
+    }
+
+    const fn payload(self) -> u64 {
+        self.0 >> PAYLOAD_SHIFT
+    }
+
+    const fn next_generation(self) -> u32 {
+        self.generation().wrapping_add(1)
+    }
+
     /// The next period, closed.
-    pub(crate) const fn closed(self) -> Word {
-        Word::new(KIND_CLOSED, self.next_generation(), 0)
+    const fn closed(self) -> Snapshot {
+        Snapshot::new(KIND_CLOSED, self.next_generation(), 0)
     }
 
     /// The next period, open since `now_ms`.
-    pub(crate) const fn opened(self, now_ms: u64) -> Word {
-        Word::new(KIND_OPEN, self.next_generation(), now_ms & TIME_MASK)
+    const fn opened(self, now_ms: u64) -> Snapshot {
+        Snapshot::new(KIND_OPEN, self.next_generation(), now_ms & TIME_MASK)
     }
 
     /// The next period, half-open with one trial permit taken (by the call that moved it).
-    pub(crate) const fn half_opened(self) -> Word {
-        Word::new(KIND_HALF_OPEN, self.next_generation(), 1)
+    const fn half_opened(self) -> Snapshot {
+        Snapshot::new(KIND_HALF_OPEN, self.next_generation(), 1)
     }
 
-    /// The next period, forced open.
-    pub(crate) const fn forced_open(self) -> Word {
-        Word::new(KIND_FORCED_OPEN, self.next_generation(), 0)
+    const fn forced_open(self) -> Snapshot {
+        Snapshot::new(KIND_FORCED_OPEN, self.next_generation(), 0)
     }
 
-    /// The next period, forced closed.
-    pub(crate) const fn forced_closed(self) -> Word {
-        Word::new(KIND_FORCED_CLOSED, self.next_generation(), 0)
+    const fn forced_closed(self) -> Snapshot {
+        Snapshot::new(KIND_FORCED_CLOSED, self.next_generation(), 0)
     }
 
     /// Milliseconds since an open circuit opened, as seen at `now_ms`. Readings up to a minute
     /// older than the opening count as zero; the 34-bit time wraps after 198 days, so a circuit
     /// left open and untouched that long may wait up to one more sleep window.
-    pub(crate) const fn open_for(self, now_ms: u64) -> u64 {
+    const fn open_for(self, now_ms: u64) -> u64 {
         let elapsed = (now_ms.wrapping_sub(self.payload())) & TIME_MASK;
         if elapsed > TIME_MASK - CLOCK_SKEW_MS {
             0
@@ -172,22 +192,250 @@ impl Word {
     }
 
     /// Half-open: trial permits taken and not given back.
-    pub(crate) const fn trials(self) -> u64 {
+    const fn trials(self) -> u64 {
         self.payload() & COUNT_MASK
     }
 
     /// Half-open: trials that have succeeded.
-    pub(crate) const fn trial_successes(self) -> u64 {
+    const fn trial_successes(self) -> u64 {
         (self.payload() >> COUNT_BITS) & COUNT_MASK
     }
 
     /// The same half-open period with its counts changed.
-    pub(crate) const fn with_trials(self, trials: u64, successes: u64) -> Word {
-        Word::new(
+    const fn with_trials(self, trials: u64, successes: u64) -> Snapshot {
+        Snapshot::new(
             KIND_HALF_OPEN,
             self.generation(),
             (trials & COUNT_MASK) | ((successes & COUNT_MASK) << COUNT_BITS),
         )
+    }
+}
+
+/// A change of state that was made, for the caller to report to the listeners.
+#[must_use = "a transition is reported to the breaker's listeners"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Transitioned {
+    pub(crate) from: State,
+    pub(crate) to: State,
+}
+
+/// How admission may let a call through, decided by [`StateWord::transition_to_trial`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Closed or forced closed: the call runs without a permit.
+    Free { generation: u32 },
+    /// A half-open trial permit, taken.
+    Trial { generation: u32 },
+    /// Refused in `state`; `retry_in_ms` is when a trial will be let through, 0 when that is not
+    /// known in advance (half-open with its trials taken, forced open).
+    Refused { state: State, retry_in_ms: u64 },
+}
+
+/// A breaker's state word, and when its current state period began.
+pub(crate) struct StateWord {
+    /// Read by every call, written only by transitions.
+    word: AtomicU64,
+    /// When the current period began (for `Metrics::time_in_state`).
+    since_ms: AtomicU64,
+}
+
+impl StateWord {
+    /// Closed, generation 0, since `now_ms`.
+    pub(crate) fn new(now_ms: u64) -> StateWord {
+        StateWord {
+            word: AtomicU64::new(Snapshot::INITIAL.0),
+            since_ms: AtomicU64::new(now_ms),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn load(&self) -> Snapshot {
+        Snapshot(self.word.load(Ordering::Acquire))
+    }
+
+    /// When the current state period began.
+    pub(crate) fn since_ms(&self) -> u64 {
+        self.since_ms.load(Ordering::Relaxed)
+    }
+
+    /// The one way the word changes, as tokio's task state: `f` looks at the current value
+    /// (first `current`, then whatever another thread put there) and returns its answer and the
+    /// next value, or `None` to leave the word alone. Retries until the swap succeeds or `f`
+    /// declines; returns `f`'s last answer and the state change made at `now_ms`, if any.
+    fn fetch_update_action<T>(
+        &self,
+        mut current: Snapshot,
+        now_ms: u64,
+        mut f: impl FnMut(Snapshot) -> (T, Option<Snapshot>),
+    ) -> (T, Option<Transitioned>) {
+        loop {
+            let (answer, next) = f(current);
+            let Some(next) = next else {
+                return (answer, None);
+            };
+            match self
+                .word
+                .compare_exchange(current.0, next.0, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return (answer, self.entered(current, next, now_ms)),
+                Err(actual) => current = Snapshot(actual),
+            }
+        }
+    }
+
+    /// [`fetch_update_action`](Self::fetch_update_action) from the current value, with nothing
+    /// to answer but the change.
+    fn fetch_update(
+        &self,
+        now_ms: u64,
+        mut f: impl FnMut(Snapshot) -> Option<Snapshot>,
+    ) -> Option<Transitioned> {
+        self.fetch_update_action(self.load(), now_ms, |current| ((), f(current)))
+            .1
+    }
+
+    /// After a swap from `from` to `to`: a new period began at `now_ms`, and unless it is a new
+    /// period of the same state (a reset while closed) it is a transition to report.
+    fn entered(&self, from: Snapshot, to: Snapshot, now_ms: u64) -> Option<Transitioned> {
+        if from.generation() == to.generation() {
+            return None; // the same period with its trial counts changed
+        }
+        self.since_ms.store(now_ms, Ordering::Relaxed);
+        (from.state() != to.state()).then_some(Transitioned {
+            from: from.state(),
+            to: to.state(),
+        })
+    }
+
+    /// Admission when the circuit was not closed in `current`: open → half-open once the sleep
+    /// window of `sleep_ms` has passed (the moving call takes the first trial permit), or
+    /// one more of `max_trials` trial permits taken while half-open; otherwise a refusal.
+    pub(crate) fn transition_to_trial(
+        &self,
+        current: Snapshot,
+        now_ms: u64,
+        sleep_ms: u64,
+        max_trials: u64,
+    ) -> (Entry, Option<Transitioned>) {
+        self.fetch_update_action(current, now_ms, |word| match word.state() {
+            State::Closed | State::ForcedClosed => (
+                Entry::Free {
+                    generation: word.generation(),
+                },
+                None,
+            ),
+            State::ForcedOpen => (
+                Entry::Refused {
+                    state: State::ForcedOpen,
+                    retry_in_ms: 0,
+                },
+                None,
+            ),
+            State::Open => {
+                if let Some(retry_in_ms) = word.asleep_for(now_ms, sleep_ms) {
+                    let state = State::Open;
+                    return (Entry::Refused { state, retry_in_ms }, None);
+                }
+                let next = word.half_opened();
+                let generation = next.generation();
+                (Entry::Trial { generation }, Some(next))
+            }
+            State::HalfOpen if word.trials() >= max_trials => (
+                Entry::Refused {
+                    state: State::HalfOpen,
+                    retry_in_ms: 0,
+                },
+                None,
+            ),
+            State::HalfOpen => (
+                Entry::Trial {
+                    generation: word.generation(),
+                },
+                Some(word.with_trials(word.trials() + 1, word.trial_successes())),
+            ),
+        })
+    }
+
+    /// A trial admitted in the half-open period `generation` ended without an outcome: its
+    /// permit goes back to that period, if it is still the current one.
+    pub(crate) fn give_back_trial(&self, generation: u32) {
+        let moved = self.fetch_update(0, |word| {
+            (word.state() == State::HalfOpen
+                && word.generation() == generation
+                && word.trials() > 0)
+                .then(|| word.with_trials(word.trials() - 1, word.trial_successes()))
+        });
+        debug_assert!(moved.is_none(), "the same period, so no transition");
+    }
+
+    /// Closed → Open at `now_ms`, if the breaker is still in the closed period `current`.
+    pub(crate) fn transition_to_open(
+        &self,
+        current: Snapshot,
+        now_ms: u64,
+    ) -> Option<Transitioned> {
+        // One attempt: if anything changed the word, the period that tripped is over.
+        self.fetch_update_action(current, now_ms, |word| {
+            ((), (word == current).then(|| word.opened(now_ms)))
+        })
+        .1
+    }
+
+    /// A trial of the half-open period `current` finished: a failure re-opens the circuit; the
+    /// success that makes `max_trials` closes it, with `empty_window` run first so that the new
+    /// closed period starts from nothing; an earlier success is counted. Nothing happens if the
+    /// period has ended meanwhile (an operator moved the breaker).
+    pub(crate) fn transition_after_trial(
+        &self,
+        current: Snapshot,
+        failed: bool,
+        max_trials: u64,
+        now_ms: u64,
+        empty_window: impl Fn(),
+    ) -> Option<Transitioned> {
+        let generation = current.generation();
+        self.fetch_update_action(current, now_ms, |word| {
+            if word.state() != State::HalfOpen || word.generation() != generation {
+                return ((), None);
+            }
+            let next = if failed {
+                word.opened(now_ms)
+            } else if word.trial_successes() + 1 >= max_trials {
+                // Every trial has succeeded, so none is still running to count into the window.
+                empty_window();
+                word.closed()
+            } else {
+                word.with_trials(word.trials(), word.trial_successes() + 1)
+            };
+            ((), Some(next))
+        })
+        .1
+    }
+
+    /// An operator's force open: every call rejected, no half-opening, until released.
+    pub(crate) fn transition_to_forced_open(&self, now_ms: u64) -> Option<Transitioned> {
+        self.fetch_update(now_ms, |word| {
+            (word.state() != State::ForcedOpen).then(|| word.forced_open())
+        })
+    }
+
+    /// An operator's force closed: every call admitted, no tripping, until released.
+    pub(crate) fn transition_to_forced_closed(&self, now_ms: u64) -> Option<Transitioned> {
+        self.fetch_update(now_ms, |word| {
+            (word.state() != State::ForcedClosed).then(|| word.forced_closed())
+        })
+    }
+
+    /// Forced open or forced closed → Closed; nothing otherwise.
+    pub(crate) fn transition_to_released(&self, now_ms: u64) -> Option<Transitioned> {
+        self.fetch_update(now_ms, |word| {
+            matches!(word.state(), State::ForcedOpen | State::ForcedClosed).then(|| word.closed())
+        })
+    }
+
+    /// Any state → a new closed period.
+    pub(crate) fn transition_to_reset(&self, now_ms: u64) -> Option<Transitioned> {
+        self.fetch_update(now_ms, |word| Some(word.closed()))
     }
 }
 
@@ -197,7 +445,7 @@ mod tests {
 
     #[test]
     fn fields_round_trip() {
-        let open = Word::INITIAL.opened(123_456);
+        let open = Snapshot::INITIAL.opened(123_456);
         assert_eq!(open.state(), State::Open);
         assert_eq!(open.generation(), 1);
         assert_eq!(open.open_for(123_456 + 70), 70);
@@ -212,14 +460,14 @@ mod tests {
         assert_eq!(counted.generation(), 2);
         assert_eq!(counted.closed().state(), State::Closed);
         assert_eq!(counted.closed().generation(), 3);
-        assert!(Word::INITIAL.admits_freely());
-        assert!(Word::INITIAL.forced_closed().admits_freely());
-        assert!(!Word::INITIAL.forced_open().admits_freely());
+        assert!(Snapshot::INITIAL.admits_freely());
+        assert!(Snapshot::INITIAL.forced_closed().admits_freely());
+        assert!(!Snapshot::INITIAL.forced_open().admits_freely());
     }
 
     #[test]
     fn generation_wraps_without_touching_other_fields() {
-        let last = Word::new(KIND_CLOSED, u32::try_from(GENERATION_MASK).unwrap(), 0);
+        let last = Snapshot::new(KIND_CLOSED, u32::try_from(GENERATION_MASK).unwrap(), 0);
         let next = last.opened(5);
         assert_eq!(next.generation(), 0);
         assert_eq!(next.state(), State::Open);
@@ -228,10 +476,56 @@ mod tests {
 
     #[test]
     fn open_time_tolerates_a_slightly_older_reading_and_wraps() {
-        let open = Word::INITIAL.opened(1_000_000);
+        let open = Snapshot::INITIAL.opened(1_000_000);
         assert_eq!(open.open_for(999_990), 0);
         assert_eq!(open.open_for(1_000_000 + 5_000), 5_000);
-        let near_wrap = Word::INITIAL.opened(TIME_MASK - 10);
+        let near_wrap = Snapshot::INITIAL.opened(TIME_MASK - 10);
         assert_eq!(near_wrap.open_for(TIME_MASK + 20), 30);
+    }
+
+    #[test]
+    fn asleep_only_while_open_inside_the_sleep_window() {
+        let open = Snapshot::INITIAL.opened(1_000);
+        assert_eq!(open.asleep_for(1_000, 500), Some(500));
+        assert_eq!(open.asleep_for(1_499, 500), Some(1));
+        assert_eq!(open.asleep_for(1_500, 500), None);
+        assert_eq!(Snapshot::INITIAL.asleep_for(1_000, 500), None);
+        assert_eq!(open.half_opened().asleep_for(1_000, 500), None);
+    }
+
+    #[test]
+    fn transitions_report_a_change_of_state_and_restart_its_time() {
+        let word = StateWord::new(7);
+        assert_eq!(
+            word.transition_to_reset(10),
+            None,
+            "a new closed period is no change of state"
+        );
+        assert_eq!(word.since_ms(), 10);
+        assert_eq!(
+            word.transition_to_forced_open(20),
+            Some(Transitioned {
+                from: State::Closed,
+                to: State::ForcedOpen
+            })
+        );
+        assert_eq!(
+            word.transition_to_forced_open(30),
+            None,
+            "already forced open"
+        );
+        assert_eq!(word.since_ms(), 20);
+        assert!(word.transition_to_released(40).is_some());
+        assert_eq!(word.transition_to_released(50), None, "not forced");
+        assert_eq!(word.load().state(), State::Closed);
+    }
+
+    #[test]
+    fn a_trip_from_an_ended_period_changes_nothing() {
+        let word = StateWord::new(0);
+        let closed = word.load();
+        assert!(word.transition_to_reset(1).is_none());
+        assert_eq!(word.transition_to_open(closed, 2), None);
+        assert_eq!(word.load().state(), State::Closed);
     }
 }

@@ -19,25 +19,9 @@ use std::sync::OnceLock;
 
 use crate::{
     lane::{self, LANES},
+    outcome::Outcome,
     sync::{AtomicU64, CacheLine, Ordering, back_off},
 };
-
-/// What a finished call counts as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// It returned `Ok`, or an `Err` that the failure predicate let pass.
-    Success,
-    /// It returned a counted `Err`, or panicked.
-    Failure,
-    /// It ran past the timeout and was dropped: a failure, also counted as a timeout.
-    Timeout,
-}
-
-impl Outcome {
-    pub(crate) const fn is_failure(self) -> bool {
-        !matches!(self, Outcome::Success)
-    }
-}
 
 /// Counts over the window, or over one bucket.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -206,7 +206,7 @@ impl Model {
     fn admit(&mut self, now: u64) -> Result<Ticket, Admission> {
         let trial = match self.state {
             State::Closed | State::ForcedClosed => false,
-            State::Open if now - self.opened_at >= self.config.sleep_window_ms() => {
+            State::Open if now - self.opened_at >= millis(self.config.sleep_window()) => {
                 self.enter(State::HalfOpen);
                 self.trials_taken = 1;
                 self.trial_successes = 0;
@@ -216,7 +216,8 @@ impl Model {
                 self.trials_taken += 1;
                 true
             }
-            State::Open | State::HalfOpen | State::ForcedOpen => {
+            // Open in its sleep window, half-open with its trials taken, forced open.
+            _ => {
                 self.bucket(now).rejections += 1;
                 return Err(Admission::Rejected(self.state));
             }
@@ -306,7 +307,7 @@ impl Model {
     }
 
     fn bucket_ms(&self) -> u64 {
-        self.config.window_ms() / self.config.window_buckets()
+        millis(self.config.window()) / self.config.window_buckets()
     }
 
     fn bucket(&mut self, now: u64) -> &mut Counts {
@@ -316,7 +317,7 @@ impl Model {
 
     /// The buckets whose period has not left the window at `now`.
     fn totals(&self, now: u64) -> Counts {
-        let window_ms = self.config.window_ms();
+        let window_ms = millis(self.config.window());
         self.buckets
             .iter()
             .filter(|(start, _)| *start + window_ms > now)
@@ -474,9 +475,9 @@ fn config() -> impl Strategy<Value = Config> {
                 let mut builder = Config::builder()
                     .error_threshold(error_threshold)
                     .request_volume_threshold(request_volume_threshold)
-                    .window_ms(window_buckets * bucket_ms)
+                    .window(Duration::from_millis(window_buckets * bucket_ms))
                     .window_buckets(window_buckets)
-                    .sleep_window_ms(sleep_window_ms)
+                    .sleep_window(Duration::from_millis(sleep_window_ms))
                     .half_open_max_calls(half_open_max_calls);
                 if let Some(failures) = consecutive_failures {
                     builder = builder.consecutive_failures(failures);
@@ -501,7 +502,7 @@ fn reply() -> impl Strategy<Value = Reply> {
 
 /// Operations for `config`: clock moves of up to twice its longest period.
 fn op(config: Config) -> impl Strategy<Value = Op> {
-    let longest = config.sleep_window_ms().max(config.window_ms());
+    let longest = millis(config.sleep_window()).max(millis(config.window()));
     prop_oneof![
         12 => reply().prop_map(Op::Call),
         8 => Just(Op::Start),
@@ -518,7 +519,7 @@ fn op(config: Config) -> impl Strategy<Value = Op> {
 /// A config, where in its first bucket period the clock starts, and the operations.
 fn scenario() -> impl Strategy<Value = (Config, u64, Vec<Op>)> {
     config().prop_flat_map(|config| {
-        let bucket_ms = config.window_ms() / config.window_buckets();
+        let bucket_ms = millis(config.window()) / config.window_buckets();
         (
             Just(config),
             0..bucket_ms,
@@ -533,7 +534,7 @@ fn agree(config: Config, phase: u64, ops: &[Op]) -> Result<(), TestCaseError> {
     let clock = TestClock::new();
     breaker.set_clock(&clock);
     // Start `phase` ms into a bucket period, whatever the system clock read.
-    let bucket_ms = config.window_ms() / config.window_buckets();
+    let bucket_ms = millis(config.window()) / config.window_buckets();
     let start = clock.now_ms();
     clock.advance(Duration::from_millis(bucket_ms - start % bucket_ms + phase));
 
@@ -619,4 +620,9 @@ fn failures_counted_while_forced_closed_count_after_release() {
         Op::Call(Reply::Success),
     ];
     agree(config, 0, &ops).unwrap();
+}
+
+/// A configured duration in milliseconds, as the breaker counts it.
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).expect("configured durations fit")
 }

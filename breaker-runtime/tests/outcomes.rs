@@ -89,7 +89,7 @@ fn open_rejects_without_running_and_outside_the_error_rate() {
         panic!("expected a rejection, got {answer:?}")
     };
     assert!(matches!(error, BreakerError::Open { .. }));
-    assert_eq!(error.breaker(), "outcomes");
+    assert_eq!(error.name(), "outcomes");
     assert_eq!(
         error.to_string(),
         "circuit breaker `outcomes` is open; next trial call in 5000 ms"
@@ -311,7 +311,7 @@ fn a_dropped_trial_gives_its_permit_to_the_next_caller() {
 async fn a_timeout_is_a_failure_and_a_timeout() {
     let (b, _) = breaker(
         Config::builder()
-            .timeout_ms(100)
+            .timeout(Duration::from_millis(100))
             .consecutive_failures(1)
             .max_concurrent(1),
     );

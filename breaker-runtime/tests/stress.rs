@@ -197,7 +197,7 @@ fn open_runs_nothing_and_half_open_admits_at_most_its_trials() {
         "stress-half-open",
         Config::builder()
             .consecutive_failures(1)
-            .sleep_window_ms(SLEEP_WINDOW_MS)
+            .sleep_window(Duration::from_millis(SLEEP_WINDOW_MS))
             .half_open_max_calls(MAX_TRIALS as u64)
             .build()
             .expect("valid config"),

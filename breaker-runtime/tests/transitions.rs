@@ -58,7 +58,7 @@ fn is_open_rejection<T: std::fmt::Debug>(result: &Result<T, Failure<&str>>) -> b
 fn trips_at_once() -> ConfigBuilder {
     Config::builder()
         .consecutive_failures(1)
-        .sleep_window_ms(1_000)
+        .sleep_window(Duration::from_secs(1))
 }
 
 #[test]
@@ -121,7 +121,7 @@ fn a_success_trips_when_old_successes_have_aged_out() {
         Config::builder()
             .request_volume_threshold(3)
             .error_threshold(60)
-            .window_ms(1_000)
+            .window(Duration::from_secs(1))
             .window_buckets(10),
     );
     for _ in 0..4 {
@@ -142,7 +142,7 @@ fn failures_age_out_of_the_window() {
         Config::builder()
             .request_volume_threshold(2)
             .error_threshold(50)
-            .window_ms(1_000)
+            .window(Duration::from_secs(1))
             .window_buckets(4),
     );
     let _ = rig.fail();

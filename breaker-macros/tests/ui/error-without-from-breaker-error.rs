@@ -1,4 +1,4 @@
-use breaker::circuit_breaker;
+use fusebox::circuit_breaker;
 
 #[derive(Debug)]
 struct Error;

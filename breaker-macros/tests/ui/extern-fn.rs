@@ -1,4 +1,4 @@
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug)]
 struct Error;

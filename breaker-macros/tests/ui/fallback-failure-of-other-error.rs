@@ -1,4 +1,4 @@
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug)]
 struct Error;
@@ -12,7 +12,7 @@ impl From<BreakerError> for Error {
 #[derive(Debug)]
 struct OtherError;
 
-fn default_recs(_user_id: u64, _failure: breaker::Failure<OtherError>) -> Result<Vec<u64>, Error> {
+fn default_recs(_user_id: u64, _failure: fusebox::Failure<OtherError>) -> Result<Vec<u64>, Error> {
     Ok(Vec::new())
 }
 

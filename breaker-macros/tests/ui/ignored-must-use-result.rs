@@ -1,6 +1,6 @@
 #![deny(unused_must_use)]
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug)]
 struct Error;

@@ -1,4 +1,4 @@
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug)]
 struct Error;
@@ -9,7 +9,7 @@ impl From<BreakerError> for Error {
     }
 }
 
-#[circuit_breaker(breaker::name = "fetch")]
+#[circuit_breaker(fusebox::name = "fetch")]
 fn fetch() -> Result<u32, Error> {
     Ok(1)
 }

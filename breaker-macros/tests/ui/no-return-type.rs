@@ -1,4 +1,4 @@
-use breaker::circuit_breaker;
+use fusebox::circuit_breaker;
 
 #[circuit_breaker]
 fn ping() {}

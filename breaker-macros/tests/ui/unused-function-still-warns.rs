@@ -1,6 +1,6 @@
 #![deny(dead_code, unused_variables)]
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug)]
 struct Error;

@@ -1,7 +1,7 @@
 #![deny(warnings, missing_docs)]
 //! Docs and attributes on an annotated function stay on it.
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 /// The error.
 #[derive(Debug, PartialEq)]

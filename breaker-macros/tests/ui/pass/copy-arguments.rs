@@ -1,6 +1,6 @@
 #![deny(warnings)]
 
-use breaker::{circuit_breaker, registry};
+use fusebox::{circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 struct Error;

@@ -1,10 +1,10 @@
 #![deny(warnings)]
 
-use breaker::BreakerError;
+use fusebox::BreakerError;
 
 /// The facade under another path, as a crate that re-exports it would have it.
 mod reexport {
-    pub use breaker::*;
+    pub use fusebox::*;
 }
 
 #[derive(Debug, PartialEq)]
@@ -16,7 +16,7 @@ impl From<BreakerError> for Error {
     }
 }
 
-#[breaker::circuit_breaker(crate = "::breaker")]
+#[fusebox::circuit_breaker(crate = "::fusebox")]
 fn absolute() -> Result<u32, Error> {
     Ok(1)
 }
@@ -30,7 +30,14 @@ fn zero() -> Result<u32, Error> {
     Ok(0)
 }
 
+// The path written as it is, as `fallback` and `failure_if` may be too.
+#[reexport::circuit_breaker(crate = crate::reexport, fallback = zero)]
+fn reexported_bare() -> Result<u32, Error> {
+    Ok(3)
+}
+
 fn main() {
     assert_eq!(absolute(), Ok(1));
     assert_eq!(reexported(), Ok(2));
+    assert_eq!(reexported_bare(), Ok(3));
 }

@@ -5,7 +5,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use breaker::{BreakerError, circuit_breaker, registry};
+use fusebox::{BreakerError, circuit_breaker, registry};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Error {
@@ -66,6 +66,12 @@ async fn zero_async(_error: Error) -> Result<u64, Error> {
     Ok(0)
 }
 
+// Paths written as they are rather than as strings.
+#[circuit_breaker(name = "pass::find_bare", failure_if = errors::is_outage, fallback = zero)]
+fn find_bare(error: Error) -> Result<u64, Error> {
+    Err(error)
+}
+
 fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     let mut context = Context::from_waker(Waker::noop());
@@ -90,4 +96,6 @@ fn main() {
     assert_eq!(find_or_default(Error::Down), Ok(0));
     assert_eq!(block_on(find_async(Error::NotFound)), Err(Error::NotFound));
     assert_eq!(block_on(find_async(Error::Down)), Ok(0));
+    assert_eq!(find_bare(Error::NotFound), Err(Error::NotFound));
+    assert_eq!(find_bare(Error::Down), Ok(0));
 }

@@ -5,7 +5,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use breaker::{circuit_breaker, registry};
+use fusebox::{circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 enum Error {

@@ -5,7 +5,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use breaker::{Failure, circuit_breaker, registry};
+use fusebox::{Failure, circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 enum Error {

@@ -2,7 +2,7 @@
 
 use std::fmt::Display;
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug, PartialEq)]
 struct Error;

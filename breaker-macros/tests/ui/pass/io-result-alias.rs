@@ -2,7 +2,7 @@
 
 use std::io;
 
-use breaker::circuit_breaker;
+use fusebox::circuit_breaker;
 
 mod api {
     pub type Result<T> = std::result::Result<T, super::ApiError>;
@@ -11,8 +11,8 @@ mod api {
 #[derive(Debug)]
 pub struct ApiError;
 
-impl From<breaker::BreakerError> for ApiError {
-    fn from(_: breaker::BreakerError) -> Self {
+impl From<fusebox::BreakerError> for ApiError {
+    fn from(_: fusebox::BreakerError) -> Self {
         ApiError
     }
 }
@@ -23,10 +23,10 @@ fn read() -> io::Result<u32> {
     Ok(1)
 }
 
-fn read_nothing(failure: breaker::Failure<io::Error>) -> io::Result<u32> {
+fn read_nothing(failure: fusebox::Failure<io::Error>) -> io::Result<u32> {
     Err(match failure {
-        breaker::Failure::Breaker(error) => io::Error::other(error),
-        breaker::Failure::Error(error) => error,
+        fusebox::Failure::Breaker(error) => io::Error::other(error),
+        fusebox::Failure::Error(error) => error,
     })
 }
 

@@ -1,6 +1,6 @@
 #![deny(warnings)]
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug, PartialEq)]
 struct Error;

@@ -6,7 +6,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug, PartialEq)]
 enum Error {
@@ -65,10 +65,10 @@ fn main() {
 }
 
 fn breaker_error() -> BreakerError {
-    let breaker = breaker::CircuitBreaker::new("pass::return", breaker::Config::default());
+    let breaker = fusebox::CircuitBreaker::new("pass::return", fusebox::Config::default());
     breaker.force_open();
     match breaker.call(|| Ok::<(), ()>(())) {
-        Err(breaker::Failure::Breaker(error)) => error,
+        Err(fusebox::Failure::Breaker(error)) => error,
         _ => unreachable!("forced open"),
     }
 }

@@ -1,6 +1,6 @@
 #![deny(warnings)]
 
-use breaker::{BreakerError, State, circuit_breaker, registry};
+use fusebox::{BreakerError, State, circuit_breaker, registry};
 
 #[derive(Debug, PartialEq)]
 enum Error {

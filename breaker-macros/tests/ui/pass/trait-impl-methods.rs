@@ -5,7 +5,7 @@ use std::{
     task::{Context, Poll, Waker},
 };
 
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug, PartialEq)]
 struct Error;

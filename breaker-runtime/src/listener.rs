@@ -1,15 +1,15 @@
-//! Observing a breaker: every state change is reported to listeners (and, with the `tracing`
-//! feature, as a `tracing` event).
+//! Listeners: functions told of every state change of a breaker (and, with the `tracing`
+//! feature, a `tracing` event for each).
 
 use std::sync::{PoisonError, RwLock};
 
-use crate::{Name, State};
+use crate::{CircuitBreaker, Name, State, state::Transitioned};
 
 /// A breaker changed state.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use breaker_runtime::{CircuitBreaker, Config, State};
+/// use fusebox::{CircuitBreaker, Config, State};
 ///
 /// let breaker = CircuitBreaker::new("profile", Config::default());
 /// let seen = Arc::new(Mutex::new(Vec::new()));
@@ -26,7 +26,7 @@ use crate::{Name, State};
 #[non_exhaustive]
 pub struct Transition {
     /// The breaker's name.
-    pub breaker: Name,
+    pub name: Name,
     /// The state it left.
     pub from: State,
     /// The state it entered.
@@ -65,16 +65,33 @@ impl Listeners {
 /// Listeners of every breaker, added with [`registry::on_transition`](crate::registry::on_transition).
 pub(crate) static EVERY_BREAKER: Listeners = Listeners::new();
 
-/// Reports a transition to the breaker's listeners, then to every breaker's, then to `tracing`.
-pub(crate) fn report(own: &Listeners, transition: &Transition) {
-    #[cfg(feature = "tracing")]
-    {
-        if transition.to.is_open() {
-            tracing::warn!(breaker = %transition.breaker, from = %transition.from, to = %transition.to, "circuit breaker opened");
-        } else {
-            tracing::info!(breaker = %transition.breaker, from = %transition.from, to = %transition.to, "circuit breaker changed state");
+impl CircuitBreaker {
+    /// Reports a transition the state machine made, if it made one.
+    #[inline]
+    pub(crate) fn report(&self, moved: Option<Transitioned>) {
+        if let Some(moved) = moved {
+            self.report_transition(moved);
         }
     }
-    own.notify(transition);
-    EVERY_BREAKER.notify(transition);
+
+    /// Tells `tracing`, this breaker's listeners, then every breaker's.
+    #[cold]
+    #[inline(never)]
+    fn report_transition(&self, Transitioned { from, to }: Transitioned) {
+        let transition = Transition {
+            name: self.name,
+            from,
+            to,
+        };
+        #[cfg(feature = "tracing")]
+        {
+            if to.is_open() {
+                tracing::warn!(breaker = %transition.name, %from, %to, "circuit breaker opened");
+            } else {
+                tracing::info!(breaker = %transition.name, %from, %to, "circuit breaker changed state");
+            }
+        }
+        self.listeners.notify(&transition);
+        EVERY_BREAKER.notify(&transition);
+    }
 }

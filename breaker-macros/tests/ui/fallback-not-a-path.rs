@@ -1,4 +1,4 @@
-use breaker::{BreakerError, circuit_breaker};
+use fusebox::{BreakerError, circuit_breaker};
 
 #[derive(Debug)]
 struct Error;
@@ -9,11 +9,7 @@ impl From<BreakerError> for Error {
     }
 }
 
-fn default_fetch() -> Result<u32, Error> {
-    Ok(0)
-}
-
-#[circuit_breaker(fallback = default_fetch)]
+#[circuit_breaker(fallback = 42)]
 fn fetch() -> Result<u32, Error> {
     Ok(1)
 }

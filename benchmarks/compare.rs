@@ -1,4 +1,4 @@
-//! `breaker` side by side with the Rust peers, in one run: `cargo bench --bench compare`.
+//! `fusebox` side by side with the Rust peers, in one run: `cargo bench -p benchmarks --bench compare`.
 //!
 //! Every case calls the same trivial operation, `fn(x) -> Result<u64, E>` returning
 //! `Ok(black_box(x))`, through: nothing (direct); the floor (an atomic state load, the call, one
@@ -28,7 +28,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use breaker::{BreakerError, CircuitBreaker, Config, State, circuit_breaker, registry};
+use fusebox::{BreakerError, CircuitBreaker, Config, State, circuit_breaker, registry};
 
 const SAMPLES: usize = 101;
 const CALLS: u64 = 200_000;
@@ -103,7 +103,7 @@ fn open_floor(x: u64) -> Result<u64, Error> {
 fn open_config() -> Config {
     Config::builder()
         .consecutive_failures(1)
-        .sleep_window_ms(3_600_000)
+        .sleep_window(Duration::from_secs(3_600))
         .build()
         .expect("a valid configuration")
 }

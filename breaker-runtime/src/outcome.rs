@@ -1,0 +1,181 @@
+//! Outcomes: what a finished call counts as, how it is recorded, and the trip rules it is
+//! judged by.
+//!
+//! A success while closed is counted in the window and, only while the window holds enough
+//! failures to trip on, checked against the error rate. A failure is counted, then the window
+//! is summed and the rules applied: the error rate over the window with its volume threshold
+//! (Hystrix's rule), and failures in a row (pybreaker's `fail_max`). A trial's outcome decides
+//! the half-open period. Outcomes from an earlier period are ignored.
+
+use crate::{
+    CircuitBreaker,
+    admission::Ticket,
+    state::Snapshot,
+    sync::{AtomicU64, CacheLine, Ordering},
+    window::Totals,
+};
+
+/// What a finished call counts as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// It returned `Ok`, or an `Err` that the failure predicate let pass.
+    Success,
+    /// It returned a counted `Err`, or panicked.
+    Failure,
+    /// It ran past the timeout and was dropped: a failure, also counted as a timeout.
+    Timeout,
+}
+
+impl Outcome {
+    /// `Ok` is a success; an `Err` is a failure if `is_failure` says so.
+    #[inline]
+    pub(crate) fn of<T, E>(result: &Result<T, E>, is_failure: impl FnOnce(&E) -> bool) -> Outcome {
+        match result {
+            Err(error) if is_failure(error) => Outcome::Failure,
+            _ => Outcome::Success,
+        }
+    }
+
+    pub(crate) const fn is_failure(self) -> bool {
+        !matches!(self, Outcome::Success)
+    }
+}
+
+/// What the trip rules remember between outcomes.
+#[derive(Debug, Default)]
+pub(crate) struct Streaks {
+    /// Until when successes must check the error rate: the time the newest failure that left
+    /// enough failures in the window to trip on successes alone ages out (see `note_failure`).
+    failure_expiry: AtomicU64,
+    /// Failures in a row, when `consecutive_failures` is set.
+    consecutive: CacheLine<AtomicU64>,
+}
+
+impl Streaks {
+    /// Forgets the failures in a row: a new period starts.
+    pub(crate) fn restart(&self) {
+        self.consecutive.store(0, Ordering::Relaxed);
+    }
+}
+
+impl CircuitBreaker {
+    /// Counts a finished call's outcome and makes the transition it calls for, if any.
+    #[inline]
+    pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
+        let now = self.clock.now_ms();
+        let word = self.state.load();
+        if word.generation() != ticket.generation {
+            return; // admitted in an earlier period: it has no say in this one
+        }
+        // The path nearly every call takes, kept small enough to inline into the caller.
+        if outcome == Outcome::Success && !ticket.trial {
+            self.window.record(now, outcome);
+            if word.state() == crate::State::Closed {
+                self.closed_success(word, now);
+            }
+            return; // forced closed: counted, never trips
+        }
+        self.record_rare(ticket, outcome, word, now);
+    }
+
+    /// Failures, timeouts and trial outcomes.
+    #[inline(never)]
+    fn record_rare(&self, ticket: Ticket, outcome: Outcome, word: Snapshot, now: u64) {
+        let bucket_start = self.window.record(now, outcome);
+        // A failure is followed by a look at the whole window, whatever the state: the rate
+        // decides a trip in Closed, and failures counted while forced closed or half-open are
+        // still in the window after `release`.
+        let totals = outcome
+            .is_failure()
+            .then(|| self.note_failure(bucket_start, now));
+        if ticket.trial {
+            let moved = self.state.transition_after_trial(
+                word,
+                outcome.is_failure(),
+                self.config.half_open_max_calls(),
+                now,
+                || self.empty_window(),
+            );
+            self.report(moved);
+        } else if word.state() == crate::State::Closed
+            && let Some(totals) = totals
+        {
+            self.closed_failure(word, &totals, now);
+        }
+        // Forced closed: counted above, never trips.
+    }
+
+    /// After a failure counted into the bucket at `bucket_start`: if the window now holds
+    /// enough failures that successes alone could trip it (failures × 100 ≥ threshold ×
+    /// volume), successes must check the rate until this failure ages out. A success can only
+    /// trip the breaker when that holds, and the failures in the window at any later moment
+    /// are a subset of those counted here, so below it successes need not look.
+    fn note_failure(&self, bucket_start: u64, now: u64) -> Totals {
+        let totals = self.window.totals(now);
+        if totals.failures * 100
+            >= self.config.error_threshold() * self.config.request_volume_threshold()
+        {
+            let expiry = self.window.expiry_of(bucket_start);
+            let failure_expiry = &self.streaks.failure_expiry;
+            // Only write the shared line when the value moves; successes read it on every call.
+            if failure_expiry.load(Ordering::Relaxed) < expiry {
+                failure_expiry.fetch_max(expiry, Ordering::Relaxed);
+            }
+        }
+        totals
+    }
+
+    fn closed_failure(&self, word: Snapshot, totals: &Totals, now: u64) {
+        if let Some(limit) = self.config.consecutive_failures()
+            && self.streaks.consecutive.fetch_add(1, Ordering::Relaxed) + 1 >= limit
+        {
+            self.trip(word, now);
+            return;
+        }
+        self.trip_on_error_rate(word, totals, now);
+    }
+
+    #[inline]
+    fn closed_success(&self, word: Snapshot, now: u64) {
+        if self.config.consecutive_failures().is_some()
+            && self.streaks.consecutive.load(Ordering::Relaxed) != 0
+        {
+            self.streaks.restart();
+        }
+        // The error rate is only worth computing when the window holds enough failures to trip
+        // on: a success then may bring it up to the volume threshold, or old successes may have
+        // aged out under it. Otherwise it cannot trip.
+        if now < self.streaks.failure_expiry.load(Ordering::Relaxed) {
+            self.check_error_rate(word, now);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_error_rate(&self, word: Snapshot, now: u64) {
+        self.trip_on_error_rate(word, &self.window.totals(now), now);
+    }
+
+    /// Hystrix's rule: at least `request_volume_threshold` calls in the window, and at least
+    /// `error_threshold` percent of them failed.
+    fn trip_on_error_rate(&self, word: Snapshot, totals: &Totals, now: u64) {
+        let calls = totals.calls();
+        if calls >= self.config.request_volume_threshold()
+            && totals.failures * 100 >= self.config.error_threshold() * calls
+        {
+            self.trip(word, now);
+        }
+    }
+
+    /// Closed → Open, if the breaker is still in the period `word` describes.
+    fn trip(&self, word: Snapshot, now: u64) {
+        let moved = self.state.transition_to_open(word, now);
+        self.report(moved);
+    }
+
+    /// Empties the window and the streaks: a new closed period starts from nothing.
+    pub(crate) fn empty_window(&self) {
+        self.window.clear();
+        self.streaks.restart();
+    }
+}
