@@ -3,11 +3,11 @@
 # (50 sync, 50 async) against the same crate without the attribute. Prints the pretty-printed
 # expansion's lines per function and the debug rebuild time per function.
 #
-#   benchmarks/expansion.sh [rebuilds]      (default 5 rebuilds of each crate; medians)
+#   benchmarks/expansion.sh [rebuilds]      (default 15 rebuilds of each crate; medians)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 package="$(sed -n 's/^name = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)"
-rebuilds="${1:-5}"
+rebuilds="${1:-15}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -43,19 +43,16 @@ lines() { # the pretty-printed expansion's line count
     (cd "$1" && RUSTC_BOOTSTRAP=1 cargo rustc -q --lib -- -Zunpretty=expanded 2>/dev/null | wc -l)
 }
 
-rebuild_ms() { # median of $rebuilds debug rebuilds after touching the source
-    local times=()
+rebuild() { # one debug rebuild of crate $1 after touching its source, in ms
+    touch "$1/src/lib.rs"
+    local start end
+    start=$(date +%s%N)
     (cd "$1" && cargo build -q)
-    for _ in $(seq "$rebuilds"); do
-        touch "$1/src/lib.rs"
-        local start end
-        start=$(date +%s%N)
-        (cd "$1" && cargo build -q)
-        end=$(date +%s%N)
-        times+=($(( (end - start) / 1000000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (rebuilds + 1) / 2 ))p"
+    end=$(date +%s%N)
+    echo $(( (end - start) / 1000000 ))
 }
+
+median() { sort -n | sed -n "$(( (rebuilds + 1) / 2 ))p"; }
 
 export CARGO_TARGET_DIR="$work/target"
 for kind in none all; do
@@ -68,6 +65,14 @@ done
 generate "$work/plain" 0 mixed
 generate "$work/annotated" 1 mixed
 plain_lines=$(lines "$work/plain"); annotated_lines=$(lines "$work/annotated")
-plain_ms=$(rebuild_ms "$work/plain"); annotated_ms=$(rebuild_ms "$work/annotated")
-echo "expansion: $plain_lines lines plain, $annotated_lines annotated: $(( (annotated_lines - plain_lines) / 100 )) more per function"
-echo "debug rebuild: $plain_ms ms plain, $annotated_ms ms annotated: $(( (annotated_ms - plain_ms) * 10 / 100 ))/10 ms more per function (median of $rebuilds)"
+(cd "$work/plain" && cargo build -q) && (cd "$work/annotated" && cargo build -q)
+# Interleaved, so that a slow moment of the machine falls on both crates alike.
+plain=() annotated=()
+for _ in $(seq "$rebuilds"); do
+    plain+=("$(rebuild "$work/plain")")
+    annotated+=("$(rebuild "$work/annotated")")
+done
+plain_ms=$(printf '%s\n' "${plain[@]}" | median)
+annotated_ms=$(printf '%s\n' "${annotated[@]}" | median)
+echo "expansion, 50 sync and 50 async: $(( (annotated_lines - plain_lines) / 100 )) lines more per function"
+echo "debug rebuild (median of $rebuilds, touched and rebuilt): $plain_ms ms plain, $annotated_ms ms annotated, $(( (annotated_ms - plain_ms) * 10 )) µs more per function"

@@ -23,17 +23,19 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
-use syn::{GenericArgument, ItemFn, PathArguments, ReturnType, Signature, Type, spanned::Spanned};
+use syn::{GenericArgument, PathArguments, ReturnType, Signature, Type, spanned::Spanned};
 
-use crate::valid::{Pass, Plan};
+use crate::{
+    function::Function,
+    valid::{Pass, Plan},
+};
 
-pub(crate) fn expand(plan: &Plan, func: &ItemFn) -> TokenStream {
-    let ItemFn {
+pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
+    let Function {
         attrs,
         vis,
         sig,
-        block,
-        ..
+        body: block,
     } = func;
     let krate = &plan.krate;
     let private = quote!(#krate::__private);
@@ -129,7 +131,7 @@ pub(crate) fn expand(plan: &Plan, func: &ItemFn) -> TokenStream {
     // The body's braces keep the user's span: the item then reads as the user's own code, so
     // their `dead_code` lint still reports a function nobody calls.
     let mut body = Group::new(Delimiter::Brace, statements);
-    body.set_span(block.brace_token.span.join());
+    body.set_span(block.span());
     quote! {
         #(#attrs)*
         #vis #sig #body

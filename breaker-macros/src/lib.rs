@@ -4,19 +4,21 @@
 
 mod attr;
 mod expand;
+mod facade;
+mod function;
 mod valid;
 
 use darling::ast::NestedMeta;
 use proc_macro::TokenStream;
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::{Item, ItemFn, TraitItemFn, spanned::Spanned};
+use syn::{Item, TraitItemFn, spanned::Spanned};
 
 /// Runs a function through a circuit breaker; see the `fusebox` crate for the keys.
 #[proc_macro_attribute]
 pub fn circuit_breaker(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    let Ok(func) = syn::parse2::<ItemFn>(item.clone()) else {
+    let Ok(func) = syn::parse2::<function::Function>(item.clone()) else {
         return with_error(item.clone(), &not_a_function(item).to_compile_error());
     };
     let plan = NestedMeta::parse_meta_list(args.into())

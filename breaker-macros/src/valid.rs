@@ -5,11 +5,13 @@ use breaker_runtime::limits::{self, Limit};
 use darling::{Error, Result, error::Accumulator};
 use proc_macro2::Span;
 use syn::{
-    FnArg, Ident, ItemFn, LitStr, Pat, Path, ReceiverKind, ReturnType, Safety, Type,
-    spanned::Spanned,
+    FnArg, Ident, LitStr, Pat, Path, ReceiverKind, ReturnType, Safety, Type, spanned::Spanned,
 };
 
-use crate::attr::{Args, Number, PathArg, Text};
+use crate::{
+    attr::{Args, Number, PathArg, Text},
+    function::Function,
+};
 
 /// Everything expansion needs, checked.
 pub(crate) struct Plan {
@@ -102,7 +104,7 @@ fn numbers(args: &Args, errors: &mut Accumulator) -> Vec<(Ident, u64)> {
 
 /// Checks `args` against the limits the runtime enforces and `func` against the shapes the
 /// attribute supports, adding every problem to the errors parsing found.
-pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> Result<Plan> {
+pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) -> Result<Plan> {
     let mut settings = numbers(args, &mut errors);
     let timeout_ms = args.timeout_ms.and_then(|number| {
         if let Err(error) = limits::TIMEOUT_MS.check(number.value) {
@@ -143,7 +145,7 @@ pub(crate) fn validate(args: &Args, func: &ItemFn, mut errors: Accumulator) -> R
             krate,
             "crate must be a path to the `fusebox` crate, like \"::fusebox\"",
         )),
-        None => errors.handle(facade()),
+        None => errors.handle(crate::facade::path().map_err(Error::custom)),
     };
 
     let has_receiver = func.sig.receiver().is_some();
@@ -205,25 +207,8 @@ fn parse_path(arg: &PathArg, problem: &str) -> Result<Path> {
     }
 }
 
-/// The facade, under the name the package's `Cargo.toml` gives it (`fusebox`, or whatever it
-/// was renamed to); `::fusebox` where no manifest can be read (a build without cargo).
-fn facade() -> Result<Path> {
-    match proc_macro_crate::crate_name("fusebox") {
-        Ok(proc_macro_crate::FoundCrate::Name(name)) => {
-            let name = Ident::new(&name, Span::call_site());
-            Ok(syn::parse_quote!(::#name))
-        }
-        Err(proc_macro_crate::Error::CrateNotFound { .. }) => Err(Error::custom(
-            "#[circuit_breaker] cannot find `fusebox` among this package's dependencies: add it to Cargo.toml, or say where it is re-exported with `crate = path::to::fusebox`",
-        )),
-        // Within the facade's own examples and doctests (`Itself`: the facade names itself
-        // `fusebox` for them), or where no manifest can be read.
-        Ok(proc_macro_crate::FoundCrate::Itself) | Err(_) => Ok(syn::parse_quote!(::fusebox)),
-    }
-}
-
 /// The function shapes a breaker cannot wrap.
-fn check_shape(func: &ItemFn, errors: &mut Accumulator) {
+fn check_shape(func: &Function, errors: &mut Accumulator) {
     let sig = &func.sig;
     if let Some(constness) = &sig.constness {
         errors.push(
@@ -285,7 +270,7 @@ fn names_a_result(ty: &Type) -> bool {
 }
 
 /// The inputs, each bound to a name the fallback can be given.
-fn inputs(func: &ItemFn, errors: &mut Accumulator) -> Vec<Input> {
+fn inputs(func: &Function, errors: &mut Accumulator) -> Vec<Input> {
     let mut inputs = Vec::new();
     for input in &func.sig.inputs {
         match input {
