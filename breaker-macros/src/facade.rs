@@ -43,14 +43,14 @@ const NOT_FOUND: &str = "#[circuit_breaker] cannot find `fusebox` among this pac
 /// `[dev-dependencies]`, `[build-dependencies]`, and their `[target.….]` forms), unless it is
 /// inherited from the workspace.
 fn listed_name() -> Option<String> {
+    // Read once per compiled crate, not once per function: the compiler keeps this library
+    // loaded while it expands a crate (and rust-analyzer across crates, hence the key).
+    static READ: Mutex<Option<(PathBuf, SystemTime, Option<String>)>> = Mutex::new(None);
     let manifest =
         std::path::Path::new(&std::env::var_os("CARGO_MANIFEST_DIR")?).join("Cargo.toml");
     let modified = std::fs::metadata(&manifest)
         .and_then(|m| m.modified())
         .ok()?;
-    // Read once per compiled crate, not once per function: the compiler keeps this library
-    // loaded while it expands a crate (and rust-analyzer across crates, hence the key).
-    static READ: Mutex<Option<(PathBuf, SystemTime, Option<String>)>> = Mutex::new(None);
     let mut read = READ.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some((path, time, name)) = &*read
         && *path == manifest
