@@ -2,7 +2,7 @@
 //!
 //! Run it with `cargo run --example quickstart`.
 
-use fusebox::{BreakerError, State, circuit_breaker, registry};
+use fusebox::{BreakerError, Failure, State, circuit_breaker, registry};
 
 #[derive(Debug)]
 enum PriceError {
@@ -16,20 +16,40 @@ impl From<BreakerError> for PriceError {
     }
 }
 
+/// A price, and where it came from.
+#[derive(Debug)]
+struct Price {
+    cents: u32,
+    source: &'static str,
+}
+
 /// Asks a pricing backend; `up` stands in for whether it is reachable.
 #[circuit_breaker(
     consecutive_failures = 3,
     sleep_window_ms = 10000,
     fallback = "last_known_price"
 )]
-fn price(item: u32, up: bool) -> Result<u32, PriceError> {
-    price_backend(item, up)
+fn price(item: u32, up: bool) -> Result<Price, PriceError> {
+    let cents = price_backend(item, up)?;
+    Ok(Price {
+        cents,
+        source: "the backend",
+    })
 }
 
-/// What callers get instead while the backend is failing or the circuit is open.
+/// What callers get instead while the backend is failing or the circuit is open; the last
+/// parameter says which.
 #[allow(clippy::unnecessary_wraps)] // a fallback returns the function's own type
-fn last_known_price(item: u32, _up: bool) -> Result<u32, PriceError> {
-    Ok(item * 90)
+fn last_known_price(item: u32, _up: bool, why: Failure<PriceError>) -> Result<Price, PriceError> {
+    let source = match why {
+        Failure::Error(_) => "the fallback: the backend failed",
+        Failure::Breaker(BreakerError::Open { .. }) => "the fallback: the circuit is open",
+        Failure::Breaker(_) => "the fallback: the breaker refused the call",
+    };
+    Ok(Price {
+        cents: item * 90,
+        source,
+    })
 }
 
 /// The same call without a fallback: a rejection comes back as the function's own error.
@@ -48,10 +68,20 @@ fn price_backend(item: u32, up: bool) -> Result<u32, PriceError> {
     }
 }
 
+fn show(when: &str, up: bool) {
+    match price(7, up) {
+        Ok(price) => println!(
+            "{when:<38} price(7) = {:>3} from {}",
+            price.cents, price.source
+        ),
+        Err(error) => println!("{when:<38} price(7) failed: {error:?}"),
+    }
+}
+
 fn main() {
-    println!("backend up:      price(7) = {:?}", price(7, true));
+    show("backend up:", true);
     for attempt in 1..=4 {
-        println!("backend down #{attempt}: price(7) = {:?}", price(7, false));
+        show(&format!("backend down, call {attempt}:"), false);
     }
     let breaker = registry::get("quickstart::price").expect("registered at the first call");
     assert_eq!(breaker.state(), State::Open);
@@ -60,10 +90,7 @@ fn main() {
         breaker.name(),
         breaker.state()
     );
-    println!(
-        "backend up again, but the circuit is open: price(7) = {:?}",
-        price(7, true)
-    );
+    show("backend up again, circuit still open:", true);
 
     println!("\nwithout a fallback:");
     for up in [false, true] {
