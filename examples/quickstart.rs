@@ -39,7 +39,7 @@ fn price(item: u32, up: bool) -> Result<Price, PriceError> {
 
 /// What callers get instead while the backend is failing or the circuit is open; the last
 /// parameter says which.
-#[allow(clippy::unnecessary_wraps)] // a fallback returns the function's own type
+#[allow(clippy::unnecessary_wraps, clippy::needless_pass_by_value)] // a fallback has the function's signature
 fn last_known_price(item: u32, _up: bool, why: Failure<PriceError>) -> Result<Price, PriceError> {
     let source = match why {
         Failure::Error(_) => "the fallback: the backend failed",
