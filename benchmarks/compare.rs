@@ -1,4 +1,5 @@
-//! `fusebox` side by side with the Rust peers, in one run: `cargo bench -p benchmarks --bench compare`.
+//! `fusebox` side by side with the Rust peers, in one run:
+//! `cargo bench -p benchmarks --bench compare`.
 //!
 //! Every case calls the same trivial operation, `fn(x) -> Result<u64, E>` returning
 //! `Ok(black_box(x))`, through: nothing (direct); the floor (an atomic state load, the call, one
@@ -11,9 +12,9 @@
 //! forced open); async closed on a current-thread Tokio runtime. Each figure is the median of
 //! `SAMPLES` samples of `CALLS` calls, and the samples of a case are taken round by round, one
 //! of each contender per round, so that the slow and fast moments of a shared machine fall on
-//! all of them alike; a ratio is the median of the ratios within each round. A plain harness rather than criterion, because the two-thread case needs
-//! threads started together on a barrier, and so that every number and ratio comes out of the
-//! same run.
+//! all of them alike; a ratio is the median of the ratios within each round. A plain harness
+//! rather than criterion, because the two-thread case needs threads started together on a
+//! barrier, and so that every number and ratio comes out of the same run.
 
 // The workload is a trivial `Result`-returning operation on purpose.
 #![allow(clippy::unnecessary_wraps, clippy::unused_async)]

@@ -1,4 +1,5 @@
-//! Hystrix-style circuit breakers for Rust.
+//! Hystrix-style circuit breakers for Rust, declared by annotation and checked at compile time,
+//! or made at run time.
 //!
 //! A circuit breaker stops an application from calling an operation that is likely to fail. It
 //! stays **closed** while calls succeed and watches the failure rate; it trips **open** when
@@ -13,6 +14,15 @@
 //!    │                                 └───────── a trial fails ───────────┤
 //!    └─────────────────── every trial succeeds ────────────────────────────┘
 //! ```
+//!
+//! ```toml
+//! [dependencies]
+//! fusebox = { version = "0.1", features = ["tokio"] }  # `tokio` only for `timeout_ms`
+//! ```
+//!
+//! The attribute finds the crate under whatever name `Cargo.toml` gives it (`breaker = {
+//! package = "fusebox", … }` works as it is); only a crate that re-exports `fusebox` under
+//! another path tells it where with `crate = path::to::fusebox`.
 //!
 //! # By annotation
 //!
@@ -66,10 +76,32 @@
 //! # Ok::<(), fusebox::ConfigError>(())
 //! ```
 //!
+//! # Outcomes
+//!
+//! Every call ends in one of these, whether it went through the attribute or the runtime API
+//! ([`CircuitBreaker::call`] returns `Result<T, Failure<E>>`; an annotated function returns its
+//! own `Result<T, E>`):
+//!
+//! | what happened | counts as | caller gets, without a fallback | fallback called |
+//! |---|---|---|---|
+//! | `Ok(v)` | success | `Ok(v)` | no |
+//! | `Err(e)`, `failure_if` absent or true | failure | `Err(e)` | yes |
+//! | `Err(e)`, `failure_if` false | success | `Err(e)` | no |
+//! | circuit open, or half-open with its trial permits taken | rejection (not in the error rate) | `Err(BreakerError::Open { .. }.into())` | yes |
+//! | `timeout_ms` elapsed (`async fn`, `tokio` feature) | failure and timeout | `Err(BreakerError::Timeout { .. }.into())` | yes |
+//! | `max_concurrent` calls in flight | rejection (not in the error rate) | `Err(BreakerError::Busy { .. }.into())` | yes |
+//! | the body panicked | failure; the panic keeps unwinding | — | no |
+//! | the future was dropped before it finished | nothing; permits and slots are returned | — | no |
+//!
+//! An outcome counts only in the state period its call was admitted in: a slow success
+//! admitted before the circuit opened does not close it, and a late failure does not re-open
+//! a circuit that has closed since.
+//!
 //! # Observing and operating
 //!
 //! [`registry::get`] and [`registry::all`] find breakers by name (an annotated function's
-//! breaker is registered at its first call); [`CircuitBreaker::metrics`] is a snapshot of its
+//! breaker is registered at its first call, under `module_path!()::fn_name` unless it is given
+//! a `name`); [`CircuitBreaker::metrics`] is a snapshot of its
 //! window; [`CircuitBreaker::on_transition`] and [`registry::on_transition`] report every state
 //! change (and so does `tracing`, with the `tracing` feature); `force_open`, `force_closed`,
 //! `release` and `reset` are the operator's levers.
@@ -81,9 +113,17 @@
 //!
 //! # Features
 //!
-//! - `tokio`: `timeout_ms` for async functions, enforced with Tokio's timer.
+//! - `tokio`: `timeout_ms` for async functions (and `ConfigBuilder::timeout`), enforced with
+//!   Tokio's timer. Without it, `timeout_ms` is a compile error that names the feature.
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`.
+//!
+//! Async calls need no particular executor; only timeouts need Tokio's timer.
+//!
+//! # Stability
+//!
+//! The module `__private` (hidden) is what generated code calls; it is not public API and may
+//! change in any release.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -146,16 +186,16 @@ pub use breaker_runtime::{
 /// | `name` | `module_path!()::fn_name` | non-empty, no whitespace | the breaker's name; functions that give the same name share one breaker (configured by whichever is called first) |
 /// | `error_threshold` | 50 | 1..=100 | trip when failures are at least this percent of the calls in the window… |
 /// | `request_volume_threshold` | 20 | ≥ 1 | …and the window holds at least this many calls |
-/// | `window_ms` | 10000 | 1..=86400000 | length of the rolling window |
-/// | `window_buckets` | 10 | 1..=1000, divides `window_ms` | buckets the window is kept in |
+/// | `window_ms` | 10000 | 10..=86400000 | length of the rolling window |
+/// | `window_buckets` | 10 | 1..=1000, divides `window_ms` into buckets of at least 10 ms | buckets the window is kept in (the clock ticks every 1–10 ms) |
 /// | `sleep_window_ms` | 5000 | 1..=86400000 | how long the circuit stays open before a trial call |
 /// | `half_open_max_calls` | 1 | 1..=65535 | trial calls while half-open; all must succeed to close |
 /// | `consecutive_failures` | off | ≥ 1 | also trip after this many failures in a row |
 /// | `timeout_ms` | off | 1..=86400000 | `async fn` only, needs the `tokio` feature: a call still running is dropped and fails with [`BreakerError::Timeout`] |
 /// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected with [`BreakerError::Busy`] |
-/// | `fallback` | none | a path, as a string | called instead of failing (below) |
-/// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, as a string | an `Err` for which it returns false counts as a success and gets no fallback |
-/// | `crate` | `::fusebox` | a path, as a string | where this crate is, if it is renamed or re-exported |
+/// | `fallback` | none | a path, bare or as a string | called instead of failing (below) |
+/// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, bare or as a string | an `Err` for which it returns false counts as a success and gets no fallback |
+/// | `crate` | found in `Cargo.toml` | a path, bare or as a string | where this crate is, when it is re-exported by another crate |
 ///
 /// # Outcomes
 ///

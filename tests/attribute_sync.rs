@@ -1,5 +1,6 @@
-//! `#[circuit_breaker]` on sync functions and methods: every row of SPEC.md's outcome table,
-//! fallbacks in both forms, `failure_if`, the bulkhead, panics, shared names and generics.
+//! `#[circuit_breaker]` on sync functions and methods: every row of the outcome table (see
+//! `CircuitBreaker` and the attribute's documentation), fallbacks in both forms, `failure_if`,
+//! the bulkhead, panics, shared names and generics.
 //!
 //! The file denies every warning and clippy's pedantic lints: the generated code must compile
 //! cleanly in a strict user crate.

@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(
             name_in(other),
             None,
-            "`breaker` on crates.io is another crate"
+            "the package `breaker` is another crate"
         );
         assert_eq!(name_in("not toml ["), None);
     }

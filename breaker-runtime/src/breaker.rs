@@ -223,12 +223,14 @@ impl CircuitBreaker {
     /// The call is admitted when the returned future is first polled. It works on any executor;
     /// with the `tokio` feature and [`Config::timeout`] set, an operation still running after
     /// the timeout is abandoned (dropped with the returned future) and the call fails with
-    /// [`BreakerError::Timeout`](crate::BreakerError::Timeout) (this needs a Tokio runtime with its timer enabled, as
+    /// [`BreakerError::Timeout`] (this needs a Tokio runtime with its timer enabled, as
     /// `tokio::time::timeout` does). Dropping the returned future before it finishes records
     /// nothing and frees its permits.
     ///
     /// # Errors
-    /// The future resolves as [`call`](Self::call) returns, plus [`BreakerError::Timeout`](crate::BreakerError::Timeout).
+    /// The future resolves as [`call`](Self::call) returns, plus [`BreakerError::Timeout`].
+    ///
+    /// [`BreakerError::Timeout`]: crate::BreakerError::Timeout
     ///
     /// ```
     /// use fusebox::{CircuitBreaker, Config};

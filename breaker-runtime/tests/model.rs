@@ -1,6 +1,7 @@
 //! Model test: random sequences of calls, in-flight async calls, clock moves and operator actions
 //! are fed to a real [`CircuitBreaker`] and to [`Model`], a small sequential breaker written
-//! straight from the contract (SPEC.md, "State machine" and "Outcomes and errors").
+//! straight from the contract (the state machine and outcome rules documented on
+//! `CircuitBreaker`).
 //!
 //! After every step the two must agree on:
 //! - admission: whether the call ran, was rejected as open (and by which state: open, half-open

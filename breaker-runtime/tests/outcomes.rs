@@ -1,4 +1,4 @@
-//! Every row of SPEC.md's outcome table, for sync and async calls.
+//! Every row of the outcome table (documented on `CircuitBreaker`), for sync and async calls.
 
 use std::{
     future::Future,

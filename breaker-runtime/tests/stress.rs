@@ -1,5 +1,6 @@
 //! Stress: many OS threads on one breaker, through the public API only, asserting the
-//! invariants of SPEC.md's "State machine" and "Outcomes" sections under real contention:
+//! invariants of the state machine and the outcome rules (documented on `CircuitBreaker`)
+//! under real contention:
 //!
 //! - while open (clock frozen), no call body runs at all;
 //! - half-open admits at most `half_open_max_calls` trials, however many threads arrive at once,

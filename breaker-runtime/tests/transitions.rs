@@ -1,4 +1,4 @@
-//! Every transition of SPEC.md's state machine, driven by a `TestClock`: no sleeps.
+//! Every transition of the state machine (documented on `CircuitBreaker`), driven by a `TestClock`: no sleeps.
 
 use std::{
     pin::Pin,
