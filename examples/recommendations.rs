@@ -8,7 +8,7 @@
 //! against the same hanging service without a breaker, to compare how long callers were
 //! blocked.
 //!
-//! Run it with `cargo run --example recommendations`; it takes about 8 seconds.
+//! Run it with `cargo run --example recommendations`; it takes about 6 seconds.
 
 use std::{
     convert::Infallible,
@@ -31,7 +31,7 @@ use tokio::net::{TcpListener, TcpStream};
 /// Concurrent users.
 const USERS: u64 = 40;
 /// How long each phase of the service lasts.
-const PHASE: Duration = Duration::from_millis(1500);
+const PHASE: Duration = Duration::from_millis(1200);
 /// How long a user waits between two requests.
 const THINK: Duration = Duration::from_millis(20);
 /// Without a breaker, how long a caller waits on a hanging service before giving up: the
