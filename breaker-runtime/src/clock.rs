@@ -136,6 +136,29 @@ impl Default for TestClock {
 mod tests {
     use super::*;
 
+    /// The coarse clock trails the fine one by less than a tick (at most 10 ms): the reading is
+    /// the same clock's milliseconds, converted right.
+    #[test]
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn reads_the_monotonic_clock_in_milliseconds() {
+        use rustix::time::{ClockId, clock_gettime};
+        let fine_ms = || {
+            let fine = clock_gettime(ClockId::Monotonic);
+            u64::try_from(fine.tv_sec).unwrap() * 1000
+                + u64::try_from(fine.tv_nsec).unwrap() / 1_000_000
+        };
+        let before = fine_ms();
+        let coarse = system_now_ms();
+        let after = fine_ms();
+        // Never ahead of the fine clock read after it, never more than a tick behind the one
+        // read before it (a preemption in between only widens the first bound).
+        assert!(coarse <= after, "{coarse} ms coarse, {after} ms fine after");
+        assert!(
+            coarse + 20 >= before,
+            "{coarse} ms coarse, {before} ms fine before"
+        );
+    }
+
     #[test]
     fn the_system_clock_moves_forward_with_real_time() {
         let before = system_now_ms();

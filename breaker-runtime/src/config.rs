@@ -460,12 +460,15 @@ mod tests {
                 value: 0
             })
         );
-        assert!(matches!(
-            Config::builder().window(Duration::MAX).build(),
-            Err(ConfigError::OutOfRange {
-                value: u64::MAX,
-                ..
-            })
-        ));
+        // Durations beyond `u64::MAX` ms saturate rather than wrap into range.
+        for huge in [Duration::MAX, Duration::from_secs(u64::MAX)] {
+            assert!(matches!(
+                Config::builder().window(huge).build(),
+                Err(ConfigError::OutOfRange {
+                    value: u64::MAX,
+                    ..
+                })
+            ));
+        }
     }
 }

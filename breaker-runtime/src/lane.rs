@@ -46,6 +46,12 @@ mod owner {
         }
     }
 
+    /// Whether `lane` belongs to a thread now.
+    #[cfg(test)]
+    pub(crate) fn is_taken(lane: usize) -> bool {
+        *TAKEN.lock().unwrap_or_else(PoisonError::into_inner) & (1 << lane) != 0
+    }
+
     /// This thread's lane, taking one if it has none; `None` if every lane is taken.
     #[inline]
     pub(crate) fn current() -> Option<usize> {
@@ -84,3 +90,42 @@ mod owner {
 }
 
 pub(crate) use owner::current;
+
+/// Held by the tests that need most of the lanes, so that they do not take them from each other.
+#[cfg(all(test, not(loom)))]
+pub(crate) static MANY_LANES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::{sync::mpsc, thread};
+
+    use super::*;
+
+    #[test]
+    fn a_thread_keeps_one_lane_and_gives_it_back_when_it_exits() {
+        let _many = MANY_LANES.lock();
+        // One thread holds a lane throughout, so the others cycle through a lane that is not
+        // the lowest.
+        let (release, hold) = mpsc::channel::<()>();
+        let (held_lane, held) = mpsc::channel();
+        let holder = thread::spawn(move || {
+            held_lane.send(current()).unwrap();
+            hold.recv().unwrap();
+        });
+        let held = held.recv().unwrap().expect("a lane for the holder");
+        for _ in 0..LANES * 2 {
+            let lane = thread::spawn(|| {
+                let lane = current();
+                assert_eq!(current(), lane, "the same lane on every call");
+                lane
+            })
+            .join()
+            .unwrap();
+            let lane = lane.expect("exited threads give their lanes back");
+            assert_ne!(lane, held, "a live thread's lane is never handed out again");
+            assert!(owner::is_taken(held), "the holder's lane stays taken");
+        }
+        release.send(()).unwrap();
+        holder.join().unwrap();
+    }
+}

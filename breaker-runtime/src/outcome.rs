@@ -8,7 +8,7 @@
 //! the half-open period. Outcomes from an earlier period are ignored.
 
 use crate::{
-    CircuitBreaker,
+    CircuitBreaker, State,
     admission::Ticket,
     state::Snapshot,
     sync::{AtomicU64, CacheLine, Ordering},
@@ -70,7 +70,7 @@ impl CircuitBreaker {
         // The path nearly every call takes, kept small enough to inline into the caller.
         if outcome == Outcome::Success && !ticket.trial {
             self.window.record(now, outcome);
-            if word.state() == crate::State::Closed {
+            if word.state() == State::Closed {
                 self.closed_success(word, now);
             }
             return; // forced closed: counted, never trips
@@ -97,7 +97,7 @@ impl CircuitBreaker {
                 || self.empty_window(),
             );
             self.report(moved);
-        } else if word.state() == crate::State::Closed
+        } else if word.state() == State::Closed
             && let Some(totals) = totals
         {
             self.closed_failure(word, &totals, now);

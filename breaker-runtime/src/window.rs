@@ -443,6 +443,7 @@ mod tests {
 
     #[test]
     fn threads_beyond_the_lanes_count_in_the_shared_buckets() {
+        let _many = lane::MANY_LANES.lock();
         use std::sync::{Arc, Barrier};
         let w = Arc::new(window());
         let threads = LANES + 8;
@@ -474,6 +475,7 @@ mod tests {
 
     #[test]
     fn a_lane_given_back_by_an_exited_thread_keeps_its_counts_for_the_next() {
+        let _many = lane::MANY_LANES.lock();
         let w = std::sync::Arc::new(window());
         for _ in 0..(LANES * 2) {
             let w = std::sync::Arc::clone(&w);
