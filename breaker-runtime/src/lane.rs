@@ -106,13 +106,13 @@ mod tests {
         let _many = MANY_LANES.lock();
         // One thread holds a lane throughout, so the others cycle through a lane that is not
         // the lowest.
-        let (release, hold) = mpsc::channel::<()>();
-        let (held_lane, held) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let (report_lane, holder_lane) = mpsc::channel();
         let holder = thread::spawn(move || {
-            held_lane.send(current()).unwrap();
-            hold.recv().unwrap();
+            report_lane.send(current()).unwrap();
+            released.recv().unwrap();
         });
-        let held = held.recv().unwrap().expect("a lane for the holder");
+        let held = holder_lane.recv().unwrap().expect("a lane for the holder");
         for _ in 0..LANES * 2 {
             let lane = thread::spawn(|| {
                 let lane = current();
