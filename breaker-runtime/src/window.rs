@@ -443,8 +443,8 @@ mod tests {
 
     #[test]
     fn threads_beyond_the_lanes_count_in_the_shared_buckets() {
-        let _many = lane::MANY_LANES.lock();
         use std::sync::{Arc, Barrier};
+        let _many = lane::MANY_LANES.lock();
         let w = Arc::new(window());
         let threads = LANES + 8;
         // Every thread holds its lane until all have counted, so some run out of lanes.
