@@ -484,6 +484,19 @@ mod tests {
     }
 
     #[test]
+    fn open_time_counts_up_to_the_longest_sleep_window() {
+        let open = Snapshot::INITIAL.opened(1_000_000);
+        let day = crate::limits::MAX_MS;
+        assert_eq!(open.open_for(1_000_000 + day), day);
+        assert_eq!(open.asleep_for(1_000_000 + day, day), None);
+        // The last reading that still counts as time passed, and the first one that counts as
+        // a reading from just before the opening.
+        let latest = TIME_MASK - CLOCK_SKEW_MS;
+        assert_eq!(open.open_for(1_000_000 + latest), latest);
+        assert_eq!(open.open_for(1_000_000 + latest + 1), 0);
+    }
+
+    #[test]
     fn asleep_only_while_open_inside_the_sleep_window() {
         let open = Snapshot::INITIAL.opened(1_000);
         assert_eq!(open.asleep_for(1_000, 500), Some(500));

@@ -1,13 +1,14 @@
-//! The API's small print: names, `Debug` and `Display`, and `Failure`'s accessors.
+//! The API's small print: names, `Debug` and `Display`, `Failure`'s accessors, the registry.
 
 use std::{
     error::Error,
     fmt,
     pin::pin,
+    sync::Mutex,
     task::{Context, Waker},
 };
 
-use breaker_runtime::{BreakerError, CircuitBreaker, Config, Failure, Name, State};
+use breaker_runtime::{BreakerError, CircuitBreaker, Config, Failure, Name, State, registry};
 
 #[derive(Debug)]
 struct Lookup(std::io::Error);
@@ -108,4 +109,53 @@ fn an_async_call_shows_how_far_it_has_come() {
             .is_ready()
     );
     assert!(format!("{done:?}").contains(r#"stage: "finished""#));
+}
+
+#[test]
+fn the_registry_finds_breakers_by_name_and_tells_of_every_transition() {
+    static SEEN: Mutex<Vec<(String, State)>> = Mutex::new(Vec::new());
+    registry::on_transition(|t| {
+        if t.name.starts_with("api::registry::") {
+            SEEN.lock().unwrap().push((t.name.to_string(), t.to));
+        }
+    });
+
+    let orders = registry::get_or_register("api::registry::orders", Config::default());
+    assert!(std::ptr::eq(
+        orders,
+        registry::get("api::registry::orders").unwrap()
+    ));
+    let strict = Config::builder().error_threshold(10).build().unwrap();
+    assert!(
+        std::ptr::eq(
+            orders,
+            registry::get_or_register("api::registry::orders", strict)
+        ),
+        "the first registration's breaker and configuration stay"
+    );
+    assert_eq!(orders.config(), &Config::default());
+    let payments = CircuitBreaker::new("api::registry::payments", Config::default());
+    let payments = registry::register(payments).unwrap();
+    let again = CircuitBreaker::new("api::registry::payments", Config::default());
+    assert!(std::ptr::eq(
+        registry::register(again).unwrap_err().existing,
+        payments
+    ));
+    let names: Vec<&str> = registry::all().iter().map(|b| b.name()).collect();
+    assert!(names.contains(&"api::registry::orders") && names.contains(&"api::registry::payments"));
+    assert!(registry::get("api::registry::nobody").is_none());
+
+    orders.force_open();
+    CircuitBreaker::new("api::registry::unregistered", Config::default()).force_closed();
+    let seen = SEEN.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [
+            ("api::registry::orders".to_owned(), State::ForcedOpen),
+            (
+                "api::registry::unregistered".to_owned(),
+                State::ForcedClosed
+            )
+        ]
+    );
 }
