@@ -190,13 +190,6 @@ impl<T: Clone> FallbackArg for T {
     }
 }
 
-/// The type of an argument, without moving it.
-#[inline]
-#[must_use]
-pub fn ty<T>(_: &T) -> PhantomData<T> {
-    PhantomData
-}
-
 /// The declared fallback, as a function pointer of the one signature it may have. Building it
 /// is the check: the fallback coerces to `expected`'s pointer type, or the compiler shows both
 /// signatures, expected and found, at the fallback's name.
@@ -219,8 +212,8 @@ pub trait Signature<Params> {
 }
 
 /// The pointer type a fallback with parameters `Self` must coerce to, for a function whose
-/// inputs are `Inputs` (a tuple of `PhantomData`), error `E` and output `Output`: the inputs
-/// alone, or followed by a `Failure<E>`.
+/// inputs are `Inputs` (a tuple of references to them, which names their types without moving
+/// them), error `E` and output `Output`: the inputs alone, or followed by a `Failure<E>`.
 pub trait Expected<Inputs, E, Output> {
     /// `fn(inputs…) -> Output` or `fn(inputs…, Failure<E>) -> Output`.
     type Pointer;
@@ -398,7 +391,7 @@ macro_rules! expected {
     };
     // Lengths compared by dropping one of each: one parameter left over takes the failure.
     (@one [$($input:ident)*] [$($param:ident)*] [] [$last:ident]) => {
-        impl<E, O, $($input,)* $($param,)*> Expected<($(PhantomData<$input>,)*), E, O>
+        impl<E, O, $($input,)* $($param,)*> Expected<($(&$input,)*), E, O>
             for ($($param,)*)
         {
             type Pointer = fn($($input,)* Failure<E>) -> O;
@@ -408,7 +401,7 @@ macro_rules! expected {
         expected!(@one [$($input)*] [$($param)*] [$($is)*] [$($ps)*]);
     };
     (@one [$($input:ident)*] [$($param:ident)*] [$($is:ident)*] [$($ps:ident)*]) => {
-        impl<E, O, $($input,)* $($param,)*> Expected<($(PhantomData<$input>,)*), E, O>
+        impl<E, O, $($input,)* $($param,)*> Expected<($(&$input,)*), E, O>
             for ($($param,)*)
         {
             type Pointer = fn($($input),*) -> O;

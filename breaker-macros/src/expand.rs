@@ -183,7 +183,7 @@ fn fallback_inputs(
     let mut types = Vec::new();
     for input in &plan.inputs {
         let ident = &input.ident;
-        types.push(quote!(#private::ty(&#ident)));
+        types.push(quote!(&#ident));
         match input.pass {
             Pass::Reborrow => forwarded.push(quote!(#ident)),
             Pass::Clone => {

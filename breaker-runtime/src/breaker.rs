@@ -184,7 +184,12 @@ impl CircuitBreaker {
     /// ```
     #[inline]
     pub fn call<T, E>(&self, operation: impl FnOnce() -> Result<T, E>) -> Result<T, Failure<E>> {
-        self.call_with(operation, |_| true)
+        // `call_with` written out rather than called with a predicate: one generic function
+        // less for each caller's crate to instantiate.
+        let mut permit = self.admit()?;
+        let result = permit.run(operation);
+        permit.finish(Outcome::of(&result, every_error));
+        result.map_err(Failure::Error)
     }
 
     /// Runs `operation` through the breaker; an `Err` counts as a failure only if `is_failure`
@@ -246,7 +251,7 @@ impl CircuitBreaker {
     where
         F: Future<Output = Result<T, E>>,
     {
-        CallAsync::new(self, operation, |_: &E| true)
+        CallAsync::new(self, operation, every_error::<E>)
     }
 
     /// [`call_async`](Self::call_async) with a failure predicate, as
@@ -313,6 +318,12 @@ impl CircuitBreaker {
     pub fn set_clock(&self, clock: &crate::TestClock) -> bool {
         self.clock.set(clock)
     }
+}
+
+/// The predicate of `call` and `call_async`: every `Err` is a failure.
+#[inline]
+fn every_error<E>(_: &E) -> bool {
+    true
 }
 
 impl fmt::Debug for CircuitBreaker {
