@@ -7,7 +7,7 @@
 
 use std::{marker::PhantomData, sync::OnceLock, time::Duration};
 
-pub use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure};
+use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure};
 
 /// The breaker of one annotated function: a `static` inside the function's body, so it works
 /// in impls, traits and generic functions alike, and all instantiations of a generic function
@@ -278,10 +278,8 @@ pub fn or_fallback<T, E, P, I>(
 where
     P: Call<I, E, Output = Result<T, E>>,
 {
-    match result {
-        Ok(value) => Ok(value),
-        Err(Failure::Error(error)) if passed => Err(error),
-        Err(failure) => fallback.fallback.call(inputs, failure),
+    match or_fallback_async(result, passed, fallback, inputs) {
+        Answer::Ready(answer) | Answer::Fallback(answer) => answer,
     }
 }
 
@@ -308,8 +306,9 @@ impl<F: IntoFuture> AsyncFallback<F::Output> for F {
     }
 }
 
-/// [`or_fallback`] for an `async fn`, in two steps. This one calls the fallback (makes its
-/// future) if it is needed; [`settle`] awaits the answer. Two steps, so that the future the
+/// The body's answer, or the fallback's, called with the inputs if it is needed: for a sync
+/// function that is the answer ([`or_fallback`]); for an `async fn` the fallback's future,
+/// which [`settle`] awaits. Two steps, so that the future the
 /// function awaits has no trait bounds over the inputs' lifetimes, which would make the
 /// annotated `async fn`'s future fail a `Send` check (as `tokio::spawn` makes).
 #[inline]
