@@ -184,12 +184,7 @@ impl CircuitBreaker {
     /// ```
     #[inline]
     pub fn call<T, E>(&self, operation: impl FnOnce() -> Result<T, E>) -> Result<T, Failure<E>> {
-        // `call_with` written out rather than called with a predicate: one generic function
-        // less for each caller's crate to instantiate.
-        let mut permit = self.admit()?;
-        let result = permit.run(operation);
-        permit.finish(Outcome::of(&result, every_error));
-        result.map_err(Failure::Error)
+        self.call_with(operation, every_error)
     }
 
     /// Runs `operation` through the breaker; an `Err` counts as a failure only if `is_failure`
