@@ -45,18 +45,27 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     };
     let result = local("result");
     let breaker = static_breaker(plan, sig, &private);
-    let failure_if = plan.failure_if.as_ref().map(|path| {
-        // A `fn(&_) -> bool` binding at the path, so that a function of another shape is
-        // reported there ("expected fn pointer, found fn item").
-        let binding = local("failure_if");
-        let ty = located(quote!(fn(&_) -> bool), path.span());
-        (quote!(let #binding: #ty = #path;), binding)
-    });
-
     let mut statements = quote!(#breaker);
-    if let Some((binding, _)) = &failure_if {
-        statements.extend(binding.clone());
-    }
+    // With a fallback, `failure_if` also says whether the error goes back without the
+    // fallback (`passed`).
+    let passed = local("passed");
+    let tracks_passed = plan.failure_if.is_some() && plan.fallback.is_some();
+    let predicate = plan.failure_if.as_ref().map(|path| {
+        // A `fn(&_) -> bool` binding at the path, so that a function of another shape is
+        // reported there ("expected fn pointer, found fn item"), then a closure calling it at
+        // the path, so that its error type is checked against the function's there ("expected
+        // `&E`, found `&Other`").
+        let (binding, error) = (local("failure_if"), local("error"));
+        let ty = located(quote!(fn(&_) -> bool), path.span());
+        statements.extend(quote!(let #binding: #ty = #path;));
+        let check = located(quote!(#binding(#error)), path.span());
+        if tracks_passed {
+            statements.extend(quote!(let mut #passed = false;));
+            quote!(|#error| #private::track(#check, &mut #passed))
+        } else {
+            quote!(|#error| #check)
+        }
+    });
     let mut fallback = None;
     if let Some(path) = &plan.fallback {
         let (check, copies, forwarded) = fallback_inputs(plan, sig, &ret, path, &private);
@@ -64,23 +73,6 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
         statements.extend(copies);
         fallback = Some((path, forwarded));
     }
-    let passed = local("passed");
-    // A closure calling the predicate, at its path: the predicate's error type is then checked
-    // against the function's, there ("expected `&E`, found `&Other`").
-    let predicate = failure_if.as_ref().map(|(_, is_failure)| {
-        let error = local("error");
-        let span = plan
-            .failure_if
-            .as_ref()
-            .map_or_else(Span::call_site, Spanned::span);
-        let check = located(quote!(#is_failure(#error)), span);
-        if fallback.is_some() {
-            statements.extend(quote!(let mut #passed = false;));
-            quote!(|#error| #private::track(#check, &mut #passed))
-        } else {
-            quote!(|#error| #check)
-        }
-    });
 
     let operation = if sig.asyncness.is_some() {
         let (operation, output) = (local("operation"), local("return"));
@@ -112,7 +104,7 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
             )
         }
         Some((path, forwarded)) => {
-            let passed = if plan.failure_if.is_some() {
+            let passed = if tracks_passed {
                 quote!(#passed)
             } else {
                 quote!(false)
