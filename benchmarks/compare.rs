@@ -29,7 +29,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use fusebox::{BreakerError, CircuitBreaker, Config, State, circuit_breaker, registry};
+use fusebox::{BreakerError, CircuitBreaker, Config, Keyed, State, circuit_breaker, registry};
 
 const SAMPLES: usize = 101;
 const CALLS: u64 = 200_000;
@@ -247,6 +247,7 @@ fn main() {
         return;
     }
     print_table(&[closed(), contended(), open(), asynchronous()]);
+    keyed();
 }
 
 fn closed() -> Row {
@@ -391,6 +392,61 @@ fn print_table(rows: &[Row]) {
         println!(
             "| {} | {direct:.1} | {floor:.1} | {annotated:.1} | {runtime:.1} | {recloser:.1} | {failsafe:.1} | {:.2} | {:.2} |",
             row.case, row.to_recloser, row.to_floor,
+        );
+    }
+}
+
+/// Keys in the keyed case.
+const KEYS: usize = 10_000;
+
+/// One breaker per key, 10,000 keys, closed, one thread: `Keyed::call` on one hot key and on
+/// every key in turn, beside a plain call through recloser and through `CircuitBreaker`, and
+/// beside what a recloser user writes for per-key breakers (a map of reclosers, same hasher).
+fn keyed() {
+    let hosts: Vec<String> = (0..KEYS)
+        .map(|i| format!("10.0.{}.{}", i / 256, i % 256))
+        .collect();
+    let family: Keyed<String> = Keyed::new("bench::hosts", Config::default()).max_keys(KEYS);
+    let mut reclosers: std::collections::HashMap<
+        String,
+        recloser::Recloser,
+        foldhash::fast::RandomState,
+    > = std::collections::HashMap::default();
+    for host in &hosts {
+        drop(family.call(host.as_str(), || operation(0)));
+        reclosers.insert(host.clone(), recloser::Recloser::default());
+    }
+    let host = |i: u64| hosts[usize::try_from(i).unwrap_or(0) % KEYS].as_str();
+    let runtime_breaker = CircuitBreaker::new("bench::keyed-plain", Config::default());
+    let recloser = recloser::Recloser::default();
+    let samples = interleaved([
+        one_thread(|i| drop(black_box(recloser.call(|| operation(i))))),
+        one_thread(|i| drop(black_box(runtime_breaker.call(|| operation(i))))),
+        one_thread(|i| drop(black_box(family.call("10.0.0.7", || operation(i))))),
+        one_thread(|i| drop(black_box(family.call(host(i), || operation(i))))),
+        one_thread(|i| drop(black_box(reclosers[host(i)].call(|| operation(i))))),
+    ]);
+    let to_recloser = |contender: usize| ratio(&samples[contender], &samples[0]);
+    let medians = samples.clone().map(median);
+    println!(
+        "\nkeyed, {KEYS} keys, closed, 1 thread; ns per call (median), ratios within rounds\n"
+    );
+    println!("| contender | ns per call | ÷ recloser (one breaker) |");
+    println!("|---|---:|---:|");
+    for (contender, name) in [
+        "recloser, one breaker",
+        "`CircuitBreaker::call`, one breaker",
+        "`Keyed::call`, one hot key",
+        "`Keyed::call`, every key in turn",
+        "recloser per key (a `HashMap` of reclosers), every key in turn",
+    ]
+    .iter()
+    .enumerate()
+    {
+        println!(
+            "| {name} | {:.1} | {:.2} |",
+            medians[contender],
+            to_recloser(contender)
         );
     }
 }

@@ -106,6 +106,13 @@
 //! change (and so does `tracing`, with the `tracing` feature); `force_open`, `force_closed`,
 //! `release` and `reset` are the operator's levers.
 //!
+//! # Many breakers
+//!
+//! A breaker takes about 300 bytes when idle and does not grow with the number of threads that
+//! call it one after another; dropping it frees everything it holds, its name included.
+//! [`Keyed`] is a family of breakers, one per key (a host, a tenant), made at each key's first
+//! call, bounded in number, whose idle keys are evicted; [`registry::remove`] unlists a breaker.
+//!
 //! # Testing code that uses breakers
 //!
 //! With the `test-util` feature, a `TestClock` (see `CircuitBreaker::set_clock`) moves a breaker's
@@ -135,8 +142,8 @@ extern crate self as fusebox;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use breaker_runtime::TestClock;
 pub use breaker_runtime::{
-    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Metrics,
-    Name, State, Transition, limits, registry,
+    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Keyed,
+    Metrics, Name, State, Transition, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.
@@ -193,9 +200,41 @@ pub use breaker_runtime::{
 /// | `consecutive_failures` | off | ≥ 1 | also trip after this many failures in a row |
 /// | `timeout_ms` | off | 1..=86400000 | `async fn` only, needs the `tokio` feature: a call still running is dropped and fails with [`BreakerError::Timeout`] |
 /// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected with [`BreakerError::Busy`] |
+/// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
+/// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `fallback` | none | a path, bare or as a string | called instead of failing (below) |
 /// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, bare or as a string | an `Err` for which it returns false counts as a success and gets no fallback |
 /// | `crate` | found in `Cargo.toml` | a path, bare or as a string | where this crate is, when it is re-exported by another crate |
+///
+/// # One breaker per key
+///
+/// `key = "host"` gives the function a [`Keyed`] family instead of one breaker: each distinct
+/// value of the argument `host` has a breaker of its own, named `<the function's breaker
+/// name>/<value>` and registered, made at that value's first call, with the same keys,
+/// fallback and `failure_if` as the function. The argument's type (or, for a reference `&T`,
+/// `T`) must be `Hash + Eq + Display`, and cloneable into an owned key (`ToOwned`, as `str`
+/// into `String`); a compile error at the argument's type says which is missing. At most
+/// `max_keys` values have breakers of their own; see [`Keyed`] for the bound and for eviction.
+///
+/// ```
+/// use fusebox::{BreakerError, State, circuit_breaker, registry};
+///
+/// #[derive(Debug)]
+/// struct Unavailable;
+/// impl From<BreakerError> for Unavailable {
+///     fn from(_: BreakerError) -> Self { Unavailable }
+/// }
+///
+/// #[circuit_breaker(name = "inventory", key = "warehouse", consecutive_failures = 1)]
+/// fn stock(warehouse: &str, item: u32) -> Result<u32, Unavailable> {
+///     if warehouse == "flooded" { Err(Unavailable) } else { Ok(item * 10) }
+/// }
+///
+/// assert!(stock("flooded", 1).is_err());
+/// assert_eq!(stock("dry", 1).unwrap(), 10);
+/// assert_eq!(registry::get("inventory/flooded").unwrap().state(), State::Open);
+/// assert_eq!(registry::get("inventory/dry").unwrap().state(), State::Closed);
+/// ```
 ///
 /// # Outcomes
 ///

@@ -5,9 +5,15 @@
 //! Everything that does not depend on the annotated function lives here, once, so that each
 //! function's expansion is only what is its own: its breaker, its fallback and its arguments.
 
-use std::{marker::PhantomData, sync::OnceLock, time::Duration};
+use std::{
+    fmt::Display,
+    hash::Hash,
+    marker::PhantomData,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
-use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure};
+use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure, Keyed};
 
 /// The breaker of one annotated function: a `static` inside the function's body, so it works
 /// in impls, traits and generic functions alike, and all instantiations of a generic function
@@ -16,7 +22,7 @@ use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failu
 pub struct StaticBreaker {
     name: &'static str,
     config: Config,
-    breaker: OnceLock<&'static CircuitBreaker>,
+    breaker: OnceLock<Arc<CircuitBreaker>>,
 }
 
 impl StaticBreaker {
@@ -35,6 +41,43 @@ impl StaticBreaker {
     pub fn get(&'static self) -> &'static CircuitBreaker {
         self.breaker
             .get_or_init(|| breaker_runtime::registry::get_or_register(self.name, self.config))
+    }
+}
+
+/// The breakers of one annotated function with `key = "arg"`: a [`Keyed`] family, one breaker
+/// per distinct value of the argument, each named `<the function's breaker name>/<key>`. Made
+/// at the first call.
+pub struct StaticKeyed<K> {
+    name: &'static str,
+    config: Config,
+    max_keys: u64,
+    family: OnceLock<Keyed<K>>,
+}
+
+impl<K> StaticKeyed<K> {
+    /// A family to be made as `name` at first use, keeping at most `max_keys` keys.
+    #[must_use]
+    pub const fn new(name: &'static str, config: Settings, max_keys: u64) -> Self {
+        StaticKeyed {
+            name,
+            config: config.validated(),
+            max_keys,
+            family: OnceLock::new(),
+        }
+    }
+}
+
+impl<K> StaticKeyed<K>
+where
+    K: Hash + Eq + Clone + Display + Send + Sync + 'static,
+{
+    /// The family: after the first call, one atomic load.
+    #[inline]
+    pub fn get(&'static self) -> &'static Keyed<K> {
+        self.family.get_or_init(|| {
+            Keyed::new(self.name, self.config)
+                .max_keys(usize::try_from(self.max_keys).unwrap_or(usize::MAX))
+        })
     }
 }
 

@@ -51,7 +51,7 @@ fn answer(backend: Backend, user: u64) -> Result<Vec<u64>, RecsError> {
 }
 
 /// The breaker behind a function, once its first call has registered it, on a test clock.
-fn breaker_of(name: &str) -> (&'static fusebox::CircuitBreaker, TestClock) {
+fn breaker_of(name: &str) -> (std::sync::Arc<fusebox::CircuitBreaker>, TestClock) {
     let breaker = registry::get(name).expect("registered at the first call");
     let clock = TestClock::new();
     assert!(breaker.set_clock(&clock), "one clock per breaker");

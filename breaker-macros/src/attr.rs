@@ -8,7 +8,7 @@ use proc_macro2::Span;
 use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Meta, UnOp};
 
 /// Every key the attribute accepts.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 15] = [
     "name",
     "error_threshold",
     "request_volume_threshold",
@@ -19,6 +19,8 @@ const KEYS: [&str; 13] = [
     "consecutive_failures",
     "timeout_ms",
     "max_concurrent",
+    "key",
+    "max_keys",
     "fallback",
     "failure_if",
     "crate",
@@ -38,6 +40,8 @@ pub(crate) struct Args {
     pub(crate) consecutive_failures: Option<Number>,
     pub(crate) timeout_ms: Option<Number>,
     pub(crate) max_concurrent: Option<Number>,
+    pub(crate) key: Option<PathArg>,
+    pub(crate) max_keys: Option<Number>,
     pub(crate) fallback: Option<PathArg>,
     pub(crate) failure_if: Option<PathArg>,
     pub(crate) krate: Option<PathArg>,
@@ -73,6 +77,8 @@ impl Args {
                 "consecutive_failures" => set(&mut args.consecutive_failures, meta, errors),
                 "timeout_ms" => set(&mut args.timeout_ms, meta, errors),
                 "max_concurrent" => set(&mut args.max_concurrent, meta, errors),
+                "key" => set(&mut args.key, meta, errors),
+                "max_keys" => set(&mut args.max_keys, meta, errors),
                 "fallback" => set(&mut args.fallback, meta, errors),
                 "failure_if" => set(&mut args.failure_if, meta, errors),
                 "crate" => set(&mut args.krate, meta, errors),
@@ -228,6 +234,7 @@ impl Value for PathArg {
                 let example = match key {
                     "fallback" => "default_recs",
                     "failure_if" => "is_outage",
+                    "key" => "user",
                     _ => "::fusebox",
                 };
                 Err(

@@ -5,10 +5,13 @@
 //! ```text
 //! #[attrs] vis fn name(args) -> Result<T, E> {
 //!     static __BREAKER: StaticBreaker = StaticBreaker::new(NAME, Settings::new().key(value)…);
+//!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
+//!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> = StaticKeyed::new(NAME, …, MAX_KEYS);
+//!     let __breaker_keyed = __BREAKER.get().breaker(&k);
 //!     let __breaker_failure_if: fn(&_) -> bool = failure_if;               // with failure_if
 //!     let __breaker_fallback = Fallback { expected: expect(&f, (ty(&arg),…)), fallback: f };
 //!     let __breaker_arg_x = FallbackArg::fallback_copy(&x);       // with a fallback, per arg
-//!     let __breaker_result = __BREAKER.get().call(|| -> Result<T, E> { body });
+//!     let __breaker_result = __BREAKER.get().call(|| -> Result<T, E> { body }); // or __breaker_keyed
 //!     or_fallback(__breaker_result, passed, __breaker_fallback, (args…,))  // or_rejection(…)
 //! }
 //! ```
@@ -46,6 +49,8 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     let result = local("result");
     let breaker = static_breaker(plan, sig, &private);
     let mut statements = quote!(#breaker);
+    let (lookup, through) = breaker_of_call(plan);
+    statements.extend(lookup);
     // With a fallback, `failure_if` also says whether the error goes back without the
     // fallback (`passed`).
     let passed = local("passed");
@@ -93,7 +98,7 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
         (true, None) => quote!(call_async(#operation).await),
         (true, Some(predicate)) => quote!(call_async_with(#operation, #predicate).await),
     };
-    statements.extend(quote!(let #result = __BREAKER.get().#call;));
+    statements.extend(quote!(let #result = #through.#call;));
 
     statements.extend(match fallback {
         None => {
@@ -153,11 +158,43 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
         require_tokio = located(quote!(#private::require_tokio!();), timeout.span);
     }
+    let settings = quote!(#private::Settings::new() #(#settings)*);
+    let Some(key) = &plan.key else {
+        return quote! {
+            #require_tokio
+            static __BREAKER: #private::StaticBreaker =
+                #private::StaticBreaker::new(#name, #settings);
+        };
+    };
+    // The family's key type, spanned at the argument's type, so that a type that cannot be a
+    // key (not `Hash`, `Eq`, `Display`, or not cloneable into an owned key) is reported there.
+    let lookup = &key.lookup;
+    let family = located(
+        quote!(#private::StaticKeyed<<#lookup as ::std::borrow::ToOwned>::Owned>),
+        key.span,
+    );
+    let max_keys = key.max_keys;
     quote! {
         #require_tokio
-        static __BREAKER: #private::StaticBreaker =
-            #private::StaticBreaker::new(#name, #private::Settings::new() #(#settings)*);
+        static __BREAKER: #family = #private::StaticKeyed::new(#name, #settings, #max_keys);
     }
+}
+
+/// What the call goes through: the function's breaker, or with `key = "k"` the breaker of this
+/// call's key, found by a statement of its own before the body's closure or `async` block can
+/// move the argument (it holds the family's handle on the breaker, not a borrow of `k`).
+fn breaker_of_call(plan: &Plan) -> (TokenStream, TokenStream) {
+    let Some(key) = &plan.key else {
+        return (TokenStream::new(), quote!(__BREAKER.get()));
+    };
+    let (breaker, ident) = (local("keyed"), &key.ident);
+    let lookup = if key.reference {
+        quote!(&*#ident)
+    } else {
+        quote!(&#ident)
+    };
+    let find = located(quote!(__BREAKER.get().breaker(#lookup)), key.span);
+    (quote!(let #breaker = #find;), quote!(#breaker))
 }
 
 /// With a fallback: the statement that checks its signature, the statements copying the

@@ -29,6 +29,22 @@ pub(crate) struct Plan {
     pub(crate) failure_if: Option<Path>,
     /// The function's inputs in order, with how each reaches the fallback.
     pub(crate) inputs: Vec<Input>,
+    /// `key = "arg"`: one breaker per distinct value of that argument.
+    pub(crate) key: Option<Key>,
+}
+
+/// The argument `key = "…"` names, and how to look its value up.
+pub(crate) struct Key {
+    pub(crate) ident: Ident,
+    /// The type the key is looked up as: the argument's type, or what it refers to (`str` for
+    /// `&str`). The family's keys are its `ToOwned::Owned` (`String`).
+    pub(crate) lookup: Type,
+    /// Whether the argument is a reference, passed on as it is rather than borrowed.
+    pub(crate) reference: bool,
+    /// `max_keys`, checked.
+    pub(crate) max_keys: u64,
+    /// Where errors about the key's type point (the argument's type).
+    pub(crate) span: Span,
 }
 
 /// One input of the function, as the fallback receives it.
@@ -179,6 +195,8 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
         Vec::new()
     };
 
+    let key = key(args, func, &mut errors);
+
     errors.finish_with(())?;
     Ok(Plan {
         // `Some` when no error was pushed.
@@ -189,7 +207,85 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
         fallback,
         failure_if,
         inputs,
+        key,
     })
+}
+
+/// `key = "arg"` and `max_keys`: the argument, found in the signature.
+fn key(args: &Args, func: &Function, errors: &mut Accumulator) -> Option<Key> {
+    let max_keys = args.max_keys.and_then(|number| {
+        if args.key.is_none() {
+            errors.push(
+                Error::custom("max_keys bounds the breakers of `key = …`: give the key too, like `key = \"user\"`")
+                    .with_span(&number.span),
+            );
+        }
+        match limits::MAX_KEYS.check(number.value) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                errors.push(Error::custom(error).with_span(&number.span));
+                None
+            }
+        }
+    });
+    let arg = args.key.as_ref()?;
+    let named = errors.handle(parse_path(arg, "key must name an argument, like \"user\""))?;
+    let span = match arg {
+        PathArg::Bare(path) => path.span(),
+        PathArg::Quoted(text) => text.span(),
+    };
+    let Some(wanted) = named.get_ident() else {
+        errors.push(Error::custom("key must name an argument, like \"user\"").with_span(&span));
+        return None;
+    };
+    let mut arguments = Vec::new();
+    for input in &func.sig.inputs {
+        match input {
+            FnArg::Receiver(_) if wanted == "self" => {
+                errors.push(
+                    Error::custom(
+                        "key cannot be `self`: name an argument whose value picks the breaker",
+                    )
+                    .with_span(&span),
+                );
+                return None;
+            }
+            FnArg::Receiver(_) => {}
+            FnArg::Typed(typed) => {
+                let Pat::Ident(pat) = &*typed.pat else {
+                    continue;
+                };
+                if pat.ident != *wanted {
+                    arguments.push(format!("`{}`", pat.ident));
+                    continue;
+                }
+                let (lookup, reference) = match &*typed.ty {
+                    Type::Reference(reference) => ((*reference.elem).clone(), true),
+                    other => (other.clone(), false),
+                };
+                return Some(Key {
+                    ident: pat.ident.clone(),
+                    reference,
+                    max_keys: max_keys.unwrap_or(default_of(limits::MAX_KEYS)),
+                    span: lookup.span(),
+                    lookup,
+                });
+            }
+        }
+    }
+    let known = if arguments.is_empty() {
+        "it has no argument bound to a name".to_owned()
+    } else {
+        format!("its arguments are {}", arguments.join(", "))
+    };
+    errors.push(
+        Error::custom(format!(
+            "key must name an argument of `{}`: there is no `{wanted}` ({known})",
+            func.sig.ident
+        ))
+        .with_span(&span),
+    );
+    None
 }
 
 /// The value a key has when the attribute does not give it.

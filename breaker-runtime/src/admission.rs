@@ -13,68 +13,95 @@ use std::{
     time::Duration,
 };
 
+use once_cell::race::OnceBox;
+
 use crate::{
-    BreakerError, CircuitBreaker, Name, State,
+    BreakerError, CircuitBreaker, State,
     outcome::Outcome,
     state::{Entry, Snapshot},
     sync::{AtomicU64, CacheLine, Ordering},
 };
 
 /// What admission gave a call: the period it was admitted in, and whether as a half-open trial.
+///
+/// One word (`generation << 3 | trial`, two bits left for the [`Permit`]'s flags) rather than a
+/// `u32` and a `bool`: a permit is moved around the operation (into an async call's future,
+/// say), and a value written as several fields and read back whole stalls the processor (a
+/// failed store-to-load forward) on every call, while a permit of two words moves in
+/// registers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Ticket {
-    pub(crate) generation: u32,
-    pub(crate) trial: bool,
-}
+pub(crate) struct Ticket(u64);
 
 impl Ticket {
+    const TRIAL: u64 = 1;
+    const GENERATION_SHIFT: u32 = 3;
+
     pub(crate) const fn normal(generation: u32) -> Ticket {
-        Ticket {
-            generation,
-            trial: false,
-        }
+        Ticket((generation as u64) << Ticket::GENERATION_SHIFT)
     }
 
     pub(crate) const fn trial(generation: u32) -> Ticket {
-        Ticket {
-            generation,
-            trial: true,
-        }
+        Ticket((generation as u64) << Ticket::GENERATION_SHIFT | Ticket::TRIAL)
+    }
+
+    /// The state period the call was admitted in.
+    pub(crate) const fn generation(self) -> u32 {
+        // Shifted back from a `u32`.
+        #[allow(clippy::cast_possible_truncation)]
+        let generation = (self.0 >> Ticket::GENERATION_SHIFT) as u32;
+        generation
+    }
+
+    /// Whether the call is a half-open trial.
+    pub(crate) const fn is_trial(self) -> bool {
+        self.0 & Ticket::TRIAL != 0
     }
 }
 
 /// Calls in flight, counted only when `max_concurrent` is set (Hystrix's semaphore isolation).
+///
+/// The count is written twice by every call, so it lives on a cache line of its own, allocated
+/// at the first call that counts: off the breaker's lines, which every call reads, and not
+/// paid for by breakers without a bulkhead.
 #[derive(Debug, Default)]
 pub(crate) struct Bulkhead {
-    in_flight: CacheLine<AtomicU64>,
+    in_flight: OnceBox<CacheLine<AtomicU64>>,
 }
 
 impl Bulkhead {
     /// Takes a slot if one of `limit` is free; `false` if they are all taken.
     fn enter(&self, limit: u64) -> bool {
+        let in_flight = self
+            .in_flight
+            .get_or_init(|| Box::new(CacheLine(AtomicU64::new(0))));
         // Counted before the check, so that two callers cannot both see room for one; a caller
         // turned away gives its count back when its permit drops.
-        self.in_flight.fetch_add(1, Ordering::Acquire) < limit
+        in_flight.fetch_add(1, Ordering::Acquire) < limit
     }
 
+    /// Gives back the slot `enter` counted.
     fn leave(&self) {
-        self.in_flight.fetch_sub(1, Ordering::Release);
+        if let Some(in_flight) = self.in_flight.get() {
+            in_flight.fetch_sub(1, Ordering::Release);
+        }
     }
 }
 
 impl CircuitBreaker {
     /// Admits a call, or says why not. The closed path is one load of the state word.
-    // Always inlined: returned through memory, the 48-byte result costs more than the
-    // admission itself.
+    ///
+    /// A refusal is eight bytes; the caller turns it into a [`BreakerError`] with
+    /// [`rejection`](Self::rejection), out of line, so that the admitted path carries no
+    /// error (with a name to clone and drop) through its registers and stack.
+    // Always inlined: returned through memory, the result costs more than the admission.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    pub(crate) fn admit(&self) -> Result<Permit<'_>, BreakerError> {
+    pub(crate) fn admit(&self) -> Result<Permit<'_>, Refusal> {
         let word = self.state.load();
         let ticket = if word.admits_freely() {
             Ticket::normal(word.generation())
         } else {
-            self.admit_slow(word)
-                .map_err(|refusal| refusal.into_error(self.name))?
+            self.admit_slow(word)?
         };
         let permit = Permit::new(self, ticket);
         if let Some(limit) = self.config.max_concurrent()
@@ -82,12 +109,28 @@ impl CircuitBreaker {
         {
             drop(permit); // gives back the slot, and the trial permit if it took one
             self.window.record_rejection(self.clock.now_ms());
-            return Err(BreakerError::Busy {
-                name: self.name,
-                max_concurrent: limit,
-            });
+            return Err(Refusal::BUSY);
         }
         Ok(permit)
+    }
+
+    /// The error a refused call gets.
+    // Inlined: built out of line and returned through memory, the error is read back in wider
+    // pieces than it was written in, which stalls the processor on every rejection.
+    #[inline]
+    pub(crate) fn rejection(&self, refusal: Refusal) -> BreakerError {
+        let name = self.name.clone();
+        match refusal.open_state() {
+            Some(state) => BreakerError::Open {
+                name,
+                state,
+                retry_in: refusal.retry_in(),
+            },
+            None => BreakerError::Busy {
+                name,
+                max_concurrent: self.config.max_concurrent().unwrap_or_default(),
+            },
+        }
     }
 
     /// Admission when the circuit is not closed: open, half-open or forced open.
@@ -117,31 +160,39 @@ impl CircuitBreaker {
     #[inline]
     fn refuse(&self, now: u64, state: State, retry_in_ms: u64) -> Refusal {
         self.window.record_rejection(now);
-        Refusal {
-            state,
-            // At most `sleep_window_ms`, which is at most a day: it fits.
-            retry_in_ms: u32::try_from(retry_in_ms).unwrap_or(u32::MAX),
-        }
+        Refusal::open(state, retry_in_ms)
     }
 }
 
-/// Why `admit_slow` turned a call away: eight bytes to write and read back rather than a whole
-/// `BreakerError`'s forty; the caller adds the name.
-#[derive(Clone, Copy)]
-struct Refusal {
-    state: State,
-    /// 0 when not known in advance (half-open, forced open).
-    retry_in_ms: u32,
-}
+/// Why a call was turned away, in one word (`retry_in_ms << 8 | state`, or `BUSY`):
+/// [`CircuitBreaker::rejection`] adds the name and the rest. A word, as [`Ticket`] is, so that
+/// `Result<Ticket, Refusal>` comes back from `admit_slow` in two registers rather than through
+/// memory, where it would be written in pieces and read back whole (a failed store-to-load
+/// forward, on every rejection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Refusal(u64);
 
 impl Refusal {
-    #[inline]
-    fn into_error(self, name: Name) -> BreakerError {
-        BreakerError::Open {
-            name,
-            state: self.state,
-            retry_in: (self.retry_in_ms != 0)
-                .then(|| Duration::from_millis(self.retry_in_ms.into())),
+    /// `max_concurrent` calls were in flight.
+    pub(crate) const BUSY: Refusal = Refusal(0xff);
+
+    /// Refused in `state` (open, half-open with its trials taken, forced open); `retry_in_ms`
+    /// is 0 when that is not known in advance.
+    fn open(state: State, retry_in_ms: u64) -> Refusal {
+        // At most `sleep_window_ms`, which is at most a day: it fits in 32 bits.
+        let retry_in_ms = retry_in_ms.min(u64::from(u32::MAX));
+        Refusal(retry_in_ms << 8 | state.kind())
+    }
+
+    /// The state that refused, or `None` for a full bulkhead.
+    fn open_state(self) -> Option<State> {
+        (self != Refusal::BUSY).then(|| State::from_kind(self.0 & 0xff))
+    }
+
+    fn retry_in(self) -> Option<Duration> {
+        match self.0 >> 8 {
+            0 => None,
+            millis => Some(Duration::from_millis(millis)),
         }
     }
 }
@@ -150,19 +201,31 @@ impl Refusal {
 #[must_use]
 pub(crate) struct Permit<'b> {
     breaker: &'b CircuitBreaker,
+    /// The ticket, with `HOLDS_SLOT` and `SETTLED` in its spare bits.
     ticket: Ticket,
-    holds_slot: bool,
-    settled: bool,
 }
 
 impl<'b> Permit<'b> {
+    /// The call took a bulkhead slot, to give back when the permit drops.
+    const HOLDS_SLOT: u64 = 2;
+    /// The outcome was recorded.
+    const SETTLED: u64 = 4;
+
     pub(crate) fn new(breaker: &'b CircuitBreaker, ticket: Ticket) -> Self {
+        let holds_slot = breaker.config().max_concurrent().is_some();
+        let flags = if holds_slot { Permit::HOLDS_SLOT } else { 0 };
         Permit {
             breaker,
-            ticket,
-            holds_slot: breaker.config().max_concurrent().is_some(),
-            settled: false,
+            ticket: Ticket(ticket.0 | flags),
         }
+    }
+
+    const fn has(&self, flag: u64) -> bool {
+        self.ticket.0 & flag != 0
+    }
+
+    const fn is_settled(&self) -> bool {
+        self.has(Permit::SETTLED)
     }
 
     /// Runs the operation; if it panics, the call is recorded as a failure as the panic
@@ -204,15 +267,15 @@ impl<'b> Permit<'b> {
         let breaker = self.breaker;
         self.finish(Outcome::Timeout);
         BreakerError::Timeout {
-            name: breaker.name,
+            name: breaker.name.clone(),
             after: breaker.config().timeout().unwrap_or_default(),
         }
     }
 
     #[inline]
     fn settle(&mut self, outcome: Outcome) {
-        if !self.settled {
-            self.settled = true;
+        if !self.is_settled() {
+            self.ticket.0 |= Permit::SETTLED;
             self.breaker.record(self.ticket, outcome);
         }
     }
@@ -221,12 +284,12 @@ impl<'b> Permit<'b> {
 impl Drop for Permit<'_> {
     #[inline]
     fn drop(&mut self) {
-        if !self.settled && self.ticket.trial {
+        if !self.is_settled() && self.ticket.is_trial() {
             // Dropped before an outcome: a cancelled future. It records nothing, and its trial
             // permit goes back to its half-open period.
-            self.breaker.state.give_back_trial(self.ticket.generation);
+            self.breaker.state.give_back_trial(self.ticket.generation());
         }
-        if self.holds_slot {
+        if self.has(Permit::HOLDS_SLOT) {
             self.breaker.bulkhead.leave();
         }
     }

@@ -122,9 +122,9 @@ where
                     }
                     this.permit.insert(permit)
                 }
-                Err(rejected) => {
+                Err(refusal) => {
                     *this.is_failure = None;
-                    return Poll::Ready(Err(Failure::Breaker(rejected)));
+                    return Poll::Ready(Err(Failure::Breaker(this.breaker.rejection(refusal))));
                 }
             }
         };

@@ -15,7 +15,7 @@
 #[derive(Debug, Default)]
 pub(crate) struct Clock {
     #[cfg(feature = "test-util")]
-    test: std::sync::OnceLock<TestClock>,
+    test: once_cell::race::OnceBox<TestClock>,
 }
 
 impl Clock {
@@ -30,10 +30,16 @@ impl Clock {
         system_now_ms()
     }
 
+    /// The test clock this clock reads, if one was set.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn test_clock(&self) -> Option<&TestClock> {
+        self.test.get()
+    }
+
     /// Reads `clock` from now on; `false` (and nothing changes) if a test clock was set before.
     #[cfg(feature = "test-util")]
     pub(crate) fn set(&self, clock: &TestClock) -> bool {
-        self.test.set(clock.clone()).is_ok()
+        self.test.set(Box::new(clock.clone())).is_ok()
     }
 }
 

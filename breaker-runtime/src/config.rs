@@ -78,8 +78,24 @@ pub enum ConfigError {
 /// assert_eq!(config.consecutive_failures(), Some(5));
 /// # Ok::<(), fusebox::ConfigError>(())
 /// ```
+// Every limit's maximum fits in 32 bits, so a `Config` takes 36 bytes rather than 96 (it is in
+// every breaker); an unset optional value is 0, below each optional key's minimum of 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
+    error_threshold: u32,
+    request_volume_threshold: u32,
+    window_ms: u32,
+    window_buckets: u32,
+    sleep_window_ms: u32,
+    half_open_max_calls: u32,
+    consecutive_failures: u32,
+    timeout_ms: u32,
+    max_concurrent: u32,
+}
+
+/// The values a builder was given, not yet checked.
+#[derive(Clone, Copy, Debug)]
+struct Requested {
     error_threshold: u64,
     request_volume_threshold: u64,
     window_ms: u64,
@@ -95,7 +111,7 @@ impl Config {
     /// A builder holding the defaults.
     pub const fn builder() -> ConfigBuilder {
         ConfigBuilder {
-            config: Config {
+            config: Requested {
                 error_threshold: default_of(limits::ERROR_THRESHOLD),
                 request_volume_threshold: default_of(limits::REQUEST_VOLUME_THRESHOLD),
                 window_ms: default_of(limits::WINDOW_MS),
@@ -112,59 +128,59 @@ impl Config {
     /// Percent of failed calls in the window at or above which the breaker trips.
     #[must_use]
     pub const fn error_threshold(&self) -> u64 {
-        self.error_threshold
+        self.error_threshold as u64
     }
 
     /// Calls the window must hold before the error rate can trip the breaker.
     #[must_use]
     pub const fn request_volume_threshold(&self) -> u64 {
-        self.request_volume_threshold
+        self.request_volume_threshold as u64
     }
 
     /// Length of the rolling window (`window_ms`).
     #[must_use]
     pub const fn window(&self) -> Duration {
-        Duration::from_millis(self.window_ms)
+        Duration::from_millis(self.window_ms as u64)
     }
 
     pub(crate) const fn window_ms(&self) -> u64 {
-        self.window_ms
+        self.window_ms as u64
     }
 
     /// Number of buckets the window is kept in.
     #[must_use]
     pub const fn window_buckets(&self) -> u64 {
-        self.window_buckets
+        self.window_buckets as u64
     }
 
     /// How long the circuit stays open before a trial call is let through
     /// (`sleep_window_ms`).
     #[must_use]
     pub const fn sleep_window(&self) -> Duration {
-        Duration::from_millis(self.sleep_window_ms)
+        Duration::from_millis(self.sleep_window_ms as u64)
     }
 
     pub(crate) const fn sleep_window_ms(&self) -> u64 {
-        self.sleep_window_ms
+        self.sleep_window_ms as u64
     }
 
     /// Trial calls admitted while half-open; all of them must succeed to close.
     #[must_use]
     pub const fn half_open_max_calls(&self) -> u64 {
-        self.half_open_max_calls
+        self.half_open_max_calls as u64
     }
 
     /// Failures in a row that trip the breaker whatever the error rate, if set.
     #[must_use]
     pub const fn consecutive_failures(&self) -> Option<u64> {
-        self.consecutive_failures
+        optional(self.consecutive_failures)
     }
 
     /// How long an async call may run before it is dropped and counted as a failure
     /// (`timeout_ms`), if set. Enforced with the `tokio` feature, the only way to set it.
     #[must_use]
     pub const fn timeout(&self) -> Option<Duration> {
-        match self.timeout_ms {
+        match optional(self.timeout_ms) {
             Some(millis) => Some(Duration::from_millis(millis)),
             None => None,
         }
@@ -173,14 +189,25 @@ impl Config {
     /// Calls allowed in flight at once (the bulkhead), if set.
     #[must_use]
     pub const fn max_concurrent(&self) -> Option<u64> {
-        self.max_concurrent
+        optional(self.max_concurrent)
+    }
+}
+
+/// An optional value as stored: 0 is unset.
+const fn optional(value: u32) -> Option<u64> {
+    match value {
+        0 => None,
+        value => Some(value as u64),
     }
 }
 
 impl Default for Config {
     /// The defaults listed on [`Config`].
     fn default() -> Self {
-        Config::builder().config
+        match Config::builder().build() {
+            Ok(config) => config,
+            Err(_) => unreachable!("the defaults are within their limits"),
+        }
     }
 }
 
@@ -208,7 +235,7 @@ const fn default_of(limit: Limit) -> u64 {
 #[derive(Clone, Copy, Debug)]
 #[must_use]
 pub struct ConfigBuilder {
-    config: Config,
+    config: Requested,
 }
 
 impl ConfigBuilder {
@@ -303,7 +330,28 @@ impl ConfigBuilder {
         if let Err(error) = limits::check_window(c.window_ms, c.window_buckets) {
             return Err(error);
         }
-        Ok(c)
+        // Every value is within its limit, and every limit's maximum fits in 32 bits.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(Config {
+            error_threshold: c.error_threshold as u32,
+            request_volume_threshold: c.request_volume_threshold as u32,
+            window_ms: c.window_ms as u32,
+            window_buckets: c.window_buckets as u32,
+            sleep_window_ms: c.sleep_window_ms as u32,
+            half_open_max_calls: c.half_open_max_calls as u32,
+            consecutive_failures: stored(c.consecutive_failures),
+            timeout_ms: stored(c.timeout_ms),
+            max_concurrent: stored(c.max_concurrent),
+        })
+    }
+}
+
+/// An optional value as a `Config` stores it (checked, so it fits).
+#[allow(clippy::cast_possible_truncation)]
+const fn stored(value: Option<u64>) -> u32 {
+    match value {
+        Some(value) => value as u32,
+        None => 0,
     }
 }
 
@@ -330,6 +378,16 @@ const fn check_optional(limit: Limit, value: Option<u64>) -> Result<u64, ConfigE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_limit_fits_the_32_bits_a_config_stores() {
+        assert!(
+            limits::ALL
+                .iter()
+                .all(|limit| u32::try_from(limit.max).is_ok())
+        );
+        assert_eq!(std::mem::size_of::<Config>(), 36);
+    }
 
     #[test]
     fn defaults_are_hystrix_defaults() {

@@ -22,7 +22,7 @@ use crate::{Name, State};
 ///     other => panic!("expected a rejection, got {other:?}"),
 /// }
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum BreakerError {
     /// The circuit is open (or half-open with every trial permit taken): the call did not run.
@@ -61,7 +61,7 @@ pub enum BreakerError {
 impl BreakerError {
     /// The name of the breaker that produced this error.
     #[must_use]
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             BreakerError::Open { name, .. }
             | BreakerError::Timeout { name, .. }

@@ -130,6 +130,15 @@ pub const MAX_CONCURRENT: Limit = Limit {
     default: None,
 };
 
+/// `max_keys`: breakers of their own a [`Keyed`](crate::Keyed) family (or an attribute with
+/// `key = …`) keeps at most; keys beyond it share an overflow breaker.
+pub const MAX_KEYS: Limit = Limit {
+    key: "max_keys",
+    min: 1,
+    max: 1_000_000,
+    default: Some(10_000),
+};
+
 /// Every numeric key, in the order the attribute's documentation lists them. A slice, so that
 /// new keys can join it.
 pub const ALL: &[Limit] = &[
@@ -142,6 +151,7 @@ pub const ALL: &[Limit] = &[
     CONSECUTIVE_FAILURES,
     TIMEOUT_MS,
     MAX_CONCURRENT,
+    MAX_KEYS,
 ];
 
 /// Checks the rules that involve two keys: the buckets must split the window evenly, as in

@@ -3,6 +3,8 @@
 
 use std::sync::{PoisonError, RwLock};
 
+use once_cell::race::OnceBox;
+
 use crate::{CircuitBreaker, Name, State, state::Transitioned};
 
 /// A breaker changed state.
@@ -40,23 +42,30 @@ type Listener = Box<dyn Fn(&Transition) + Send + Sync>;
 /// They run on the thread whose call caused the transition, after the transition is made, so
 /// they must be quick; transitions of one breaker caused by two threads at once may be
 /// reported in either order. A listener that panics unwinds into that call.
+///
+/// Allocated with the first listener: most breakers have none, and many breakers (one per
+/// host) should not each pay for an empty list and its lock.
 #[derive(Default)]
-pub(crate) struct Listeners(RwLock<Vec<Listener>>);
+pub(crate) struct Listeners(OnceBox<RwLock<Vec<Listener>>>);
 
 impl Listeners {
     pub(crate) const fn new() -> Self {
-        Listeners(RwLock::new(Vec::new()))
+        Listeners(OnceBox::new())
     }
 
     pub(crate) fn add(&self, listener: Listener) {
         self.0
+            .get_or_init(Box::default)
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(listener);
     }
 
     pub(crate) fn notify(&self, transition: &Transition) {
-        for listener in &*self.0.read().unwrap_or_else(PoisonError::into_inner) {
+        let Some(listeners) = self.0.get() else {
+            return;
+        };
+        for listener in &*listeners.read().unwrap_or_else(PoisonError::into_inner) {
             listener(transition);
         }
     }
@@ -79,7 +88,7 @@ impl CircuitBreaker {
     #[inline(never)]
     fn report_transition(&self, Transitioned { from, to }: Transitioned) {
         let transition = Transition {
-            name: self.name,
+            name: self.name.clone(),
             from,
             to,
         };

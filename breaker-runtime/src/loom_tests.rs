@@ -1,4 +1,4 @@
-//! Model checks of the state word and the window head, run with `--cfg loom`.
+//! Model checks of the state word, the window head and the counting, run with `--cfg loom`.
 //!
 //! `loom` runs each model under every interleaving of its threads (bounded by
 //! `LOOM_MAX_PREEMPTIONS`) and every value a relaxed load may legally return, so a property
@@ -14,7 +14,11 @@
 //!   reported once; and a trip that two racing checks both miss under weak memory ordering
 //!   (a gap loom found; see the test on it) is made by the next outcome;
 //! - the window's head: concurrent rotation loses no outcome, and `clear` racing with a
-//!   rotation leaves the head unlocked.
+//!   rotation leaves the head unlocked;
+//! - the counting: threads adding to one window at once lose no count, whether they add to the
+//!   shared bucket, find the collision and make the contention cells, or collide on a cell and
+//!   move apart; a rotation empties the reused bucket in every cell without losing counts still
+//!   in the window.
 //!
 //! Run (a separate target directory, so as not to rebuild everyone's `target/`):
 //!
@@ -477,6 +481,18 @@ fn window() -> Arc<Window> {
     Arc::new(Window::new(100, 2))
 }
 
+/// Runs `body` on `window` on one thread per input, at once, and waits for them all.
+fn race<T: Send + 'static>(window: &Arc<Window>, inputs: Vec<T>, body: fn(&Window, T)) {
+    let handles = inputs
+        .into_iter()
+        .map(|input| {
+            let window = Arc::clone(window);
+            thread::spawn(move || body(&window, input))
+        })
+        .collect();
+    join_all(handles);
+}
+
 #[test]
 fn loom_window_concurrent_rotation_loses_nothing() {
     loom::model(|| {
@@ -484,18 +500,13 @@ fn loom_window_concurrent_rotation_loses_nothing() {
         window.record(10, Outcome::Failure);
         // Both readings fall in the next period [50, 100): both threads race to rotate the
         // head, one wins and empties the bucket being reused, the other waits for it.
-        let handles: Vec<_> = [Outcome::Success, Outcome::Failure]
-            .into_iter()
-            .map(|outcome| {
-                let window = Arc::clone(&window);
-                thread::spawn(move || {
-                    assert_eq!(window.record(60, outcome), 50);
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().unwrap();
-        }
+        race(
+            &window,
+            vec![Outcome::Success, Outcome::Failure],
+            |window, outcome| {
+                assert_eq!(window.record(60, outcome), 50);
+            },
+        );
         let totals = window.totals(60);
         assert_eq!((totals.successes, totals.failures), (1, 2));
     });
@@ -508,18 +519,9 @@ fn loom_window_rotation_by_one_and_by_a_whole_window_loses_nothing() {
         window.record(10, Outcome::Failure); // ages out by 110
         // One thread moves the head one period on, the other two: whichever goes first, the
         // outcome at 60 is still inside the window at 110 and must be counted.
-        let handles: Vec<_> = [60, 110]
-            .into_iter()
-            .map(|now| {
-                let window = Arc::clone(&window);
-                thread::spawn(move || {
-                    window.record(now, Outcome::Success);
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().unwrap();
-        }
+        race(&window, vec![60, 110], |window, now| {
+            window.record(now, Outcome::Success);
+        });
         let totals = window.totals(110);
         assert_eq!((totals.successes, totals.failures), (2, 0));
     });
@@ -566,4 +568,53 @@ fn loom_window_clear_racing_rotation_by_one_period_unlocks_the_head() {
 #[test]
 fn loom_window_clear_racing_rotation_by_a_whole_window_unlocks_the_head() {
     clear_racing_rotation(110);
+}
+
+/// Two threads adding successes and rejections to one window at once, each call watched for
+/// contention (under loom every add is): whether or not they collide, and whichever of them
+/// finds the collision and makes the cells, every count lands exactly once, in the shared
+/// bucket or in a cell.
+#[test]
+fn loom_counts_racing_into_a_window_and_its_cells_lose_nothing() {
+    loom::model(|| {
+        let window = window();
+        race(&window, vec![(); 2], |window, ()| {
+            window.record(10, Outcome::Success);
+            window.record_rejection(10);
+        });
+        let totals = window.totals(10);
+        assert_eq!((totals.successes, totals.rejections), (2, 2));
+    });
+}
+
+/// Once a window has cells, two threads adding to them (both start on the same cell, so they
+/// collide and one moves to the other cell) lose nothing, and a reading adds up every cell.
+#[test]
+fn loom_threads_colliding_on_a_cell_move_apart_and_lose_nothing() {
+    loom::model(|| {
+        let window = window();
+        window.contended();
+        race(&window, vec![(); 2], |window, ()| {
+            window.record(10, Outcome::Success);
+            window.record(10, Outcome::Success);
+        });
+        assert_eq!(window.totals(10).successes, 4);
+    });
+}
+
+/// A thread counting into a cell while another moves the head on (and empties the reused
+/// bucket in every cell): the count made for the old period is either still in the window or
+/// moved with its period, never lost from a period that is still in the window, and the count
+/// made in the new period is there.
+#[test]
+fn loom_rotation_empties_cells_without_losing_counts_in_the_window() {
+    loom::model(|| {
+        let window = window();
+        window.contended();
+        race(&window, vec![10, 60], |window, now| {
+            window.record(now, Outcome::Success);
+        });
+        // [0, 50) and [50, 100) are both inside a 100 ms window at 60.
+        assert_eq!(window.totals(60).successes, 2);
+    });
 }

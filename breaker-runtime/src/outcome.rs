@@ -11,7 +11,7 @@ use crate::{
     CircuitBreaker, State,
     admission::Ticket,
     state::Snapshot,
-    sync::{AtomicU64, CacheLine, Ordering},
+    sync::{AtomicU64, Ordering},
     window::Totals,
 };
 
@@ -48,7 +48,7 @@ pub(crate) struct Streaks {
     /// enough failures in the window to trip on successes alone ages out (see `note_failure`).
     failure_expiry: AtomicU64,
     /// Failures in a row, when `consecutive_failures` is set.
-    consecutive: CacheLine<AtomicU64>,
+    consecutive: AtomicU64,
 }
 
 impl Streaks {
@@ -64,11 +64,11 @@ impl CircuitBreaker {
     pub(crate) fn record(&self, ticket: Ticket, outcome: Outcome) {
         let now = self.clock.now_ms();
         let word = self.state.load();
-        if word.generation() != ticket.generation {
+        if word.generation() != ticket.generation() {
             return; // admitted in an earlier period: it has no say in this one
         }
         // The path nearly every call takes, kept small enough to inline into the caller.
-        if outcome == Outcome::Success && !ticket.trial {
+        if outcome == Outcome::Success && !ticket.is_trial() {
             self.window.record(now, outcome);
             if word.state() == State::Closed {
                 self.closed_success(word, now);
@@ -88,7 +88,7 @@ impl CircuitBreaker {
         let totals = outcome
             .is_failure()
             .then(|| self.note_failure(bucket_start, now));
-        if ticket.trial {
+        if ticket.is_trial() {
             let moved = self.state.transition_after_trial(
                 word,
                 outcome.is_failure(),

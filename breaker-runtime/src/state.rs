@@ -55,7 +55,19 @@ impl State {
         matches!(self, State::Open | State::ForcedOpen)
     }
 
-    const fn from_kind(kind: u64) -> State {
+    /// The state word's code for this state.
+    pub(crate) const fn kind(self) -> u64 {
+        match self {
+            State::Closed => KIND_CLOSED,
+            State::Open => KIND_OPEN,
+            State::HalfOpen => KIND_HALF_OPEN,
+            State::ForcedOpen => KIND_FORCED_OPEN,
+            State::ForcedClosed => KIND_FORCED_CLOSED,
+        }
+    }
+
+    /// The state of a code from [`kind`](Self::kind).
+    pub(crate) const fn from_kind(kind: u64) -> State {
         match kind {
             KIND_OPEN => State::Open,
             KIND_HALF_OPEN => State::HalfOpen,

@@ -7,20 +7,19 @@
 //! per bucket period; other writers wait for it rather than count into a bucket that is being
 //! emptied.
 //!
-//! The outcomes of every call — successes, and rejections while open — are counted in the
-//! calling thread's [lane](crate::lane): one load of the head, then a plain load and store into
-//! a cache line only that thread writes. A lane bucket is tagged with the head it counts for,
-//! so its owner empties it when the head has moved on, and readers skip it when it has aged
-//! out or the window was cleared since (a clear bumps the head's reset count). Failures and
-//! timeouts, rare and followed by a look at the whole window anyway, and the counts of threads
-//! without a lane, go into the shared atomic buckets.
+//! Every count is a 32-bit atomic counter. Successes and rejections, the counts of nearly every
+//! call, go into the shared bucket with one `fetch_add` while threads call the breaker one at a
+//! time; once two threads are seen adding to a counter at once, the window gets
+//! [contention cells](crate::cells) and counts them there from then on. Failures and
+//! timeouts, rare and followed by a look at the whole window anyway, always go into the shared
+//! buckets. Emptying a bucket empties its counts in the cells too, and a reading adds them up.
 
-use std::sync::OnceLock;
+use once_cell::race::OnceBox;
 
 use crate::{
-    lane::{self, LANES},
+    cells::{Cells, HotCounts, LazyCells},
     outcome::Outcome,
-    sync::{AtomicU64, CacheLine, Ordering, back_off},
+    sync::{AtomicU32, AtomicU64, Ordering, add_one, add_one_watching, back_off},
 };
 
 /// Counts over the window, or over one bucket.
@@ -38,80 +37,48 @@ impl Totals {
     pub(crate) const fn calls(&self) -> u64 {
         self.successes + self.failures
     }
+
+    fn add_hot(&mut self, counts: &HotCounts) {
+        self.successes += u64::from(counts.successes.load(Ordering::Relaxed));
+        self.rejections += u64::from(counts.rejections.load(Ordering::Relaxed));
+    }
 }
 
+/// One bucket's counts: 12 bytes. Timeouts, which only a breaker with a timeout has, are
+/// counted beside the buckets.
 #[derive(Debug, Default)]
 struct Bucket {
-    successes: AtomicU64,
-    failures: AtomicU64,
-    timeouts: AtomicU64,
-    rejections: AtomicU64,
+    hot: HotCounts,
+    /// Includes the timeouts.
+    failures: AtomicU32,
 }
 
 impl Bucket {
     fn empty(&self) {
-        for counter in [
-            &self.successes,
-            &self.failures,
-            &self.timeouts,
-            &self.rejections,
-        ] {
-            counter.store(0, Ordering::Relaxed);
-        }
+        self.hot.empty();
+        self.failures.store(0, Ordering::Relaxed);
     }
 
     fn add_to(&self, totals: &mut Totals) {
-        totals.successes += self.successes.load(Ordering::Relaxed);
-        totals.failures += self.failures.load(Ordering::Relaxed);
-        totals.timeouts += self.timeouts.load(Ordering::Relaxed);
-        totals.rejections += self.rejections.load(Ordering::Relaxed);
+        totals.add_hot(&self.hot);
+        totals.failures += u64::from(self.failures.load(Ordering::Relaxed));
     }
 }
 
-/// A thread's counts for one bucket period, written only by the thread that owns the lane.
-#[derive(Debug, Default)]
-struct LaneBucket {
-    /// The head (unlocked) these counts belong to.
-    head: AtomicU64,
-    successes: AtomicU64,
-    rejections: AtomicU64,
-}
-
-impl LaneBucket {
-    /// Starts a slot that last counted for an older period, or before a clear, afresh; only
-    /// then says which head it counts for, so a reader never adds old counts to the new head.
-    #[cold]
-    fn restart(&self, head: Head) {
-        self.successes.store(0, Ordering::Relaxed);
-        self.rejections.store(0, Ordering::Relaxed);
-        self.head.store(head.0, Ordering::Release);
-    }
-}
-
-/// One lane's buckets, each on a cache line of its own.
-type LaneBuckets = Box<[CacheLine<LaneBucket>]>;
-
-/// The head: `start_ms << 23 | resets << 11 | slot << 1 | locked`. 41 bits of milliseconds
-/// last 69 years of the monotonic clock; `window_buckets` is at most 1000, below 2^10.
+/// The head: `start_ms << 11 | slot << 1 | locked`. 53 bits of milliseconds outlast any
+/// monotonic clock; `window_buckets` is at most 1000, below 2^10.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Head(u64);
 
 impl Head {
     const LOCKED: u64 = 1;
-    const RESETS_MASK: u64 = (1 << 12) - 1;
 
-    const fn new(start_ms: u64, resets: u64, slot: usize) -> Head {
-        Head((start_ms << 23) | ((resets & Head::RESETS_MASK) << 11) | ((slot as u64) << 1))
+    const fn new(start_ms: u64, slot: usize) -> Head {
+        Head((start_ms << 11) | ((slot as u64) << 1))
     }
 
     const fn start_ms(self) -> u64 {
-        self.0 >> 23
-    }
-
-    /// How many times the window was cleared (wrapping at 4096): lane counts from before a
-    /// clear carry an older count and are skipped.
-    const fn resets(self) -> u64 {
-        (self.0 >> 11) & Head::RESETS_MASK
+        self.0 >> 11
     }
 
     const fn slot(self) -> usize {
@@ -129,24 +96,29 @@ impl Head {
 }
 
 pub(crate) struct Window {
-    head: CacheLine<AtomicU64>,
+    head: AtomicU64,
     buckets: Box<[Bucket]>,
-    /// Per lane, allocated at the lane's first call through this breaker. A fixed-size array
-    /// kept inline: a call finds its lane's buckets with one load less and no bounds check.
-    lanes: [OnceLock<LaneBuckets>; LANES],
-    bucket_ms: u64,
-    length_ms: u64,
+    /// Timeouts per bucket, allocated at the first timeout: only a breaker with a timeout has
+    /// any.
+    timeouts: OnceBox<Box<[AtomicU32]>>,
+    /// Allocated at the first collision of two threads on a counter of this window.
+    cells: LazyCells,
+    /// The window is `buckets.len()` of these long (the configuration checks that it divides).
+    bucket_ms: u32,
 }
 
 impl Window {
+    /// A window of `window_ms` in `buckets` buckets.
     pub(crate) fn new(window_ms: u64, buckets: u64) -> Window {
         let count = usize::try_from(buckets).unwrap_or(1).max(1);
+        // A window is at most a day (`limits::MAX_MS`), which fits in 32 bits.
+        let bucket_ms = u32::try_from(window_ms / count as u64).unwrap_or(u32::MAX);
         Window {
-            head: CacheLine(AtomicU64::new(Head::new(0, 0, 0).0)),
+            head: AtomicU64::new(Head::new(0, 0).0),
             buckets: (0..count).map(|_| Bucket::default()).collect(),
-            lanes: [const { OnceLock::new() }; LANES],
-            bucket_ms: window_ms / buckets.max(1),
-            length_ms: window_ms,
+            timeouts: OnceBox::new(),
+            cells: LazyCells::new(count),
+            bucket_ms: bucket_ms.max(1),
         }
     }
 
@@ -155,18 +127,14 @@ impl Window {
     pub(crate) fn record(&self, now_ms: u64, outcome: Outcome) -> u64 {
         let head = self.current(now_ms);
         match outcome {
-            Outcome::Success => {
-                self.count_per_thread(head, |counts| &counts.successes, |b| &b.successes);
-            }
-            Outcome::Failure => {
-                self.buckets[head.slot()]
-                    .failures
-                    .fetch_add(1, Ordering::Relaxed);
-            }
+            Outcome::Success => self.count_hot(head, |counts| &counts.successes),
+            Outcome::Failure => add_one(&self.buckets[head.slot()].failures),
             Outcome::Timeout => {
-                let bucket = &self.buckets[head.slot()];
-                bucket.timeouts.fetch_add(1, Ordering::Relaxed);
-                bucket.failures.fetch_add(1, Ordering::Relaxed);
+                let timeouts = self.timeouts.get_or_init(|| {
+                    Box::new((0..self.buckets.len()).map(|_| AtomicU32::new(0)).collect())
+                });
+                add_one(&timeouts[head.slot()]);
+                add_one(&self.buckets[head.slot()].failures);
             }
         }
         head.start_ms()
@@ -178,59 +146,35 @@ impl Window {
     #[inline(always)]
     pub(crate) fn record_rejection(&self, now_ms: u64) {
         let head = self.current(now_ms);
-        self.count_per_thread(head, |counts| &counts.rejections, |b| &b.rejections);
+        self.count_hot(head, |counts| &counts.rejections);
     }
 
-    /// Adds one to a counter of this thread's lane for `head`, or, for a thread without a lane,
-    /// to the same counter of the shared bucket.
+    /// Adds one to a success or rejection counter of `head`'s bucket: the shared one, unless
+    /// threads have collided on this window, then this thread's cell's.
     // Always inlined, as `record_rejection` is: out of line it adds a call to every rejection.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn count_per_thread(
-        &self,
-        head: Head,
-        in_lane: impl Fn(&LaneBucket) -> &AtomicU64,
-        shared: impl Fn(&Bucket) -> &AtomicU64,
-    ) {
-        if !self.count_in_lane(head, in_lane) {
-            shared(&self.buckets[head.slot()]).fetch_add(1, Ordering::Relaxed);
+    fn count_hot(&self, head: Head, pick: impl Fn(&HotCounts) -> &AtomicU32) {
+        match self.cells.get() {
+            None => {
+                if add_one_watching(pick(&self.buckets[head.slot()].hot)) {
+                    self.contended(); // the next counts go to the cells
+                }
+            }
+            Some(cells) => cells.add(head.slot(), pick),
         }
     }
 
-    /// Adds one to a counter of this thread's lane for `head`; `false` if the thread has no
-    /// lane. Only the lane's owner writes it, so a load and a store are an exact increment.
-    #[inline]
-    fn count_in_lane(&self, head: Head, counter: impl Fn(&LaneBucket) -> &AtomicU64) -> bool {
-        let Some(lane) = lane::current() else {
-            return false;
-        };
-        let buckets = match self.lanes[lane].get() {
-            Some(buckets) => buckets,
-            None => self.open_lane(lane),
-        };
-        let counts = &buckets[head.slot()];
-        if counts.head.load(Ordering::Relaxed) != head.0 {
-            counts.restart(head);
-        }
-        let counter = counter(counts);
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-        true
+    /// The cells, allocated by the first thread that finds a counter contended.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn contended(&self) -> &Cells {
+        self.cells.get_or_make(self.buckets.len())
     }
 
     /// When a failure counted into the bucket starting at `bucket_start_ms` leaves the window.
-    pub(crate) const fn expiry_of(&self, bucket_start_ms: u64) -> u64 {
-        bucket_start_ms + self.length_ms
-    }
-
-    /// A lane's buckets, allocated at its first call through this breaker.
-    #[cold]
-    #[inline(never)]
-    fn open_lane(&self, lane: usize) -> &LaneBuckets {
-        self.lanes[lane].get_or_init(|| {
-            (0..self.buckets.len())
-                .map(|_| CacheLine(LaneBucket::default()))
-                .collect()
-        })
+    pub(crate) fn expiry_of(&self, bucket_start_ms: u64) -> u64 {
+        bucket_start_ms + u64::from(self.bucket_ms) * self.buckets.len() as u64
     }
 
     /// The counts of the buckets still inside the window at `now_ms`.
@@ -238,38 +182,52 @@ impl Window {
         let head = self.unlocked_head();
         let mut totals = Totals::default();
         let count = self.buckets.len();
+        let cells = self.cells.get();
         for back in 0..count {
-            let Some(start_ms) = head.start_ms().checked_sub(back as u64 * self.bucket_ms) else {
+            let Some(start_ms) = head
+                .start_ms()
+                .checked_sub(back as u64 * u64::from(self.bucket_ms))
+            else {
                 break;
             };
-            if start_ms + self.length_ms <= now_ms {
+            if self.expiry_of(start_ms) <= now_ms {
                 break; // this bucket and every older one have aged out
             }
-            self.buckets[(head.slot() + count - back) % count].add_to(&mut totals);
-        }
-        for buckets in self.lanes.iter().filter_map(OnceLock::get) {
-            for counts in &**buckets {
-                let tag = Head(counts.head.load(Ordering::Acquire));
-                if tag.resets() == head.resets()
-                    && tag.start_ms() <= head.start_ms()
-                    && tag.start_ms() + self.length_ms > now_ms
-                {
-                    totals.successes += counts.successes.load(Ordering::Relaxed);
-                    totals.rejections += counts.rejections.load(Ordering::Relaxed);
-                }
+            let slot = (head.slot() + count - back) % count;
+            self.buckets[slot].add_to(&mut totals);
+            if let Some(timeouts) = self.timeouts.get() {
+                totals.timeouts += u64::from(timeouts[slot].load(Ordering::Relaxed));
+            }
+            for counts in cells.iter().flat_map(|cells| cells.of_slot(slot)) {
+                totals.add_hot(counts);
             }
         }
         totals
     }
 
-    /// Empties every bucket: the shared ones now, the lanes' by moving to the next reset count.
+    /// Empties every bucket.
     pub(crate) fn clear(&self) {
         let head = self.lock();
-        for bucket in &*self.buckets {
-            bucket.empty();
+        for slot in 0..self.buckets.len() {
+            self.empty(slot);
         }
-        let cleared = Head::new(head.start_ms(), head.resets() + 1, head.slot());
-        self.head.store(cleared.0, Ordering::Release);
+        self.head.store(head.0, Ordering::Release);
+    }
+
+    /// Empties bucket `slot`, in the shared buckets and in the cells.
+    fn empty(&self, slot: usize) {
+        self.buckets[slot].empty();
+        if let Some(timeouts) = self.timeouts.get() {
+            timeouts[slot].store(0, Ordering::Relaxed);
+        }
+        for counts in self
+            .cells
+            .get()
+            .iter()
+            .flat_map(|cells| cells.of_slot(slot))
+        {
+            counts.empty();
+        }
     }
 
     /// The head of the bucket for `now_ms`, moving it forward if `now_ms` is past its period.
@@ -278,7 +236,7 @@ impl Window {
         let head = Head(self.head.load(Ordering::Acquire));
         // A reading older than the head (this thread read the clock before another moved the
         // head) counts in the newest bucket: late by less than a bucket, never lost.
-        if !head.is_locked() && now_ms < head.start_ms() + self.bucket_ms {
+        if !head.is_locked() && now_ms < head.start_ms() + u64::from(self.bucket_ms) {
             return head;
         }
         self.current_slow(now_ms)
@@ -295,7 +253,7 @@ impl Window {
                 back_off(&mut attempt);
                 continue;
             }
-            if now_ms < head.start_ms() + self.bucket_ms {
+            if now_ms < head.start_ms() + u64::from(self.bucket_ms) {
                 return head;
             }
             if let Some(advanced) = self.advance(head, now_ms) {
@@ -317,16 +275,17 @@ impl Window {
             )
             .ok()?;
         let count = self.buckets.len();
-        let start_ms = now_ms - now_ms % self.bucket_ms;
-        let steps = (start_ms - head.start_ms()) / self.bucket_ms;
+        let bucket_ms = u64::from(self.bucket_ms);
+        let start_ms = now_ms - now_ms % bucket_ms;
+        let steps = (start_ms - head.start_ms()) / bucket_ms;
         let reused = usize::try_from(steps).unwrap_or(usize::MAX).min(count);
         for step in 1..=reused {
-            self.buckets[(head.slot() + step) % count].empty();
+            self.empty((head.slot() + step) % count);
         }
         // `steps % count` is below `count`, which fits in a usize.
         #[allow(clippy::cast_possible_truncation)]
         let slot = (head.slot() + (steps % count as u64) as usize) % count;
-        let advanced = Head::new(start_ms, head.resets(), slot);
+        let advanced = Head::new(start_ms, slot);
         self.head.store(advanced.0, Ordering::Release);
         Some(advanced)
     }
@@ -442,20 +401,37 @@ mod tests {
     }
 
     #[test]
-    fn threads_beyond_the_lanes_count_in_the_shared_buckets() {
+    fn threads_calling_one_at_a_time_never_allocate_cells() {
+        let w = std::sync::Arc::new(window());
+        for _ in 0..16 {
+            let w = std::sync::Arc::clone(&w);
+            std::thread::spawn(move || {
+                w.record(10_000, Outcome::Success);
+                w.record_rejection(10_000);
+            })
+            .join()
+            .unwrap();
+        }
+        assert!(w.cells.get().is_none());
+        assert_eq!(w.totals(10_000).successes, 16);
+    }
+
+    #[test]
+    fn threads_counting_at_once_lose_nothing() {
         use std::sync::{Arc, Barrier};
-        let _many = lane::MANY_LANES.lock();
+        const THREADS: usize = 4;
+        const CALLS: u64 = 20_000;
         let w = Arc::new(window());
-        let threads = LANES + 8;
-        // Every thread holds its lane until all have counted, so some run out of lanes.
-        let barrier = Arc::new(Barrier::new(threads));
-        let handles: Vec<_> = (0..threads)
+        let barrier = Arc::new(Barrier::new(THREADS));
+        let handles: Vec<_> = (0..THREADS)
             .map(|_| {
                 let (w, barrier) = (Arc::clone(&w), Arc::clone(&barrier));
                 std::thread::spawn(move || {
-                    w.record(10_000, Outcome::Success);
-                    w.record_rejection(10_000);
                     barrier.wait();
+                    for _ in 0..CALLS {
+                        w.record(10_000, Outcome::Success);
+                        w.record_rejection(10_000);
+                    }
                 })
             })
             .collect();
@@ -463,43 +439,48 @@ mod tests {
             handle.join().unwrap();
         }
         let totals = w.totals(10_000);
-        assert_eq!(totals.successes, threads as u64);
-        assert_eq!(totals.rejections, threads as u64);
-        let shared = w
-            .buckets
-            .iter()
-            .map(|b| b.successes.load(Ordering::Relaxed))
-            .sum::<u64>();
-        assert!(shared >= 8, "at least 8 threads had no lane: {shared}");
+        assert_eq!(totals.successes, 4 * CALLS);
+        assert_eq!(totals.rejections, 4 * CALLS);
     }
 
     #[test]
-    fn a_lane_given_back_by_an_exited_thread_keeps_its_counts_for_the_next() {
-        let _many = lane::MANY_LANES.lock();
-        let w = std::sync::Arc::new(window());
-        for _ in 0..(LANES * 2) {
-            let w = std::sync::Arc::clone(&w);
-            std::thread::spawn(move || {
-                w.record(10_000, Outcome::Success);
-            })
-            .join()
-            .unwrap();
-        }
-        assert_eq!(w.totals(10_000).successes, (LANES * 2) as u64);
-    }
-
-    #[test]
-    fn clear_forgets_lane_counts() {
+    fn counts_in_cells_age_out_and_clear_with_their_bucket() {
         let w = window();
+        w.contended();
         w.record(10_000, Outcome::Success);
         w.record_rejection(10_000);
+        w.record(10_100, Outcome::Success);
+        let in_cells: u32 = (0..10)
+            .flat_map(|slot| w.cells.get().unwrap().of_slot(slot))
+            .map(|counts| counts.successes.load(Ordering::Relaxed))
+            .sum();
+        assert_eq!(in_cells, 2, "with cells, successes go to them");
+        assert_eq!(w.totals(10_100).successes, 2);
+        assert_eq!(w.totals(10_100).rejections, 1);
+        assert_eq!(w.totals(11_000).successes, 1, "the first bucket aged out");
+        // Coming back to the first slot a window later starts it from zero.
+        w.record(11_000, Outcome::Success);
+        assert_eq!(w.totals(11_000).successes, 2);
         w.clear();
-        assert_eq!(w.totals(10_000), Totals::default());
-        w.record(10_000, Outcome::Success);
-        assert_eq!(
-            w.totals(10_000).successes,
-            1,
-            "the lane starts afresh in the same period"
+        assert_eq!(w.totals(11_000), Totals::default());
+    }
+
+    #[test]
+    fn counters_stop_at_their_cap() {
+        let w = window();
+        w.buckets[0]
+            .hot
+            .successes
+            .store(u32::MAX, Ordering::Relaxed);
+        w.buckets[0].failures.store(u32::MAX, Ordering::Relaxed);
+        w.record(0, Outcome::Success);
+        w.record(0, Outcome::Failure);
+        let totals = w.totals(0);
+        assert_eq!(totals.successes, u64::from(u32::MAX));
+        assert_eq!(totals.failures, u64::from(u32::MAX));
+        assert!(
+            w.cells.get().is_none(),
+            "a capped counter is not a contended one"
         );
     }
 

@@ -1,0 +1,371 @@
+//! A family of breakers, one per key: per host, per tenant, per downstream endpoint.
+
+use std::{
+    borrow::Borrow,
+    fmt::{self, Display},
+    future::Future,
+    hash::Hash,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use crate::{CircuitBreaker, Config, Failure, Name, State, clock::Clock, registry};
+
+/// The map's hasher: foldhash, seeded at random per map, several times faster than std's
+/// default hasher on short keys such as host names. It does not claim that hasher's
+/// resistance to deliberately colliding keys; [`Keyed::max_keys`] bounds what such keys can
+/// cost.
+type Hasher = foldhash::fast::RandomState;
+
+/// A family of circuit breakers sharing one [`Config`], one breaker per key, created at the
+/// key's first call: one per host, per tenant, per endpoint.
+///
+/// Each key's breaker is named `<family>/<key>` (the key's `Display`) and is in the
+/// [`registry`], so `registry::get("catalog/10.0.0.1")`, metrics and dashboards see it like
+/// any other.
+///
+/// # Bounded
+/// At most [`max_keys`](Self::max_keys) keys (10,000 by default) have breakers of their own.
+/// When a new key arrives at the bound, the family first evicts its idle keys (see below; this
+/// sweep runs at most once per bucket period of the configuration's window, so that a stream of
+/// new keys at the bound does not sweep on every call); if none is idle, the new key shares one
+/// overflow breaker, `<family>/(overflow)`, with every other key beyond the bound, until idle
+/// keys make room. So a flood of distinct keys (a scan,
+/// a bug, an attack) costs a bounded amount of memory and still goes through a breaker; it
+/// never grows the map without limit.
+///
+/// # Eviction
+/// A key is idle when its breaker is closed (not open, half-open or forced) and has counted no
+/// call in its whole rolling window. Idle keys are evicted when the family is full, or when
+/// [`evict_idle`](Self::evict_idle) is called (a periodic task may call it); evicting removes
+/// the breaker from the family and from the registry. Open keys are never evicted: forgetting
+/// them would let calls through to a backend that is failing. A key that comes back after its
+/// eviction starts with a new, closed breaker — the state an idle closed breaker had anyway.
+///
+/// ```
+/// use fusebox::{Config, Failure, Keyed, State, registry};
+///
+/// let hosts: Keyed<String> = Keyed::new("catalog-doc", Config::builder().consecutive_failures(2).build()?)
+///     .max_keys(10_000);
+/// let fetch = |host: &str| if host == "10.0.0.2" { Err("refused") } else { Ok("catalog") };
+///
+/// for host in ["10.0.0.1", "10.0.0.2", "10.0.0.2"] {
+///     let _ = hosts.call(host, || fetch(host));
+/// }
+/// assert_eq!(hosts.state("10.0.0.1"), Some(State::Closed));
+/// assert_eq!(hosts.state("10.0.0.2"), Some(State::Open), "one bad host opens its own breaker only");
+/// assert_eq!(hosts.state("10.0.0.3"), None, "no breaker until its first call");
+/// assert!(matches!(hosts.call("10.0.0.2", || fetch("10.0.0.2")), Err(Failure::Breaker(_))));
+/// assert_eq!(registry::get("catalog-doc/10.0.0.2").unwrap().state(), State::Open);
+/// # Ok::<(), fusebox::ConfigError>(())
+/// ```
+pub struct Keyed<K> {
+    family: Name,
+    config: Config,
+    max_keys: usize,
+    breakers: papaya::HashMap<K, Arc<CircuitBreaker>, Hasher>,
+    /// The breaker of the keys beyond `max_keys`, made when the first one arrives.
+    overflow: OnceLock<Arc<CircuitBreaker>>,
+    /// When a full family last swept for idle keys.
+    swept_ms: AtomicU64,
+    /// The clock the family's breakers read, and its sweeps.
+    clock: Clock,
+}
+
+impl<K> Keyed<K>
+where
+    K: Hash + Eq + Clone + Display + Send + Sync + 'static,
+{
+    /// An empty family named `family`, whose breakers will all have `config`.
+    pub fn new(family: impl Into<Name>, config: Config) -> Self {
+        Keyed {
+            family: family.into(),
+            config,
+            max_keys: 10_000, // limits::MAX_KEYS's default
+            breakers: papaya::HashMap::with_hasher(Hasher::default()),
+            overflow: OnceLock::new(),
+            swept_ms: AtomicU64::new(0),
+            clock: Clock::default(),
+        }
+    }
+
+    /// At most this many keys have breakers of their own; see [Bounded](#bounded). Taken into
+    /// [`limits::MAX_KEYS`](crate::limits::MAX_KEYS)' range (1 to 1,000,000): 0 is 1.
+    #[must_use]
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        let (min, max) = (crate::limits::MAX_KEYS.min, crate::limits::MAX_KEYS.max);
+        let max_keys = u64::try_from(max_keys).unwrap_or(max).clamp(min, max);
+        self.max_keys = usize::try_from(max_keys).unwrap_or(usize::MAX);
+        self
+    }
+
+    /// The family's name, the first part of every key's breaker name.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.family
+    }
+
+    /// The configuration every key's breaker has.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// How many keys have breakers of their own now.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.breakers.len()
+    }
+
+    /// Whether no key has a breaker yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `operation` through `key`'s breaker, as [`CircuitBreaker::call`] does, creating the
+    /// breaker at the key's first call.
+    ///
+    /// # Errors
+    /// As [`CircuitBreaker::call`].
+    #[inline]
+    pub fn call<Q, T, E>(
+        &self,
+        key: &Q,
+        operation: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, Failure<E>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        // The lookup's guard is held for the call, so that the breaker needs no reference
+        // count of its own (an atomic add on a line every thread calling this key shares).
+        let guard = self.breakers.guard();
+        self.breaker_in(key, &guard).call(operation)
+    }
+
+    /// Runs `operation` through `key`'s breaker, as [`CircuitBreaker::call_with`] does.
+    ///
+    /// # Errors
+    /// As [`CircuitBreaker::call`].
+    #[inline]
+    pub fn call_with<Q, T, E>(
+        &self,
+        key: &Q,
+        operation: impl FnOnce() -> Result<T, E>,
+        is_failure: impl FnOnce(&E) -> bool,
+    ) -> Result<T, Failure<E>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let guard = self.breakers.guard();
+        self.breaker_in(key, &guard)
+            .call_with(operation, is_failure)
+    }
+
+    /// Runs the future `operation` through `key`'s breaker, as [`CircuitBreaker::call_async`]
+    /// does. The key's breaker is found (or created) now; the call is admitted when the
+    /// returned future is first polled. The future holds the breaker, so it may outlive the
+    /// key's eviction: its outcome then counts in the evicted breaker.
+    ///
+    /// # Errors
+    /// As [`CircuitBreaker::call_async`].
+    ///
+    /// ```
+    /// use fusebox::{Config, Keyed};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let tenants: Keyed<u64> = Keyed::new("billing-doc", Config::default());
+    /// let invoice = tenants.call_async(&42, async { Ok::<_, std::io::Error>("paid") }).await;
+    /// assert_eq!(invoice.unwrap(), "paid");
+    /// assert_eq!(tenants.breaker(&42).name(), "billing-doc/42");
+    /// # }
+    /// ```
+    pub fn call_async<Q, T, E, F>(
+        &self,
+        key: &Q,
+        operation: F,
+    ) -> impl Future<Output = Result<T, Failure<E>>> + use<K, Q, T, E, F>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        F: Future<Output = Result<T, E>>,
+    {
+        let breaker = self.breaker(key);
+        async move { breaker.call_async(operation).await }
+    }
+
+    /// `key`'s breaker, created if it has none (or the overflow breaker, at the bound).
+    pub fn breaker<Q>(&self, key: &Q) -> Arc<CircuitBreaker>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let guard = self.breakers.guard();
+        Arc::clone(self.breaker_in(key, &guard))
+    }
+
+    /// `key`'s breaker, if it has one of its own.
+    #[must_use]
+    pub fn get<Q>(&self, key: &Q) -> Option<Arc<CircuitBreaker>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.breakers.pin().get(key).cloned()
+    }
+
+    /// The state of `key`'s breaker; `None` if the key has no breaker of its own (it has not
+    /// been called yet, was evicted, or shares the overflow breaker).
+    #[must_use]
+    pub fn state<Q>(&self, key: &Q) -> Option<State>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.breakers.pin().get(key).map(|breaker| breaker.state())
+    }
+
+    /// Every key that has a breaker of its own, with it.
+    #[must_use]
+    pub fn breakers(&self) -> Vec<(K, Arc<CircuitBreaker>)> {
+        self.breakers
+            .pin()
+            .iter()
+            .map(|(key, breaker)| (key.clone(), Arc::clone(breaker)))
+            .collect()
+    }
+
+    /// Removes `key`'s breaker from the family and the registry, whatever its state, and
+    /// returns it.
+    pub fn remove<Q>(&self, key: &Q) -> Option<Arc<CircuitBreaker>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let removed = self.breakers.pin().remove(key).cloned()?;
+        registry::remove_this(&removed);
+        Some(removed)
+    }
+
+    /// Evicts every idle key (see [Eviction](#eviction)); returns how many.
+    pub fn evict_idle(&self) -> usize {
+        let mut evicted = Vec::new();
+        self.breakers.pin().retain(|_, breaker| {
+            let idle = is_idle(breaker);
+            if idle {
+                evicted.push(Arc::clone(breaker));
+            }
+            !idle
+        });
+        for breaker in &evicted {
+            registry::remove_this(breaker);
+        }
+        evicted.len()
+    }
+
+    /// `key`'s breaker, found under `guard` or made and inserted.
+    #[inline]
+    fn breaker_in<'g, Q>(
+        &'g self,
+        key: &Q,
+        guard: &'g impl papaya::Guard,
+    ) -> &'g Arc<CircuitBreaker>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        match self.breakers.get(key, guard) {
+            Some(breaker) => breaker,
+            None => self.first_call(key.to_owned(), guard),
+        }
+    }
+
+    /// A key's first call: a breaker of its own if there is room, else the overflow one.
+    #[cold]
+    #[inline(never)]
+    fn first_call<'g>(&'g self, key: K, guard: &'g impl papaya::Guard) -> &'g Arc<CircuitBreaker> {
+        if self.breakers.len() >= self.max_keys && !self.made_room() {
+            return self.overflow.get_or_init(|| {
+                let overflow = self.make(format!("{}/(overflow)", self.family));
+                let _ = registry::register_shared(Arc::clone(&overflow));
+                overflow
+            });
+        }
+        let breaker = self.make(format!("{}/{key}", self.family));
+        // Two threads may race to make the key's breaker: the map keeps the first one inserted,
+        // and only that one is registered.
+        match self.breakers.try_insert(key, breaker, guard) {
+            Ok(inserted) => {
+                // A name already taken by another breaker (another family of the same name, say)
+                // leaves this one out of the registry; it still works.
+                let _ = registry::register_shared(Arc::clone(inserted));
+                inserted
+            }
+            Err(occupied) => occupied.current,
+        }
+    }
+
+    /// At the bound: evicts idle keys, unless a sweep ran within the last bucket period.
+    /// Whether there is room now.
+    fn made_room(&self) -> bool {
+        let now = self.clock.now_ms();
+        let period = self.config.window_ms() / self.config.window_buckets().max(1);
+        let swept = self.swept_ms.load(Ordering::Relaxed);
+        let due = now >= swept.saturating_add(period)
+            && self
+                .swept_ms
+                .compare_exchange(swept, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        (due && self.evict_idle() > 0) || self.breakers.len() < self.max_keys
+    }
+
+    /// A breaker of this family, on the family's clock.
+    fn make(&self, name: String) -> Arc<CircuitBreaker> {
+        let breaker = CircuitBreaker::new(name, self.config);
+        #[cfg(feature = "test-util")]
+        if let Some(clock) = self.clock.test_clock() {
+            breaker.set_clock(clock);
+        }
+        Arc::new(breaker)
+    }
+
+    /// Makes the family and every breaker it has or will have read time from `clock`, as
+    /// [`CircuitBreaker::set_clock`]. Returns `false` (and changes nothing) if a clock was
+    /// already set.
+    #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+    pub fn set_clock(&self, clock: &crate::TestClock) -> bool {
+        if !self.clock.set(clock) {
+            return false;
+        }
+        for (_, breaker) in &self.breakers.pin() {
+            breaker.set_clock(clock);
+        }
+        true
+    }
+}
+
+/// Closed (not forced), with no call counted in its whole window.
+fn is_idle(breaker: &CircuitBreaker) -> bool {
+    if breaker.state() != State::Closed {
+        return false;
+    }
+    let metrics = breaker.metrics();
+    metrics.calls == 0 && metrics.rejections == 0
+}
+
+impl<K: Hash + Eq> fmt::Debug for Keyed<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyed")
+            .field("family", &self.family)
+            .field("keys", &self.breakers.len())
+            .field("max_keys", &self.max_keys)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
