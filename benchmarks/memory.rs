@@ -115,6 +115,12 @@ fn measure<B: Send + Sync>(
     }
 }
 
+/// Rounded to whole bytes, without the sign of a negative zero (a few bytes that std freed
+/// during a step, spread over every breaker).
+fn whole(bytes: f64) -> String {
+    format!("{:.0}", bytes.round() + 0.0)
+}
+
 fn host(i: usize) -> String {
     format!("host-{i:05}")
 }
@@ -209,8 +215,11 @@ fn main() {
     println!("|---|---:|---:|---:|");
     for row in rows {
         println!(
-            "| {} | {:.0} | {:.0} | {:.0} |",
-            row.name, row.idle, row.called, row.kept
+            "| {} | {} | {} | {} |",
+            row.name,
+            whole(row.idle),
+            whole(row.called),
+            whole(row.kept)
         );
     }
     contended(config);

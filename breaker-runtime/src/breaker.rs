@@ -43,10 +43,9 @@ use crate::{
 /// admitted in: a slow success admitted before the circuit opened does not close it, and a late
 /// failure does not re-open a circuit that has closed since. (Under concurrency, an outcome
 /// being recorded during the few nanoseconds of a transition may still land in the new
-/// period's statistics; it never causes a transition by itself. And on weakly ordered
-/// processors such as `AArch64`, when two outcomes recorded at the same instant each just miss
-/// the other's count, the trip they would have made together is made by the next outcome:
-/// ordering every count for this would cost every call a fence.)
+/// period's statistics; it never causes a transition by itself. Two outcomes recorded at the
+/// same instant that trip the breaker together do trip it, on weakly ordered processors such
+/// as `AArch64` too: the counts are added and read in one sequentially consistent order.)
 ///
 /// # Outcomes
 /// `Ok` is a success and `Err` a failure, unless [`call_with`](Self::call_with)'s predicate

@@ -11,7 +11,7 @@ use crate::{
     CircuitBreaker, State,
     admission::Ticket,
     state::Snapshot,
-    sync::{AtomicU64, Ordering},
+    sync::{AtomicU64, COUNTED, Ordering, counted_before_reading},
     window::Totals,
 };
 
@@ -110,19 +110,26 @@ impl CircuitBreaker {
     /// volume), successes must check the rate until this failure ages out. A success can only
     /// trip the breaker when that holds, and the failures in the window at any later moment
     /// are a subset of those counted here, so below it successes need not look.
+    ///
+    /// Returns the window to judge this failure on: read again after the expiry moved, so that
+    /// a success counted at the same moment, which read the expiry before it moved and so did
+    /// not check the rate, is in it (see [`COUNTED`]). Either that success saw the expiry and
+    /// checked the rate itself, or this second reading sees its count.
     fn note_failure(&self, bucket_start: u64, now: u64) -> Totals {
         let totals = self.window.totals(now);
         if totals.failures * 100
-            >= self.config.error_threshold() * self.config.request_volume_threshold()
+            < self.config.error_threshold() * self.config.request_volume_threshold()
         {
-            let expiry = self.window.expiry_of(bucket_start);
-            let failure_expiry = &self.streaks.failure_expiry;
-            // Only write the shared line when the value moves; successes read it on every call.
-            if failure_expiry.load(Ordering::Relaxed) < expiry {
-                failure_expiry.fetch_max(expiry, Ordering::Relaxed);
-            }
+            return totals; // too few failures to trip, whatever the successes
         }
-        totals
+        let expiry = self.window.expiry_of(bucket_start);
+        let failure_expiry = &self.streaks.failure_expiry;
+        // Only write the shared line when the value moves; successes read it on every call.
+        if failure_expiry.load(COUNTED) < expiry {
+            failure_expiry.fetch_max(expiry, COUNTED);
+        }
+        counted_before_reading();
+        self.window.totals(now)
     }
 
     fn closed_failure(&self, word: Snapshot, totals: &Totals, now: u64) {
@@ -145,7 +152,7 @@ impl CircuitBreaker {
         // The error rate is only worth computing when the window holds enough failures to trip
         // on: a success then may bring it up to the volume threshold, or old successes may have
         // aged out under it. Otherwise it cannot trip.
-        if now < self.streaks.failure_expiry.load(Ordering::Relaxed) {
+        if now < self.streaks.failure_expiry.load(COUNTED) {
             self.check_error_rate(word, now);
         }
     }

@@ -6,6 +6,28 @@ pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
+/// The ordering of every count added to a window and every count read back for a trip
+/// decision: sequentially consistent, so that when two outcomes are recorded at the same moment
+/// (a failure and a success, or two failures) the two threads' adds and readings fall in one
+/// order, and at least one of them reads the other's count. With weaker orderings both readings
+/// may miss the other's add (the store-buffering shape), and a trip the two outcomes make
+/// together waits for the next outcome.
+///
+/// It costs nothing on x86, where an atomic add is a full barrier whatever its ordering and a
+/// load is a plain load; on `AArch64` it makes the adds acquire-release and the loads acquire
+/// loads.
+pub(crate) const COUNTED: Ordering = Ordering::SeqCst;
+
+/// Where the argument for [`COUNTED`] needs a count to be in the total order before the reads
+/// that follow it. loom models `SeqCst` loads and adds only as acquire-release (it supports
+/// `SeqCst` fences), so under loom this is a `SeqCst` fence, which gives what the accesses give
+/// in the real program; otherwise the accesses themselves do and this is nothing.
+#[inline]
+pub(crate) fn counted_before_reading() {
+    #[cfg(loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
+}
+
 /// Adds one to `counter` with one compare-and-swap; `false` if another thread changed it
 /// between the load and the swap (the counter is contended), and then nothing was added.
 ///
@@ -17,7 +39,7 @@ pub(crate) fn try_add_one(counter: &AtomicU32) -> bool {
     let seen = counter.load(Ordering::Relaxed);
     seen == u32::MAX
         || counter
-            .compare_exchange(seen, seen + 1, Ordering::Relaxed, Ordering::Relaxed)
+            .compare_exchange(seen, seen + 1, COUNTED, Ordering::Relaxed)
             .is_ok()
 }
 
@@ -31,7 +53,7 @@ pub(crate) fn try_add_one(counter: &AtomicU32) -> bool {
 /// threads that hammer it at once do within a few watched adds.
 #[inline]
 pub(crate) fn add_one_watching(counter: &AtomicU32) -> bool {
-    let before = counter.fetch_add(1, Ordering::Relaxed);
+    let before = counter.fetch_add(1, COUNTED);
     before & (WATCHED - 1) == WATCHED - 1 && watch(counter, before)
 }
 
@@ -60,9 +82,7 @@ fn watch(counter: &AtomicU32, before: u32) -> bool {
 /// [`try_add_one`].
 pub(crate) fn add_one(counter: &AtomicU32) {
     // `Err` means the counter is at the cap: nothing to add.
-    let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |seen| {
-        seen.checked_add(1)
-    });
+    let _ = counter.fetch_update(COUNTED, Ordering::Relaxed, |seen| seen.checked_add(1));
 }
 
 /// Waits a moment for another thread to finish a short critical step (rotating the window's

@@ -19,7 +19,10 @@ use once_cell::race::OnceBox;
 use crate::{
     cells::{Cells, HotCounts, LazyCells},
     outcome::Outcome,
-    sync::{AtomicU32, AtomicU64, Ordering, add_one, add_one_watching, back_off},
+    sync::{
+        AtomicU32, AtomicU64, COUNTED, Ordering, add_one, add_one_watching, back_off,
+        counted_before_reading,
+    },
 };
 
 /// Counts over the window, or over one bucket.
@@ -39,8 +42,8 @@ impl Totals {
     }
 
     fn add_hot(&mut self, counts: &HotCounts) {
-        self.successes += u64::from(counts.successes.load(Ordering::Relaxed));
-        self.rejections += u64::from(counts.rejections.load(Ordering::Relaxed));
+        self.successes += u64::from(counts.successes.load(COUNTED));
+        self.rejections += u64::from(counts.rejections.load(COUNTED));
     }
 }
 
@@ -61,7 +64,7 @@ impl Bucket {
 
     fn add_to(&self, totals: &mut Totals) {
         totals.add_hot(&self.hot);
-        totals.failures += u64::from(self.failures.load(Ordering::Relaxed));
+        totals.failures += u64::from(self.failures.load(COUNTED));
     }
 }
 
@@ -137,6 +140,7 @@ impl Window {
                 add_one(&self.buckets[head.slot()].failures);
             }
         }
+        counted_before_reading();
         head.start_ms()
     }
 
@@ -196,7 +200,7 @@ impl Window {
             let slot = (head.slot() + count - back) % count;
             self.buckets[slot].add_to(&mut totals);
             if let Some(timeouts) = self.timeouts.get() {
-                totals.timeouts += u64::from(timeouts[slot].load(Ordering::Relaxed));
+                totals.timeouts += u64::from(timeouts[slot].load(COUNTED));
             }
             for counts in cells.iter().flat_map(|cells| cells.of_slot(slot)) {
                 totals.add_hot(counts);
