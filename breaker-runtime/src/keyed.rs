@@ -6,7 +6,7 @@ use std::{
     future::Future,
     hash::Hash,
     sync::{
-        Arc, OnceLock,
+        Arc, Mutex, OnceLock, PoisonError,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -37,8 +37,8 @@ type Hasher = foldhash::fast::RandomState;
 /// never grows the map without limit.
 ///
 /// # Eviction
-/// A key is idle when its breaker is closed (not open, half-open or forced) and has counted no
-/// call in its whole rolling window. Idle keys are evicted when the family is full, or when
+/// A key is idle when its breaker has been closed (not open, half-open or forced) for at least
+/// its rolling window and has counted no call in it. Idle keys are evicted when the family is full, or when
 /// [`evict_idle`](Self::evict_idle) is called (a periodic task may call it); evicting removes
 /// the breaker from the family and from the registry. Open keys are never evicted: forgetting
 /// them would let calls through to a backend that is failing. A key that comes back after its
@@ -70,6 +70,8 @@ pub struct Keyed<K> {
     overflow: OnceLock<Arc<CircuitBreaker>>,
     /// When a full family last swept for idle keys.
     swept_ms: AtomicU64,
+    /// Held while a key's breaker is made or evicted (see `first_call`).
+    changes: Mutex<()>,
     /// The clock the family's breakers read, and its sweeps.
     clock: Clock,
 }
@@ -87,6 +89,7 @@ where
             breakers: papaya::HashMap::with_hasher(Hasher::default()),
             overflow: OnceLock::new(),
             swept_ms: AtomicU64::new(0),
+            changes: Mutex::new(()),
             clock: Clock::default(),
         }
     }
@@ -247,25 +250,30 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let removed = self.breakers.pin().remove(key).cloned()?;
-        registry::remove_this(&removed);
-        Some(removed)
+        let _changing = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        let breaker = self.breakers.pin().remove(key).cloned()?;
+        registry::remove_this(&breaker);
+        Some(breaker)
     }
 
     /// Evicts every idle key (see [Eviction](#eviction)); returns how many.
     pub fn evict_idle(&self) -> usize {
-        let mut evicted = Vec::new();
+        let _changing = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        self.evict_idle_now()
+    }
+
+    /// [`evict_idle`](Self::evict_idle), for a caller that holds `changes`.
+    fn evict_idle_now(&self) -> usize {
+        let mut evicted = 0;
         self.breakers.pin().retain(|_, breaker| {
-            let idle = is_idle(breaker);
-            if idle {
-                evicted.push(Arc::clone(breaker));
+            if !is_idle(breaker) {
+                return true;
             }
-            !idle
-        });
-        for breaker in &evicted {
             registry::remove_this(breaker);
-        }
-        evicted.len()
+            evicted += 1;
+            false
+        });
+        evicted
     }
 
     /// `key`'s breaker, found under `guard` or made and inserted.
@@ -289,6 +297,13 @@ where
     #[cold]
     #[inline(never)]
     fn first_call<'g>(&'g self, key: K, guard: &'g impl papaya::Guard) -> &'g Arc<CircuitBreaker> {
+        // Making a key's breaker (into the map, then the registry) and evicting one (out of the
+        // registry, then the map) each happen whole, so the map and the registry always agree.
+        // Only first calls and sweeps take this lock; calls to a known key never do.
+        let _changing = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(breaker) = self.breakers.get(&key, guard) {
+            return breaker; // another thread made it while this one waited
+        }
         if self.breakers.len() >= self.max_keys && !self.made_room() {
             return self.overflow.get_or_init(|| {
                 let overflow = self.make(format!("{}/(overflow)", self.family));
@@ -297,17 +312,10 @@ where
             });
         }
         let breaker = self.make(format!("{}/{key}", self.family));
-        // Two threads may race to make the key's breaker: the map keeps the first one inserted,
-        // and only that one is registered.
-        match self.breakers.try_insert(key, breaker, guard) {
-            Ok(inserted) => {
-                // A name already taken by another breaker (another family of the same name, say)
-                // leaves this one out of the registry; it still works.
-                let _ = registry::register_shared(Arc::clone(inserted));
-                inserted
-            }
-            Err(occupied) => occupied.current,
-        }
+        // A name already taken by another breaker (another family of the same name, say) leaves
+        // this one out of the registry; it still works.
+        let _ = registry::register_shared(Arc::clone(&breaker));
+        self.breakers.get_or_insert(key, breaker, guard)
     }
 
     /// At the bound: evicts idle keys, unless a sweep ran within the last bucket period.
@@ -321,7 +329,7 @@ where
                 .swept_ms
                 .compare_exchange(swept, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok();
-        (due && self.evict_idle() > 0) || self.breakers.len() < self.max_keys
+        (due && self.evict_idle_now() > 0) || self.breakers.len() < self.max_keys
     }
 
     /// A breaker of this family, on the family's clock.
@@ -350,13 +358,16 @@ where
     }
 }
 
-/// Closed (not forced), with no call counted in its whole window.
+/// Closed (not forced) for at least a window, with no call counted in it: a breaker just made
+/// for a key, whose first call has not been counted yet, is not idle.
 fn is_idle(breaker: &CircuitBreaker) -> bool {
     if breaker.state() != State::Closed {
         return false;
     }
     let metrics = breaker.metrics();
-    metrics.calls == 0 && metrics.rejections == 0
+    metrics.calls == 0
+        && metrics.rejections == 0
+        && metrics.time_in_state >= breaker.config().window()
 }
 
 impl<K: Hash + Eq> fmt::Debug for Keyed<K> {

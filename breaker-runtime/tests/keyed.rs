@@ -146,3 +146,26 @@ async fn async_calls_go_through_the_keys_breaker() {
     assert!(matches!(failed, Err(Failure::Error("down"))));
     assert_eq!(hosts.state("q"), Some(State::Open));
 }
+
+#[test]
+fn a_key_evicted_while_it_is_called_again_stays_registered() {
+    let (hosts, clock) = family("keyed-churn", 10);
+    let hosts = Arc::new(hosts);
+    let caller = {
+        let hosts = Arc::clone(&hosts);
+        thread::spawn(move || {
+            for _ in 0..20_000 {
+                succeed(&hosts, "k");
+            }
+        })
+    };
+    while !caller.is_finished() {
+        clock.advance(Duration::from_secs(1)); // every key idle again
+        hosts.evict_idle();
+    }
+    caller.join().unwrap();
+    // Whatever the interleaving, the key's breaker in the family is the one the registry lists.
+    succeed(&hosts, "k");
+    let listed = registry::get("keyed-churn/k").expect("the key's breaker is registered");
+    assert!(Arc::ptr_eq(&listed, &hosts.get("k").unwrap()));
+}
