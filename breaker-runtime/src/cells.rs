@@ -65,6 +65,11 @@ impl Cells {
         }
     }
 
+    /// The cell a probe picks: its low bits.
+    const fn cell_of(&self, probe: u32) -> usize {
+        probe as usize & (self.count - 1)
+    }
+
     fn counts(&self, cell: usize, slot: usize) -> &HotCounts {
         &self.lines[cell * self.lines_per_cell + slot / PER_LINE][slot % PER_LINE]
     }
@@ -73,12 +78,12 @@ impl Cells {
     pub(crate) fn add(&self, slot: usize, pick: impl Fn(&HotCounts) -> &AtomicU32) {
         let mut probe = probe::current();
         for _ in 0..MOVES {
-            if try_add_one(pick(self.counts(probe as usize & (self.count - 1), slot))) {
+            if try_add_one(pick(self.counts(self.cell_of(probe), slot))) {
                 return;
             }
             probe = probe::rehash();
         }
-        add_one(pick(self.counts(probe as usize & (self.count - 1), slot)));
+        add_one(pick(self.counts(self.cell_of(probe), slot)));
     }
 
     /// Bucket `slot`'s counts in every cell.
@@ -194,16 +199,22 @@ mod probe {
         })
     }
 
-    /// Moves this thread to another probe (xorshift, never 0) and returns it.
+    /// Moves this thread to another probe and returns it.
     pub(super) fn rehash() -> u32 {
         PROBE.with(|probe| {
-            let mut x = probe.get().max(1);
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            probe.set(x);
-            x
+            let next = next(probe.get());
+            probe.set(next);
+            next
         })
+    }
+
+    /// The probe after `probe`: xorshift32, which never gives 0 from a probe that is not 0.
+    pub(super) const fn next(probe: u32) -> u32 {
+        let mut x = if probe == 0 { 1 } else { probe };
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
     }
 
     #[cfg(not(loom))]
@@ -238,6 +249,7 @@ mod tests {
     fn each_cell_starts_on_its_own_cache_line() {
         let cells = Cells::with_cells(10, 4);
         assert_eq!(cells.lines.len(), 8, "two lines per cell for ten buckets");
+        assert_eq!(format!("{cells:?}"), "Cells { cells: 4, .. }");
         let address = |cell| std::ptr::from_ref(cells.counts(cell, 0)) as usize;
         for cell in 0..4 {
             assert_eq!(address(cell) % 64, 0);
@@ -277,6 +289,36 @@ mod tests {
         let moved = probe::rehash();
         assert_ne!(moved, before);
         assert_eq!(probe::current(), moved, "the thread keeps its new probe");
+    }
+
+    #[test]
+    fn a_probe_picks_each_cell_and_no_other() {
+        let cells = Cells::with_cells(1, 8);
+        let picked: std::collections::HashSet<usize> =
+            (0..1_000).map(|probe| cells.cell_of(probe)).collect();
+        assert_eq!(picked, (0..8).collect());
+        assert_eq!(cells.cell_of(u32::MAX), 7);
+    }
+
+    #[test]
+    fn rehashing_moves_a_thread_through_every_cell() {
+        // From a thread's first probe, the rehashes a collision makes visit every one of 8
+        // cells soon: a thread stuck on one cell would keep colliding.
+        let mut probe = probe::spread(3);
+        let mut visited = std::collections::HashSet::new();
+        for _ in 0..64 {
+            visited.insert(probe & 7);
+            probe = probe::next(probe);
+            assert_ne!(probe, 0, "a probe is never 0 (0 means not yet assigned)");
+        }
+        assert_eq!(visited.len(), 8, "{visited:?}");
+    }
+
+    #[test]
+    fn fresh_threads_get_probes_of_their_own() {
+        let [a, b] = [(); 2].map(|()| std::thread::spawn(probe::current).join().unwrap());
+        assert!(a != 0 && b != 0);
+        assert_ne!(a, b);
     }
 
     #[test]

@@ -329,7 +329,10 @@ where
                 .swept_ms
                 .compare_exchange(swept, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok();
-        (due && self.evict_idle_now() > 0) || self.breakers.len() < self.max_keys
+        if due {
+            self.evict_idle_now();
+        }
+        self.breakers.len() < self.max_keys
     }
 
     /// A breaker of this family, on the family's clock.
@@ -378,5 +381,81 @@ impl<K: Hash + Eq> fmt::Debug for Keyed<K> {
             .field("max_keys", &self.max_keys)
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::TestClock;
+
+    fn family(name: &'static str) -> (Keyed<u32>, TestClock) {
+        let config = Config::builder()
+            .window(Duration::from_secs(1))
+            .window_buckets(10)
+            .build()
+            .unwrap();
+        let keyed = Keyed::new(name, config).max_keys(2);
+        let clock = TestClock::new();
+        assert!(keyed.set_clock(&clock));
+        (keyed, clock)
+    }
+
+    #[test]
+    fn a_full_family_sweeps_at_most_once_per_bucket_period() {
+        let (keyed, clock) = family("keyed-unit-sweeps");
+        for key in [1, 2] {
+            keyed.call(&key, || Ok::<_, ()>(())).unwrap();
+        }
+        keyed.call(&3, || Ok::<_, ()>(())).unwrap(); // full, nothing idle: a sweep, the overflow
+        let swept = keyed.swept_ms.load(Ordering::Relaxed);
+        assert_eq!(swept, clock.now_ms());
+        clock.advance(Duration::from_millis(50));
+        keyed.call(&4, || Ok::<_, ()>(())).unwrap();
+        assert_eq!(
+            keyed.swept_ms.load(Ordering::Relaxed),
+            swept,
+            "within the period: no sweep"
+        );
+        clock.advance(Duration::from_millis(50));
+        keyed.call(&5, || Ok::<_, ()>(())).unwrap();
+        assert_eq!(
+            keyed.swept_ms.load(Ordering::Relaxed),
+            swept + 100,
+            "a period on: a sweep"
+        );
+        assert_eq!(keyed.len(), 2);
+    }
+
+    #[test]
+    fn a_key_is_idle_only_after_a_whole_window_without_calls() {
+        let (keyed, clock) = family("keyed-unit-idle");
+        let fresh = keyed.breaker(&1); // made, never called
+        assert!(!is_idle(&fresh), "too new to be idle");
+        keyed.call(&2, || Ok::<_, ()>(())).unwrap();
+        clock.advance(Duration::from_secs(1));
+        keyed.call(&2, || Ok::<_, ()>(())).unwrap(); // closed for a window, but called in it
+        assert!(is_idle(&fresh));
+        assert!(!is_idle(&keyed.get(&2).unwrap()));
+        assert_eq!(keyed.evict_idle(), 1);
+        assert_eq!(keyed.state(&1), None);
+        assert_eq!(keyed.state(&2), Some(State::Closed));
+    }
+
+    #[test]
+    fn a_family_says_what_it_is() {
+        let (keyed, _clock) = family("keyed-unit-describe");
+        assert!(keyed.is_empty());
+        keyed.call(&7, || Ok::<_, ()>(())).unwrap();
+        assert!(!keyed.is_empty());
+        assert_eq!(keyed.name(), "keyed-unit-describe");
+        assert_eq!(keyed.config().window(), Duration::from_secs(1));
+        let debug = format!("{keyed:?}");
+        assert!(
+            debug.contains("keyed-unit-describe") && debug.contains("keys: 1"),
+            "{debug}"
+        );
     }
 }

@@ -170,6 +170,8 @@ mod tests {
         let built = Name::from(String::from("orders"));
         assert_eq!(fixed, built);
         assert_eq!(fixed, "orders");
+        assert_ne!(fixed, Name::from(String::from("payments")));
+        assert!(fixed == *"orders" && fixed != *"payments" && fixed != "payments");
         let (a, b) = (Name::from("a"), Name::from(String::from("b")));
         assert!(a < b);
         assert_eq!(format!("{built:?}"), "\"orders\"");
