@@ -7,7 +7,8 @@
 //!     static __BREAKER: StaticBreaker = StaticBreaker::new(NAME, Settings::new().key(value)…);
 //!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
 //!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> = StaticKeyed::new(NAME, …, MAX_KEYS);
-//!     let __breaker_keyed = __BREAKER.get().breaker(&k);
+//!     let __breaker_lease = __BREAKER.get().lease();        // sync; async: .get().breaker(&k)
+//!     let __breaker_keyed = __breaker_lease.breaker(&k);
 //!     let __breaker_failure_if: fn(&_) -> bool = failure_if;               // with failure_if
 //!     let __breaker_fallback = Fallback { expected: expect(&f, (ty(&arg),…)), fallback: f };
 //!     let __breaker_arg_x = FallbackArg::fallback_copy(&x);       // with a fallback, per arg
@@ -49,7 +50,7 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     let result = local("result");
     let breaker = static_breaker(plan, sig, &private);
     let mut statements = quote!(#breaker);
-    let (lookup, through) = breaker_of_call(plan);
+    let (lookup, through) = breaker_of_call(plan, sig);
     statements.extend(lookup);
     // With a fallback, `failure_if` also says whether the error goes back without the
     // fallback (`passed`).
@@ -181,20 +182,37 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
 }
 
 /// What the call goes through: the function's breaker, or with `key = "k"` the breaker of this
-/// call's key, found by a statement of its own before the body's closure or `async` block can
-/// move the argument (it holds the family's handle on the breaker, not a borrow of `k`).
-fn breaker_of_call(plan: &Plan) -> (TokenStream, TokenStream) {
+/// call's key, found by statements of their own before the body's closure or `async` block can
+/// move the argument: what they hold borrows the family, not `k`. A sync function holds a lease
+/// on the family (its map's read guard) for the call, as `Keyed::call` does; an async one holds
+/// the breaker's `Arc`, since the guard belongs to one thread and a future may move.
+fn breaker_of_call(plan: &Plan, sig: &Signature) -> (TokenStream, TokenStream) {
     let Some(key) = &plan.key else {
         return (TokenStream::new(), quote!(__BREAKER.get()));
     };
-    let (breaker, ident) = (local("keyed"), &key.ident);
+    let (breaker, lease, ident) = (local("keyed"), local("lease"), &key.ident);
     let lookup = if key.reference {
         quote!(&*#ident)
     } else {
         quote!(&#ident)
     };
-    let find = located(quote!(__BREAKER.get().breaker(#lookup)), key.span);
-    (quote!(let #breaker = #find;), quote!(#breaker))
+    let find = if sig.asyncness.is_some() {
+        located(quote!(__BREAKER.get().breaker(#lookup)), key.span)
+    } else {
+        located(quote!(#lease.breaker(#lookup)), key.span)
+    };
+    let statements = if sig.asyncness.is_some() {
+        quote!(let #breaker = #find;)
+    } else {
+        // At the argument's type too: the first use of the family is where a type that cannot
+        // be a key is reported.
+        let take = located(quote!(__BREAKER.get().lease()), key.span);
+        quote! {
+            let #lease = #take;
+            let #breaker = #find;
+        }
+    };
+    (statements, quote!(#breaker))
 }
 
 /// With a fallback: the statement that checks its signature, the statements copying the

@@ -212,6 +212,18 @@ where
         Arc::clone(self.breaker_in(key, &guard))
     }
 
+    /// A lease on the family's breakers, for code that finds a key's breaker in one statement
+    /// and calls it in the next (what `#[circuit_breaker(key = …)]` generates for a sync
+    /// function). Not public API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn lease(&self) -> Lease<'_, K> {
+        Lease {
+            keyed: self,
+            guard: self.breakers.guard(),
+        }
+    }
+
     /// `key`'s breaker, if it has one of its own.
     #[must_use]
     pub fn get<Q>(&self, key: &Q) -> Option<Arc<CircuitBreaker>>
@@ -358,6 +370,31 @@ where
             breaker.set_clock(clock);
         }
         true
+    }
+}
+
+/// The family's breakers, readable while this lives: [`Keyed::lease`]. It holds the map's read
+/// guard, as [`Keyed::call`] does for the length of a call, so a breaker found through it needs
+/// no reference count of its own. Not `Send`: it belongs to the thread that took it.
+#[doc(hidden)]
+pub struct Lease<'k, K> {
+    keyed: &'k Keyed<K>,
+    guard: papaya::LocalGuard<'k>,
+}
+
+impl<K> Lease<'_, K>
+where
+    K: Hash + Eq + Clone + Display + Send + Sync + 'static,
+{
+    /// `key`'s breaker, created if it has none, as [`Keyed::breaker`]; borrowed from the lease,
+    /// not from `key`.
+    #[inline]
+    pub fn breaker<Q>(&self, key: &Q) -> &CircuitBreaker
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        self.keyed.breaker_in(key, &self.guard)
     }
 }
 
