@@ -24,7 +24,9 @@ type Hasher = foldhash::fast::RandomState;
 ///
 /// Each key's breaker is named `<family>/<key>` (the key's `Display`) and is in the
 /// [`registry`], so `registry::get("catalog/10.0.0.1")`, metrics and dashboards see it like
-/// any other.
+/// any other. Family names should be unique: a key whose name another breaker already has in
+/// the registry (another family of the same name, say) keeps a breaker of its own that is not
+/// listed.
 ///
 /// # Bounded
 /// At most [`max_keys`](Self::max_keys) keys (10,000 by default) have breakers of their own.
@@ -32,15 +34,14 @@ type Hasher = foldhash::fast::RandomState;
 /// sweep runs at most once per bucket period of the configuration's window, so that a stream of
 /// new keys at the bound does not sweep on every call); if none is idle, the new key shares one
 /// overflow breaker, `<family>/(overflow)`, with every other key beyond the bound, until idle
-/// keys make room. So a flood of distinct keys (a scan,
-/// a bug, an attack) costs a bounded amount of memory and still goes through a breaker; it
-/// never grows the map without limit.
+/// keys make room. So a flood of distinct keys (a scan, a bug, an attack) costs a bounded
+/// amount of memory and still goes through a breaker; it never grows the map without limit.
 ///
 /// # Eviction
 /// A key is idle when its breaker has been closed (not open, half-open or forced) for at least
-/// its rolling window and has counted no call in it. Idle keys are evicted when the family is full, or when
-/// [`evict_idle`](Self::evict_idle) is called (a periodic task may call it); evicting removes
-/// the breaker from the family and from the registry. Open keys are never evicted: forgetting
+/// its rolling window and has counted no call in it. Idle keys are evicted when the family is
+/// full, or when [`evict_idle`](Self::evict_idle) is called (a periodic task may call it);
+/// evicting removes the breaker from the family and from the registry. Open keys are never evicted: forgetting
 /// them would let calls through to a backend that is failing. A key that comes back after its
 /// eviction starts with a new, closed breaker — the state an idle closed breaker had anyway.
 ///
