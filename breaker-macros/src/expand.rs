@@ -196,17 +196,14 @@ fn breaker_of_call(plan: &Plan, sig: &Signature) -> (TokenStream, TokenStream) {
     } else {
         quote!(&#ident)
     };
-    let find = if sig.asyncness.is_some() {
-        located(quote!(__BREAKER.get().breaker(#lookup)), key.span)
-    } else {
-        located(quote!(#lease.breaker(#lookup)), key.span)
-    };
+    // At the argument's type: the first use of the family is where a type that cannot be a
+    // key is reported.
     let statements = if sig.asyncness.is_some() {
+        let find = located(quote!(__BREAKER.get().breaker(#lookup)), key.span);
         quote!(let #breaker = #find;)
     } else {
-        // At the argument's type too: the first use of the family is where a type that cannot
-        // be a key is reported.
         let take = located(quote!(__BREAKER.get().lease()), key.span);
+        let find = located(quote!(#lease.breaker(#lookup)), key.span);
         quote! {
             let #lease = #take;
             let #breaker = #find;

@@ -90,9 +90,9 @@ impl Bulkhead {
 impl CircuitBreaker {
     /// Admits a call, or says why not. The closed path is one load of the state word.
     ///
-    /// A refusal is eight bytes; the caller turns it into a [`BreakerError`] with
-    /// [`rejection`](Self::rejection), out of line, so that the admitted path carries no
-    /// error (with a name to clone and drop) through its registers and stack.
+    /// A refusal is one word; the caller turns it into a [`BreakerError`] with
+    /// [`rejection`](Self::rejection) only when the call was refused, so that the admitted path
+    /// carries no error (with a name to clone and drop) through its registers and stack.
     // Always inlined: returned through memory, the result costs more than the admission.
     #[allow(clippy::inline_always)]
     #[inline(always)]

@@ -5,10 +5,7 @@ use std::{
     fmt::{self, Display},
     future::Future,
     hash::Hash,
-    sync::{
-        Arc, Mutex, OnceLock, PoisonError,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, OnceLock, PoisonError},
 };
 
 use crate::{CircuitBreaker, Config, Failure, Name, State, clock::Clock, registry};
@@ -69,10 +66,9 @@ pub struct Keyed<K> {
     breakers: papaya::HashMap<K, Arc<CircuitBreaker>, Hasher>,
     /// The breaker of the keys beyond `max_keys`, made when the first one arrives.
     overflow: OnceLock<Arc<CircuitBreaker>>,
-    /// When a full family last swept for idle keys.
-    swept_ms: AtomicU64,
-    /// Held while a key's breaker is made or evicted (see `first_call`).
-    changes: Mutex<()>,
+    /// Held while a key's breaker is made or evicted (see `first_call`); it holds when a full
+    /// family last swept for idle keys (see `made_room`).
+    changes: Mutex<u64>,
     /// The clock the family's breakers read, and its sweeps.
     clock: Clock,
 }
@@ -89,8 +85,7 @@ where
             max_keys: 10_000, // limits::MAX_KEYS's default
             breakers: papaya::HashMap::with_hasher(Hasher::default()),
             overflow: OnceLock::new(),
-            swept_ms: AtomicU64::new(0),
-            changes: Mutex::new(()),
+            changes: Mutex::new(0),
             clock: Clock::default(),
         }
     }
@@ -144,10 +139,10 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        // The lookup's guard is held for the call, so that the breaker needs no reference
-        // count of its own (an atomic add on a line every thread calling this key shares).
-        let guard = self.breakers.guard();
-        self.breaker_in(key, &guard).call(operation)
+        // The lease (the map's read guard) is held for the call, so that the breaker needs no
+        // reference count of its own (an atomic add on a line every thread calling this key
+        // shares).
+        self.lease().breaker(key).call(operation)
     }
 
     /// Runs `operation` through `key`'s breaker, as [`CircuitBreaker::call_with`] does.
@@ -165,9 +160,7 @@ where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        let guard = self.breakers.guard();
-        self.breaker_in(key, &guard)
-            .call_with(operation, is_failure)
+        self.lease().breaker(key).call_with(operation, is_failure)
     }
 
     /// Runs the future `operation` through `key`'s breaker, as [`CircuitBreaker::call_async`]
@@ -310,14 +303,14 @@ where
     #[cold]
     #[inline(never)]
     fn first_call<'g>(&'g self, key: K, guard: &'g impl papaya::Guard) -> &'g Arc<CircuitBreaker> {
-        // Making a key's breaker (into the map, then the registry) and evicting one (out of the
-        // registry, then the map) each happen whole, so the map and the registry always agree.
-        // Only first calls and sweeps take this lock; calls to a known key never do.
-        let _changing = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        // Making a key's breaker (into the registry and the map) and evicting one (out of both)
+        // each happen whole, so the map and the registry always agree. Only first calls and
+        // sweeps take this lock; calls to a known key never do.
+        let mut swept_ms = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(breaker) = self.breakers.get(&key, guard) {
             return breaker; // another thread made it while this one waited
         }
-        if self.breakers.len() >= self.max_keys && !self.made_room() {
+        if self.breakers.len() >= self.max_keys && !self.made_room(&mut swept_ms) {
             return self.overflow.get_or_init(|| {
                 let overflow = self.make(format!("{}/(overflow)", self.family));
                 let _ = registry::register_shared(Arc::clone(&overflow));
@@ -331,18 +324,13 @@ where
         self.breakers.get_or_insert(key, breaker, guard)
     }
 
-    /// At the bound: evicts idle keys, unless a sweep ran within the last bucket period.
-    /// Whether there is room now.
-    fn made_room(&self) -> bool {
+    /// At the bound: evicts idle keys, unless a sweep ran within the last bucket period
+    /// (`swept_ms`, kept under the `changes` lock the caller holds). Whether there is room now.
+    fn made_room(&self, swept_ms: &mut u64) -> bool {
         let now = self.clock.now_ms();
         let period = self.config.window_ms() / self.config.window_buckets().max(1);
-        let swept = self.swept_ms.load(Ordering::Relaxed);
-        let due = now >= swept.saturating_add(period)
-            && self
-                .swept_ms
-                .compare_exchange(swept, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok();
-        if due {
+        if now >= swept_ms.saturating_add(period) {
+            *swept_ms = now;
             self.evict_idle_now();
         }
         self.breakers.len() < self.max_keys
@@ -448,19 +436,19 @@ mod tests {
             keyed.call(&key, || Ok::<_, ()>(())).unwrap();
         }
         keyed.call(&3, || Ok::<_, ()>(())).unwrap(); // full, nothing idle: a sweep, the overflow
-        let swept = keyed.swept_ms.load(Ordering::Relaxed);
+        let swept = *keyed.changes.lock().unwrap();
         assert_eq!(swept, clock.now_ms());
         clock.advance(Duration::from_millis(50));
         keyed.call(&4, || Ok::<_, ()>(())).unwrap();
         assert_eq!(
-            keyed.swept_ms.load(Ordering::Relaxed),
+            *keyed.changes.lock().unwrap(),
             swept,
             "within the period: no sweep"
         );
         clock.advance(Duration::from_millis(50));
         keyed.call(&5, || Ok::<_, ()>(())).unwrap();
         assert_eq!(
-            keyed.swept_ms.load(Ordering::Relaxed),
+            *keyed.changes.lock().unwrap(),
             swept + 100,
             "a period on: a sweep"
         );

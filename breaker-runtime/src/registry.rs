@@ -118,15 +118,14 @@ pub fn remove(name: &str) -> Option<Arc<CircuitBreaker>> {
 }
 
 /// Removes `breaker` if it is the one registered under its name (and not another of the same
-/// name registered since); whether it was.
-pub(crate) fn remove_this(breaker: &Arc<CircuitBreaker>) -> bool {
+/// name registered since).
+pub(crate) fn remove_this(breaker: &Arc<CircuitBreaker>) {
     let mut breakers = write();
-    match breakers.get(breaker.name()) {
-        Some(registered) if Arc::ptr_eq(registered, breaker) => {
-            breakers.remove(breaker.name());
-            true
-        }
-        _ => false,
+    if breakers
+        .get(breaker.name())
+        .is_some_and(|registered| Arc::ptr_eq(registered, breaker))
+    {
+        breakers.remove(breaker.name());
     }
 }
 
