@@ -141,9 +141,12 @@ extern crate self as fusebox;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use breaker_runtime::TestClock;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use breaker_runtime::{
     BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Keyed,
-    Metrics, Name, State, Transition, limits, registry,
+    Metrics, Name, PartialConfig, State, Transition, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.

@@ -10,28 +10,29 @@ use std::{
     hash::Hash,
     marker::PhantomData,
     sync::{Arc, OnceLock},
-    time::Duration,
 };
 
-use breaker_runtime::{BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure, Keyed};
+use breaker_runtime::{BreakerError, CircuitBreaker, Failure, Keyed, PartialConfig};
+
+pub use breaker_runtime::{DECLARATIONS, Declaration, registry::Site};
+/// The linker's collection, for generated code's `#[linkme(crate = …)]`.
+pub use linkme;
 
 /// The breaker of one annotated function: a `static` inside the function's body, so it works
 /// in impls, traits and generic functions alike, and all instantiations of a generic function
-/// share it. It is registered under its name at the first call; functions that give the same
-/// name share one breaker (whose configuration is that of the first one called).
+/// share it. Its [`Declaration`], a `static` beside it in [`DECLARATIONS`], is how the registry
+/// made the breaker at startup; the first call finds it there by name.
 pub struct StaticBreaker {
-    name: &'static str,
-    config: Config,
+    declaration: &'static Declaration,
     breaker: OnceLock<Arc<CircuitBreaker>>,
 }
 
 impl StaticBreaker {
-    /// A breaker to be registered as `name` at first use.
+    /// The breaker `declaration` declares.
     #[must_use]
-    pub const fn new(name: &'static str, config: Settings) -> Self {
+    pub const fn new(declaration: &'static Declaration) -> Self {
         StaticBreaker {
-            name,
-            config: config.validated(),
+            declaration,
             breaker: OnceLock::new(),
         }
     }
@@ -40,7 +41,7 @@ impl StaticBreaker {
     #[inline]
     pub fn get(&'static self) -> &'static CircuitBreaker {
         self.breaker
-            .get_or_init(|| breaker_runtime::registry::get_or_register(self.name, self.config))
+            .get_or_init(|| breaker_runtime::registry::declared(self.declaration))
     }
 }
 
@@ -48,19 +49,17 @@ impl StaticBreaker {
 /// per distinct value of the argument, each named `<the function's breaker name>/<key>`. Made
 /// at the first call.
 pub struct StaticKeyed<K> {
-    name: &'static str,
-    config: Config,
+    declaration: &'static Declaration,
     max_keys: u64,
     family: OnceLock<Keyed<K>>,
 }
 
 impl<K> StaticKeyed<K> {
-    /// A family to be made as `name` at first use, keeping at most `max_keys` keys.
+    /// The family `declaration` declares, keeping at most `max_keys` keys.
     #[must_use]
-    pub const fn new(name: &'static str, config: Settings, max_keys: u64) -> Self {
+    pub const fn new(declaration: &'static Declaration, max_keys: u64) -> Self {
         StaticKeyed {
-            name,
-            config: config.validated(),
+            declaration,
             max_keys,
             family: OnceLock::new(),
         }
@@ -75,80 +74,86 @@ where
     #[inline]
     pub fn get(&'static self) -> &'static Keyed<K> {
         self.family.get_or_init(|| {
-            Keyed::new(self.name, self.config)
+            Keyed::new(self.declaration.name(), self.declaration.config())
                 .max_keys(usize::try_from(self.max_keys).unwrap_or(usize::MAX))
         })
     }
 }
 
-/// The attribute's keys, as the attribute spells them (durations in `_ms`), on top of the
-/// runtime's builder.
+/// The attribute's keys, as the attribute spells them (durations in `_ms`): the layer of its
+/// literals, which overrides go over.
 #[derive(Clone, Copy)]
-pub struct Settings(ConfigBuilder);
+pub struct Settings(PartialConfig);
 
 #[allow(missing_docs, clippy::new_without_default)] // one method per key of the attribute
 impl Settings {
     #[must_use]
     pub const fn new() -> Self {
-        Settings(Config::builder())
+        Settings(PartialConfig::new())
     }
     #[must_use]
-    pub const fn error_threshold(self, percent: u64) -> Self {
-        Settings(self.0.error_threshold(percent))
+    pub const fn error_threshold(mut self, percent: u64) -> Self {
+        self.0.error_threshold = Some(percent);
+        self
     }
     #[must_use]
-    pub const fn request_volume_threshold(self, calls: u64) -> Self {
-        Settings(self.0.request_volume_threshold(calls))
+    pub const fn request_volume_threshold(mut self, calls: u64) -> Self {
+        self.0.request_volume_threshold = Some(calls);
+        self
     }
     #[must_use]
-    pub const fn window_ms(self, millis: u64) -> Self {
-        Settings(self.0.window(Duration::from_millis(millis)))
+    pub const fn window_ms(mut self, millis: u64) -> Self {
+        self.0.window_ms = Some(millis);
+        self
     }
     #[must_use]
-    pub const fn window_buckets(self, buckets: u64) -> Self {
-        Settings(self.0.window_buckets(buckets))
+    pub const fn window_buckets(mut self, buckets: u64) -> Self {
+        self.0.window_buckets = Some(buckets);
+        self
     }
     #[must_use]
-    pub const fn sleep_window_ms(self, millis: u64) -> Self {
-        Settings(self.0.sleep_window(Duration::from_millis(millis)))
+    pub const fn sleep_window_ms(mut self, millis: u64) -> Self {
+        self.0.sleep_window_ms = Some(millis);
+        self
     }
     #[must_use]
-    pub const fn half_open_max_calls(self, calls: u64) -> Self {
-        Settings(self.0.half_open_max_calls(calls))
+    pub const fn half_open_max_calls(mut self, calls: u64) -> Self {
+        self.0.half_open_max_calls = Some(calls);
+        self
     }
     #[must_use]
-    pub const fn consecutive_failures(self, failures: u64) -> Self {
-        Settings(self.0.consecutive_failures(failures))
+    pub const fn consecutive_failures(mut self, failures: u64) -> Self {
+        self.0.consecutive_failures = Some(failures);
+        self
     }
     #[must_use]
-    pub const fn max_concurrent(self, calls: u64) -> Self {
-        Settings(self.0.max_concurrent(calls))
+    pub const fn max_concurrent(mut self, calls: u64) -> Self {
+        self.0.max_concurrent = Some(calls);
+        self
     }
 
     /// `timeout_ms`, set only when the `tokio` feature can enforce it. Without that feature
     /// the attribute also emits `require_tokio!()`, whose error says so; this stays quiet so
     /// that it is the only error.
     #[must_use]
-    pub const fn timeout_ms(self, millis: u64) -> Self {
-        #[cfg(feature = "tokio")]
-        {
-            Settings(self.0.timeout(Duration::from_millis(millis)))
+    pub const fn timeout_ms(mut self, millis: u64) -> Self {
+        if cfg!(feature = "tokio") {
+            self.0.timeout_ms = Some(millis);
         }
-        #[cfg(not(feature = "tokio"))]
-        {
-            let _ = millis;
-            self
-        }
+        self
     }
 
-    /// The configuration. The attribute has already checked every value against the same
-    /// limits at compile time, so the error arm cannot be reached; were it reached, it would
-    /// fail the build (this runs in a `static` initializer), not a call.
-    const fn validated(self) -> Config {
-        match self.0.build() {
-            Ok(config) => config,
-            Err(_) => panic!("#[circuit_breaker] accepted a configuration the runtime refuses"),
-        }
+    /// The declaration of a function's breaker named `name` (`named`: given by the
+    /// attribute rather than the default) with these keys.
+    #[must_use]
+    pub const fn declare(
+        self,
+        name: &'static str,
+        named: bool,
+        keyed: bool,
+        site: Site,
+    ) -> Declaration {
+        Declaration::new(name, named, self.0, keyed, site)
     }
 }
 

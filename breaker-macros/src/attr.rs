@@ -178,10 +178,19 @@ impl Value for Number {
                 text.value().trim()
             ))
             .with_span(text)),
-            other => Err(
-                Error::custom(format!("{key} takes an integer between {min} and {max}"))
-                    .with_span(other),
-            ),
+            Expr::Lit(other) => Err(Error::custom(format!(
+                "{key} takes an integer between {min} and {max}"
+            ))
+            .with_span(other)),
+            // A constant, `env!(…)`, an expression: the attribute's values are the function's
+            // compiled defaults, checked here; a value that comes from elsewhere is an override.
+            other => Err(Error::custom(format!(
+                "{key} takes an integer literal between {min} and {max}: the attribute's values \
+                 are compiled defaults, checked at compile time; to set {key} from a constant, a \
+                 file or the environment, write a literal here and override it at run time with \
+                 `fusebox::Overrides` and `fusebox::registry::apply`"
+            ))
+            .with_span(other)),
         }
     }
 }

@@ -4,9 +4,11 @@
 //!
 //! ```text
 //! #[attrs] vis fn name(args) -> Result<T, E> {
-//!     static __BREAKER: StaticBreaker = StaticBreaker::new(NAME, Settings::new().key(value)…);
+//!     #[distributed_slice(DECLARATIONS)]                   // gathered by the linker
+//!     static __BREAKER_DECLARED: Declaration = Settings::new().key(value)….declare(NAME, …, Site);
+//!     static __BREAKER: StaticBreaker = StaticBreaker::new(&__BREAKER_DECLARED);
 //!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
-//!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> = StaticKeyed::new(NAME, …, MAX_KEYS);
+//!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> = StaticKeyed::new(&…, MAX_KEYS);
 //!     let __breaker_lease = __BREAKER.get().lease();        // sync; async: .get().breaker(&k)
 //!     let __breaker_keyed = __breaker_lease.breaker(&k);
 //!     let __breaker_failure_if: fn(&_) -> bool = failure_if;               // with failure_if
@@ -142,14 +144,24 @@ fn local(name: &str) -> Ident {
     Ident::new(&format!("__breaker_{name}"), Span::mixed_site())
 }
 
-/// The `static` holding the function's breaker, with its name and configuration.
+/// The `static`s holding the function's breaker and its declaration: its name, its
+/// configuration and where the function is, in the runtime's distributed slice.
 fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenStream {
-    let name = if let Some(name) = &plan.name {
-        name.to_token_stream()
-    } else {
-        let ident = format!("::{}", sig.ident);
-        quote!(::core::concat!(::core::module_path!(), #ident))
+    let ident = format!("::{}", sig.ident);
+    let function = quote!(::core::concat!(::core::module_path!(), #ident));
+    let (name, named) = match &plan.name {
+        Some(name) => (name.to_token_stream(), true),
+        None => (function.clone(), false),
     };
+    // `file!()` and `line!()` at the function's name, so that a collision names its line.
+    let site = located(
+        quote!(#private::Site {
+            file: ::core::file!(),
+            line: ::core::line!(),
+            function: #function,
+        }),
+        sig.ident.span(),
+    );
     let settings = plan
         .settings
         .iter()
@@ -159,12 +171,19 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
         require_tokio = located(quote!(#private::require_tokio!();), timeout.span);
     }
-    let settings = quote!(#private::Settings::new() #(#settings)*);
+    let keyed = plan.key.is_some();
+    let declared = quote! {
+        #[#private::linkme::distributed_slice(#private::DECLARATIONS)]
+        #[linkme(crate = #private::linkme)]
+        static __BREAKER_DECLARED: #private::Declaration =
+            #private::Settings::new() #(#settings)* .declare(#name, #named, #keyed, #site);
+    };
     let Some(key) = &plan.key else {
         return quote! {
             #require_tokio
+            #declared
             static __BREAKER: #private::StaticBreaker =
-                #private::StaticBreaker::new(#name, #settings);
+                #private::StaticBreaker::new(&__BREAKER_DECLARED);
         };
     };
     // The family's key type, spanned at the argument's type, so that a type that cannot be a
@@ -177,7 +196,8 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
     let max_keys = key.max_keys;
     quote! {
         #require_tokio
-        static __BREAKER: #family = #private::StaticKeyed::new(#name, #settings, #max_keys);
+        #declared
+        static __BREAKER: #family = #private::StaticKeyed::new(&__BREAKER_DECLARED, #max_keys);
     }
 }
 

@@ -212,7 +212,7 @@ impl<'b> Permit<'b> {
     const SETTLED: u64 = 4;
 
     pub(crate) fn new(breaker: &'b CircuitBreaker, ticket: Ticket) -> Self {
-        let holds_slot = breaker.config().max_concurrent().is_some();
+        let holds_slot = breaker.config.max_concurrent().is_some();
         let flags = if holds_slot { Permit::HOLDS_SLOT } else { 0 };
         Permit {
             breaker,
@@ -268,7 +268,7 @@ impl<'b> Permit<'b> {
         self.finish(Outcome::Timeout);
         BreakerError::Timeout {
             name: breaker.name.clone(),
-            after: breaker.config().timeout().unwrap_or_default(),
+            after: breaker.config.timeout().unwrap_or_default(),
         }
     }
 

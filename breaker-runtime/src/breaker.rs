@@ -2,15 +2,17 @@
 //! [admission](crate::admission) → the operation → [outcome](crate::outcome) → the
 //! [state machine](crate::state) → [listeners](crate::listener).
 
-use std::{fmt, future::Future, time::Duration};
+use std::{fmt, future::Future, sync::atomic::Ordering, time::Duration};
 
 use crate::{
     CallAsync, Config, Failure, Metrics, Name, State, Transition,
     admission::Bulkhead,
     clock::Clock,
+    config::LiveConfig,
     listener::Listeners,
     outcome::{Outcome, Streaks},
     state::StateWord,
+    sync::COUNTED,
     window::Window,
 };
 
@@ -79,7 +81,7 @@ use crate::{
 /// ```
 pub struct CircuitBreaker {
     pub(crate) state: StateWord,
-    pub(crate) config: Config,
+    pub(crate) config: LiveConfig,
     pub(crate) window: Window,
     pub(crate) streaks: Streaks,
     pub(crate) bulkhead: Bulkhead,
@@ -115,7 +117,7 @@ impl CircuitBreaker {
         CircuitBreaker {
             state: StateWord::new(clock.now_ms()),
             window: Window::new(config.window_ms(), config.window_buckets()),
-            config,
+            config: LiveConfig::new(config),
             streaks: Streaks::default(),
             bulkhead: Bulkhead::default(),
             name: name.into(),
@@ -130,10 +132,81 @@ impl CircuitBreaker {
         self.name.as_str()
     }
 
-    /// The breaker's configuration.
+    /// The configuration in force: the one the breaker was made with, or the last one put in
+    /// force by [`reconfigure`](Self::reconfigure) or by
+    /// [`registry::apply`](crate::registry::apply).
     #[must_use]
-    pub fn config(&self) -> &Config {
-        &self.config
+    pub fn config(&self) -> Config {
+        self.config.load()
+    }
+
+    /// Puts `config` in force from the next call, keeping the state, the window's counts and
+    /// the streak of failures, and makes later [`Overrides`](crate::Overrides) leave this
+    /// breaker alone: a configuration set in code at run time is the last word.
+    ///
+    /// - New thresholds judge the window as it is: if the failures already in it cross them,
+    ///   the next call's outcome trips the breaker.
+    /// - A new `sleep_window_ms` or `half_open_max_calls` applies to an open or half-open
+    ///   circuit from the next call (trials already admitted run on).
+    /// - A new `window_ms` or `window_buckets` re-buckets the window's counts: each bucket
+    ///   still inside the new window keeps its counts, in the new bucket holding the moment it
+    ///   started; a smaller window drops what falls outside it. The bucket array is never
+    ///   reallocated (calls index it without a lock): asked for more buckets than it was made
+    ///   with, a breaker keeps the window's length exact and counts it in the most buckets its
+    ///   array holds that divide it. [`config`](Self::config) shows what was asked for.
+    /// - A new `consecutive_failures` starts the count of failures in a row afresh.
+    /// - A new `max_concurrent` or `timeout_ms` applies to calls admitted from then on.
+    ///
+    /// ```
+    /// use fusebox::{CircuitBreaker, Config, State};
+    ///
+    /// let breaker = CircuitBreaker::new("quotes", Config::default());
+    /// for _ in 0..3 {
+    ///     let _ = breaker.call(|| Err::<(), _>("timeout"));
+    /// }
+    /// assert_eq!(breaker.state(), State::Closed); // 3 calls, under the volume threshold of 20
+    ///
+    /// breaker.reconfigure(Config::builder().request_volume_threshold(3).build()?);
+    /// assert_eq!(breaker.config().request_volume_threshold(), 3);
+    /// assert_eq!(breaker.metrics().failures, 3, "the window is kept");
+    /// let _ = breaker.call(|| Err::<(), _>("timeout"));
+    /// assert_eq!(breaker.state(), State::Open);
+    /// # Ok::<(), fusebox::ConfigError>(())
+    /// ```
+    pub fn reconfigure(&self, config: Config) {
+        self.config.reconfigured.store(true, Ordering::Relaxed);
+        self.put_in_force(config);
+    }
+
+    /// Whether [`reconfigure`](Self::reconfigure) has set this breaker's configuration.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))] // read by `registry::apply`
+    pub(crate) fn is_reconfigured(&self) -> bool {
+        self.config.reconfigured.load(Ordering::Relaxed)
+    }
+
+    /// Puts `config` in force (see [`reconfigure`](Self::reconfigure)); returns the
+    /// configuration it replaced.
+    pub(crate) fn put_in_force(&self, config: Config) -> Config {
+        let now = self.clock.now_ms();
+        let mut before = config;
+        // Under the window's lock, so that two changes at once do not mix their keys.
+        self.window
+            .reshape(config.window_ms(), config.window_buckets(), now, || {
+                before = self.config.load();
+                self.config.store(config);
+            });
+        if before.consecutive_failures() != config.consecutive_failures() {
+            self.streaks.restart();
+        }
+        // Successes look at the error rate only while enough failures to trip are in the
+        // window (`note_failure`); new thresholds may make the failures already there enough.
+        let totals = self.window.totals(now);
+        if totals.failures * 100 >= config.error_threshold() * config.request_volume_threshold() {
+            self.streaks
+                .failure_expiry
+                .fetch_max(now + config.window_ms(), COUNTED);
+        }
+        before
     }
 
     /// The current state.
@@ -332,7 +405,7 @@ impl fmt::Debug for CircuitBreaker {
         f.debug_struct("CircuitBreaker")
             .field("name", &self.name)
             .field("state", &self.state())
-            .field("config", &self.config)
+            .field("config", &self.config())
             .finish_non_exhaustive()
     }
 }

@@ -117,7 +117,7 @@ where
             match this.breaker.admit() {
                 Ok(permit) => {
                     #[cfg(feature = "tokio")]
-                    if let Some(limit) = this.breaker.config().timeout() {
+                    if let Some(limit) = this.breaker.config.timeout() {
                         this.timer.set(Some(tokio::time::sleep(limit)));
                     }
                     this.permit.insert(permit)

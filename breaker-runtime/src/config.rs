@@ -1,8 +1,14 @@
 //! A breaker's configuration, validated once when it is built.
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicBool, AtomicU32, Ordering},
+    time::Duration,
+};
 
-use crate::limits::{self, Limit};
+use crate::{
+    PartialConfig,
+    limits::{self, Limit},
+};
 
 /// Why a [`ConfigBuilder`] refused its values. The messages say what is allowed, in the same
 /// words the `#[circuit_breaker]` attribute uses at compile time.
@@ -54,6 +60,20 @@ pub enum ConfigError {
         /// The number of buckets asked for.
         window_buckets: u64,
     },
+    /// A name that is none of the configuration's keys.
+    #[error(
+        "unknown key: the keys are error_threshold, request_volume_threshold, window_ms, window_buckets, sleep_window_ms, half_open_max_calls, consecutive_failures, timeout_ms, max_concurrent"
+    )]
+    UnknownKey,
+    /// A key that only a cargo feature of this crate can enforce, given without that feature
+    /// (`timeout_ms` in an override, without `tokio`).
+    #[error("{key} needs the `{feature}` feature of fusebox, which enforces it")]
+    NeedsFeature {
+        /// The key.
+        key: &'static str,
+        /// The feature it needs.
+        feature: &'static str,
+    },
 }
 
 /// How a [`CircuitBreaker`](crate::CircuitBreaker) decides; see the crate documentation for
@@ -81,47 +101,28 @@ pub enum ConfigError {
 // Every limit's maximum fits in 32 bits, so a `Config` takes 36 bytes rather than 96 (it is in
 // every breaker); an unset optional value is 0, below each optional key's minimum of 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(into = "PartialConfig", try_from = "PartialConfig")
+)]
 pub struct Config {
-    error_threshold: u32,
-    request_volume_threshold: u32,
-    window_ms: u32,
-    window_buckets: u32,
-    sleep_window_ms: u32,
-    half_open_max_calls: u32,
-    consecutive_failures: u32,
-    timeout_ms: u32,
-    max_concurrent: u32,
-}
-
-/// The values a builder was given, not yet checked.
-#[derive(Clone, Copy, Debug)]
-struct Requested {
-    error_threshold: u64,
-    request_volume_threshold: u64,
-    window_ms: u64,
-    window_buckets: u64,
-    sleep_window_ms: u64,
-    half_open_max_calls: u64,
-    consecutive_failures: Option<u64>,
-    timeout_ms: Option<u64>,
-    max_concurrent: Option<u64>,
+    pub(crate) error_threshold: u32,
+    pub(crate) request_volume_threshold: u32,
+    pub(crate) window_ms: u32,
+    pub(crate) window_buckets: u32,
+    pub(crate) sleep_window_ms: u32,
+    pub(crate) half_open_max_calls: u32,
+    pub(crate) consecutive_failures: u32,
+    pub(crate) timeout_ms: u32,
+    pub(crate) max_concurrent: u32,
 }
 
 impl Config {
     /// A builder holding the defaults.
     pub const fn builder() -> ConfigBuilder {
         ConfigBuilder {
-            config: Requested {
-                error_threshold: default_of(limits::ERROR_THRESHOLD),
-                request_volume_threshold: default_of(limits::REQUEST_VOLUME_THRESHOLD),
-                window_ms: default_of(limits::WINDOW_MS),
-                window_buckets: default_of(limits::WINDOW_BUCKETS),
-                sleep_window_ms: default_of(limits::SLEEP_WINDOW_MS),
-                half_open_max_calls: default_of(limits::HALF_OPEN_MAX_CALLS),
-                consecutive_failures: None,
-                timeout_ms: None,
-                max_concurrent: None,
-            },
+            config: PartialConfig::new(),
         }
     }
 
@@ -186,10 +187,122 @@ impl Config {
         }
     }
 
+    pub(crate) const fn timeout_ms(&self) -> Option<u64> {
+        optional(self.timeout_ms)
+    }
+
     /// Calls allowed in flight at once (the bulkhead), if set.
     #[must_use]
     pub const fn max_concurrent(&self) -> Option<u64> {
         optional(self.max_concurrent)
+    }
+}
+
+/// The configuration a breaker runs with: a [`Config`] that can be replaced while calls read
+/// it. Each key is an atomic of its own, read with a relaxed load (the same instruction as a
+/// plain load on x86-64 and `AArch64`), so a call pays nothing for the configuration being
+/// replaceable. A call that reads keys while they are being replaced may see some old and some
+/// new ones; each decision reads the keys it needs once, and every mix of two valid
+/// configurations' thresholds is itself a valid one. The window's shape is the exception: it
+/// lives in the window, which changes it under its own lock
+/// ([`Window::reshape`](crate::window::Window::reshape)).
+pub(crate) struct LiveConfig {
+    error_threshold: AtomicU32,
+    request_volume_threshold: AtomicU32,
+    window_ms: AtomicU32,
+    window_buckets: AtomicU32,
+    sleep_window_ms: AtomicU32,
+    half_open_max_calls: AtomicU32,
+    consecutive_failures: AtomicU32,
+    timeout_ms: AtomicU32,
+    max_concurrent: AtomicU32,
+    /// Set by `CircuitBreaker::reconfigure`: overrides no longer apply to this breaker.
+    pub(crate) reconfigured: AtomicBool,
+}
+
+impl LiveConfig {
+    pub(crate) fn new(config: Config) -> LiveConfig {
+        let live = |value| AtomicU32::new(value);
+        LiveConfig {
+            error_threshold: live(config.error_threshold),
+            request_volume_threshold: live(config.request_volume_threshold),
+            window_ms: live(config.window_ms),
+            window_buckets: live(config.window_buckets),
+            sleep_window_ms: live(config.sleep_window_ms),
+            half_open_max_calls: live(config.half_open_max_calls),
+            consecutive_failures: live(config.consecutive_failures),
+            timeout_ms: live(config.timeout_ms),
+            max_concurrent: live(config.max_concurrent),
+            reconfigured: AtomicBool::new(false),
+        }
+    }
+
+    /// The configuration in force.
+    pub(crate) fn load(&self) -> Config {
+        let get = |key: &AtomicU32| key.load(Ordering::Relaxed);
+        Config {
+            error_threshold: get(&self.error_threshold),
+            request_volume_threshold: get(&self.request_volume_threshold),
+            window_ms: get(&self.window_ms),
+            window_buckets: get(&self.window_buckets),
+            sleep_window_ms: get(&self.sleep_window_ms),
+            half_open_max_calls: get(&self.half_open_max_calls),
+            consecutive_failures: get(&self.consecutive_failures),
+            timeout_ms: get(&self.timeout_ms),
+            max_concurrent: get(&self.max_concurrent),
+        }
+    }
+
+    /// Puts `config` in force, key by key.
+    pub(crate) fn store(&self, config: Config) {
+        let set = |key: &AtomicU32, value| key.store(value, Ordering::Relaxed);
+        set(&self.error_threshold, config.error_threshold);
+        set(
+            &self.request_volume_threshold,
+            config.request_volume_threshold,
+        );
+        set(&self.window_ms, config.window_ms);
+        set(&self.window_buckets, config.window_buckets);
+        set(&self.sleep_window_ms, config.sleep_window_ms);
+        set(&self.half_open_max_calls, config.half_open_max_calls);
+        set(&self.consecutive_failures, config.consecutive_failures);
+        set(&self.timeout_ms, config.timeout_ms);
+        set(&self.max_concurrent, config.max_concurrent);
+    }
+
+    #[inline]
+    pub(crate) fn error_threshold(&self) -> u64 {
+        u64::from(self.error_threshold.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn request_volume_threshold(&self) -> u64 {
+        u64::from(self.request_volume_threshold.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn sleep_window_ms(&self) -> u64 {
+        u64::from(self.sleep_window_ms.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn half_open_max_calls(&self) -> u64 {
+        u64::from(self.half_open_max_calls.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn consecutive_failures(&self) -> Option<u64> {
+        optional(self.consecutive_failures.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        optional(self.timeout_ms.load(Ordering::Relaxed)).map(Duration::from_millis)
+    }
+
+    #[inline]
+    pub(crate) fn max_concurrent(&self) -> Option<u64> {
+        optional(self.max_concurrent.load(Ordering::Relaxed))
     }
 }
 
@@ -211,7 +324,7 @@ impl Default for Config {
     }
 }
 
-const fn default_of(limit: Limit) -> u64 {
+pub(crate) const fn default_of(limit: Limit) -> u64 {
     match limit.default {
         Some(value) => value,
         None => 0,
@@ -235,45 +348,45 @@ const fn default_of(limit: Limit) -> u64 {
 #[derive(Clone, Copy, Debug)]
 #[must_use]
 pub struct ConfigBuilder {
-    config: Requested,
+    config: PartialConfig,
 }
 
 impl ConfigBuilder {
     /// Trip when failures are at least this percent (1..=100) of the calls in the window.
     pub const fn error_threshold(mut self, percent: u64) -> Self {
-        self.config.error_threshold = percent;
+        self.config.error_threshold = Some(percent);
         self
     }
 
     /// …and the window holds at least this many calls (≥ 1).
     pub const fn request_volume_threshold(mut self, calls: u64) -> Self {
-        self.config.request_volume_threshold = calls;
+        self.config.request_volume_threshold = Some(calls);
         self
     }
 
     /// Length of the rolling window, `window_ms` (10 ms to one day).
     pub const fn window(mut self, length: Duration) -> Self {
-        self.config.window_ms = millis(length);
+        self.config.window_ms = Some(millis(length));
         self
     }
 
     /// Buckets the window is kept in (1..=1000); they must split the window evenly into
     /// buckets of at least [`limits::MIN_BUCKET_MS`].
     pub const fn window_buckets(mut self, buckets: u64) -> Self {
-        self.config.window_buckets = buckets;
+        self.config.window_buckets = Some(buckets);
         self
     }
 
     /// How long the circuit stays open before it lets a trial call through,
     /// `sleep_window_ms` (1 ms to one day).
     pub const fn sleep_window(mut self, sleep: Duration) -> Self {
-        self.config.sleep_window_ms = millis(sleep);
+        self.config.sleep_window_ms = Some(millis(sleep));
         self
     }
 
     /// Trial calls admitted while half-open (1..=65535); all of them must succeed to close.
     pub const fn half_open_max_calls(mut self, calls: u64) -> Self {
-        self.config.half_open_max_calls = calls;
+        self.config.half_open_max_calls = Some(calls);
         self
     }
 
@@ -308,47 +421,13 @@ impl ConfigBuilder {
     /// The first value outside its limit, or [`ConfigError::WindowNotDivisible`] or
     /// [`ConfigError::BucketTooNarrow`].
     pub const fn build(self) -> Result<Config, ConfigError> {
-        let c = self.config;
-        let checks = [
-            limits::ERROR_THRESHOLD.check(c.error_threshold),
-            limits::REQUEST_VOLUME_THRESHOLD.check(c.request_volume_threshold),
-            limits::WINDOW_MS.check(c.window_ms),
-            limits::WINDOW_BUCKETS.check(c.window_buckets),
-            limits::SLEEP_WINDOW_MS.check(c.sleep_window_ms),
-            limits::HALF_OPEN_MAX_CALLS.check(c.half_open_max_calls),
-            check_optional(limits::CONSECUTIVE_FAILURES, c.consecutive_failures),
-            check_optional(limits::TIMEOUT_MS, c.timeout_ms),
-            check_optional(limits::MAX_CONCURRENT, c.max_concurrent),
-        ];
-        let mut i = 0;
-        while i < checks.len() {
-            if let Err(error) = checks[i] {
-                return Err(error);
-            }
-            i += 1;
-        }
-        if let Err(error) = limits::check_window(c.window_ms, c.window_buckets) {
-            return Err(error);
-        }
-        // Every value is within its limit, and every limit's maximum fits in 32 bits.
-        #[allow(clippy::cast_possible_truncation)]
-        Ok(Config {
-            error_threshold: c.error_threshold as u32,
-            request_volume_threshold: c.request_volume_threshold as u32,
-            window_ms: c.window_ms as u32,
-            window_buckets: c.window_buckets as u32,
-            sleep_window_ms: c.sleep_window_ms as u32,
-            half_open_max_calls: c.half_open_max_calls as u32,
-            consecutive_failures: stored(c.consecutive_failures),
-            timeout_ms: stored(c.timeout_ms),
-            max_concurrent: stored(c.max_concurrent),
-        })
+        self.config.build()
     }
 }
 
 /// An optional value as a `Config` stores it (checked, so it fits).
 #[allow(clippy::cast_possible_truncation)]
-const fn stored(value: Option<u64>) -> u32 {
+pub(crate) const fn stored(value: Option<u64>) -> u32 {
     match value {
         Some(value) => value as u32,
         None => 0,
@@ -368,7 +447,7 @@ const fn millis(duration: Duration) -> u64 {
     }
 }
 
-const fn check_optional(limit: Limit, value: Option<u64>) -> Result<u64, ConfigError> {
+pub(crate) const fn check_optional(limit: Limit, value: Option<u64>) -> Result<u64, ConfigError> {
     match value {
         Some(value) => limit.check(value),
         None => Ok(0),

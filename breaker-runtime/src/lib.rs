@@ -32,6 +32,8 @@
 //! - `tokio`: enforces [`Config::timeout`] on async calls with Tokio's timer.
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`, to move a breaker's time in tests without sleeping.
+//! - `serde`: `Overrides` (configuration from TOML files, the environment or any serde loader,
+//!   applied with `registry::apply`); `Config` and `Metrics` (de)serialize.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admission;
@@ -40,6 +42,7 @@ mod call;
 mod cells;
 mod clock;
 mod config;
+mod declaration;
 mod error;
 mod keyed;
 pub mod limits;
@@ -47,6 +50,9 @@ mod listener;
 mod metrics;
 mod name;
 mod outcome;
+#[cfg(feature = "serde")]
+mod overrides;
+mod partial;
 pub mod registry;
 mod state;
 mod sync;
@@ -60,9 +66,15 @@ pub use call::CallAsync;
 #[cfg(feature = "test-util")]
 pub use clock::TestClock;
 pub use config::{Config, ConfigBuilder, ConfigError};
+#[doc(hidden)]
+pub use declaration::{DECLARATIONS, Declaration};
 pub use error::{BreakerError, Failure};
 pub use keyed::Keyed;
 pub use listener::Transition;
 pub use metrics::Metrics;
 pub use name::Name;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use overrides::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
+pub use partial::PartialConfig;
 pub use state::State;

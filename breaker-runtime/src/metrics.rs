@@ -20,7 +20,10 @@ use crate::{State, window::Totals};
 /// assert_eq!(metrics.state, State::ForcedOpen);
 /// assert_eq!((metrics.calls, metrics.rejections), (0, 1));
 /// ```
+///
+/// With the `serde` feature it (de)serializes with `time_in_state` as `time_in_state_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct Metrics {
     /// The state.
@@ -38,6 +41,10 @@ pub struct Metrics {
     /// `failures * 100 / calls`, rounded down; 0 with no calls.
     pub error_percent: u64,
     /// How long the breaker has been in `state`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "time_in_state_ms", with = "whole_millis")
+    )]
     pub time_in_state: Duration,
 }
 
@@ -54,5 +61,21 @@ impl Metrics {
             error_percent: (totals.failures * 100).checked_div(calls).unwrap_or(0),
             time_in_state,
         }
+    }
+}
+
+/// A duration as whole milliseconds, the unit of every duration in the configuration.
+#[cfg(feature = "serde")]
+mod whole_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
+        to.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Duration, D::Error> {
+        u64::deserialize(from).map(Duration::from_millis)
     }
 }

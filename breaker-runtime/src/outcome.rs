@@ -46,7 +46,7 @@ impl Outcome {
 pub(crate) struct Streaks {
     /// Until when successes must check the error rate: the time the newest failure that left
     /// enough failures in the window to trip on successes alone ages out (see `note_failure`).
-    failure_expiry: AtomicU64,
+    pub(crate) failure_expiry: AtomicU64,
     /// Failures in a row, when `consecutive_failures` is set.
     consecutive: AtomicU64,
 }

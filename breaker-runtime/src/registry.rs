@@ -1,6 +1,13 @@
 //! Breakers by name, for the whole process: how generated code finds its breaker, and how an
 //! application lists every breaker to export metrics or to force one open.
 //!
+//! Every `#[circuit_breaker]` function's breaker is here from the start (the first use of the
+//! registry makes them all, from the declarations the linker gathered): [`all`] lists them
+//! before any of them was called, and [`check`] says whether two functions share one by
+//! accident. An annotated breaker's name is the one its attribute gives, or by default
+//! `module_path!()::function_name` (`shop::catalog::search`); a method's type is not part of
+//! it, so two methods of one name in one module need a `name` each ([`check`] finds them).
+//!
 //! The registry holds each breaker in an [`Arc`] and hands out clones of it. A breaker stays
 //! registered until [`remove`] takes it out (a [`Keyed`](crate::Keyed) family removes the keys
 //! it evicts); it is freed when the last handle to it is dropped. A `#[circuit_breaker]`
@@ -22,32 +29,153 @@
 
 use std::{
     collections::BTreeMap,
-    sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    fmt,
+    sync::{Arc, LazyLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
-use crate::{CircuitBreaker, Config, Name, Transition, listener::EVERY_BREAKER};
+use crate::{
+    CircuitBreaker, Config, Name, PartialConfig, Transition,
+    declaration::{self, DECLARATIONS, Declaration},
+    listener::EVERY_BREAKER,
+};
 
-static BREAKERS: RwLock<BTreeMap<Name, Arc<CircuitBreaker>>> = RwLock::new(BTreeMap::new());
+pub use crate::declaration::{Conflict, Site};
 
-fn read() -> RwLockReadGuard<'static, BTreeMap<Name, Arc<CircuitBreaker>>> {
+/// A registered breaker, and the configuration its code declared: the layer that overrides
+/// go over (see [`Overrides`](crate::Overrides)).
+pub(crate) struct Entry {
+    pub(crate) breaker: Arc<CircuitBreaker>,
+    /// An annotated breaker's attribute literals; every key of a breaker registered in code.
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))] // read by `registry::apply`
+    pub(crate) declared: PartialConfig,
+}
+
+pub(crate) type Breakers = BTreeMap<Name, Entry>;
+
+/// Made at the registry's first use, with every annotated function's breaker in it.
+static BREAKERS: LazyLock<RwLock<Breakers>> = LazyLock::new(|| {
+    let mut breakers = Breakers::new();
+    for declared in DECLARATIONS {
+        if !declared.keyed {
+            // Functions that share a name share the breaker of whichever comes first; if they
+            // configure it differently, `check` says so.
+            breakers
+                .entry(Name::from(declared.name))
+                .or_insert_with(|| entry_of(declared));
+        }
+    }
+    RwLock::new(breakers)
+});
+
+fn entry_of(declared: &Declaration) -> Entry {
+    Entry {
+        breaker: Arc::new(CircuitBreaker::new(declared.name, declared.config())),
+        declared: declared.literals,
+    }
+}
+
+pub(crate) fn read() -> RwLockReadGuard<'static, Breakers> {
     BREAKERS.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write() -> RwLockWriteGuard<'static, BTreeMap<Name, Arc<CircuitBreaker>>> {
+fn write() -> RwLockWriteGuard<'static, Breakers> {
     BREAKERS.write().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The breaker registered under `name`, if any. (A `#[circuit_breaker]` function's breaker is
-/// registered at the function's first call.)
+/// The breaker registered under `name`, if any.
 #[must_use]
 pub fn get(name: &str) -> Option<Arc<CircuitBreaker>> {
-    read().get(name).cloned()
+    read().get(name).map(|entry| Arc::clone(&entry.breaker))
 }
 
-/// Every registered breaker, ordered by name.
+/// Every registered breaker, ordered by name: every `#[circuit_breaker]` function's from the
+/// start, called or not, and those registered in code.
+///
+/// ```
+/// use fusebox::{circuit_breaker, registry};
+///
+/// #[circuit_breaker(error_threshold = 30)]
+/// fn stock_level(sku: u32) -> Result<u32, fusebox::BreakerError> {
+///     Ok(sku % 7)
+/// }
+///
+/// // Listed, with its configuration, before its first call.
+/// let listed = registry::all()
+///     .into_iter()
+///     .find(|breaker| breaker.name().ends_with("::stock_level"))
+///     .expect("registered at startup");
+/// assert_eq!(listed.config().error_threshold(), 30);
+/// # let _ = stock_level(1);
+/// ```
 #[must_use]
 pub fn all() -> Vec<Arc<CircuitBreaker>> {
-    read().values().cloned().collect()
+    read()
+        .values()
+        .map(|entry| Arc::clone(&entry.breaker))
+        .collect()
+}
+
+/// The breaker of an annotated function: the one registered under its name at startup, or, if
+/// the name was removed since (or the declaration escaped the linker), one registered now.
+#[doc(hidden)]
+pub fn declared(declaration: &'static Declaration) -> Arc<CircuitBreaker> {
+    if let Some(breaker) = get(declaration.name) {
+        return breaker;
+    }
+    let entry = write()
+        .entry(Name::from(declaration.name))
+        .or_insert_with(|| entry_of(declaration))
+        .breaker
+        .clone();
+    entry
+}
+
+/// Two or more annotated functions would share a breaker by accident; see [`check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryError {
+    /// Every conflict found, ordered by name.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, conflict) in self.conflicts.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{conflict}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+/// Checks that no two `#[circuit_breaker]` functions share a breaker by accident: two
+/// functions whose default names are the same (two `fn get` in different impls of one module),
+/// or two that give one `name` and configure it differently. Functions that give the same
+/// `name` with the same keys share one breaker, on purpose.
+///
+/// [`apply`] calls it; an application that loads no overrides can call it at startup, or in a
+/// test (`assert_eq!(registry::check(), Ok(()))`) to learn of a collision before it ships.
+///
+/// # Errors
+/// A [`RegistryError`] listing every conflict, each naming both functions by file and line
+/// and saying what to do.
+///
+/// ```
+/// use fusebox::registry;
+///
+/// // This crate's examples declare no colliding breakers.
+/// assert_eq!(registry::check(), Ok(()));
+/// ```
+pub fn check() -> Result<(), RegistryError> {
+    let conflicts = declaration::conflicts(DECLARATIONS.iter());
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(RegistryError { conflicts })
+    }
 }
 
 /// The breaker registered under `name`, registering a new one with `config` if there is none.
@@ -58,9 +186,13 @@ pub fn get_or_register(name: impl Into<Name>, config: Config) -> Arc<CircuitBrea
         return breaker;
     }
     Arc::clone(
-        write()
+        &write()
             .entry(name.clone())
-            .or_insert_with(|| Arc::new(CircuitBreaker::new(name, config))),
+            .or_insert_with(|| Entry {
+                breaker: Arc::new(CircuitBreaker::new(name, config)),
+                declared: config.into(),
+            })
+            .breaker,
     )
 }
 
@@ -101,10 +233,14 @@ pub fn register_shared(
     let mut breakers = write();
     if let Some(existing) = breakers.get(breaker.name()) {
         return Err(AlreadyRegistered {
-            existing: Arc::clone(existing),
+            existing: Arc::clone(&existing.breaker),
         });
     }
-    breakers.insert(breaker.name.clone(), Arc::clone(&breaker));
+    let entry = Entry {
+        breaker: Arc::clone(&breaker),
+        declared: breaker.config().into(),
+    };
+    breakers.insert(breaker.name.clone(), entry);
     Ok(breaker)
 }
 
@@ -114,7 +250,7 @@ pub fn register_shared(
 // Not `must_use`: unlisting is the point; the breaker is returned for whoever wants it.
 #[allow(clippy::must_use_candidate)]
 pub fn remove(name: &str) -> Option<Arc<CircuitBreaker>> {
-    write().remove(name)
+    write().remove(name).map(|entry| entry.breaker)
 }
 
 /// Removes `breaker` if it is the one registered under its name (and not another of the same
@@ -123,10 +259,52 @@ pub(crate) fn remove_this(breaker: &Arc<CircuitBreaker>) {
     let mut breakers = write();
     if breakers
         .get(breaker.name())
-        .is_some_and(|registered| Arc::ptr_eq(registered, breaker))
+        .is_some_and(|registered| Arc::ptr_eq(&registered.breaker, breaker))
     {
         breakers.remove(breaker.name());
     }
+}
+
+/// Puts `overrides` in force on every registered breaker: at startup, or at run time as a hot
+/// reload (a live breaker keeps its state and its window; see
+/// [`CircuitBreaker::reconfigure`] for how each key takes effect). Everything is checked
+/// first ([`check`]'s conflicts, every name, every value, every breaker's resulting
+/// configuration) and then all of it is applied, or nothing. See [`Overrides`](crate::Overrides)
+/// for the layers and their precedence.
+///
+/// Breakers registered later are not affected by it; a breaker configured with
+/// [`reconfigure`](CircuitBreaker::reconfigure) is left alone (and listed in
+/// [`Applied::reconfigured`](crate::Applied::reconfigured)).
+///
+/// # Errors
+/// [`OverridesError`](crate::OverridesError): a conflict between annotated functions, a name
+/// no breaker has (with the closest registered one), a value outside its limit (naming the
+/// breaker, the key and the range), or a breaker whose layers add up to an invalid
+/// configuration.
+///
+/// ```
+/// use fusebox::{CircuitBreaker, Config, Overrides, OverridesError, registry};
+///
+/// registry::register(CircuitBreaker::new("apply-doc::pricing", Config::default()))?;
+/// let overrides = Overrides::from_toml_str(r#"
+///     [breakers."apply-doc::pricing"]
+///     error_threshold = 25
+/// "#)?;
+/// let applied = registry::apply(&overrides)?;
+/// assert!(applied.changed.iter().any(|change| change.name == "apply-doc::pricing"));
+/// assert_eq!(registry::get("apply-doc::pricing").unwrap().config().error_threshold(), 25);
+///
+/// let typo = Overrides::from_toml_str("[breakers.\"apply-doc::pricng\"]\nerror_threshold = 5")?;
+/// assert_eq!(
+///     registry::apply(&typo).unwrap_err().to_string(),
+///     "no circuit breaker is named `apply-doc::pricng`; did you mean `apply-doc::pricing`?"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub fn apply(overrides: &crate::Overrides) -> Result<crate::Applied, crate::OverridesError> {
+    crate::overrides::apply(overrides)
 }
 
 /// Calls `listener` on every state change of every breaker, registered or not, including

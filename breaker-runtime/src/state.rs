@@ -34,6 +34,8 @@ use crate::sync::{AtomicU64, Ordering};
 /// assert!(State::ForcedOpen.is_open());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum State {
     /// Calls run and their outcomes are counted.

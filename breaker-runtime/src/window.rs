@@ -18,6 +18,7 @@ use once_cell::race::OnceBox;
 
 use crate::{
     cells::{Cells, HotCounts, LazyCells},
+    limits::MIN_BUCKET_MS,
     outcome::Outcome,
     sync::{
         AtomicU32, AtomicU64, COUNTED, Ordering, add_one, add_one_watching, back_off,
@@ -68,6 +69,9 @@ impl Bucket {
     }
 }
 
+/// The most buckets a window has ([`limits::WINDOW_BUCKETS`](crate::limits::WINDOW_BUCKETS)).
+const MAX_BUCKETS: usize = 1_000;
+
 /// The head: `start_ms << 11 | slot << 1 | locked`. 53 bits of milliseconds outlast any
 /// monotonic clock; `window_buckets` is at most 1000, below 2^10.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,23 +110,168 @@ pub(crate) struct Window {
     timeouts: OnceBox<Box<[AtomicU32]>>,
     /// Allocated at the first collision of two threads on a counter of this window.
     cells: LazyCells,
-    /// The window is `buckets.len()` of these long (the configuration checks that it divides).
-    bucket_ms: u32,
+    /// `bucket_ms << 32 | count`: the window is `count` buckets of `bucket_ms` (the
+    /// configuration checks that they divide it), the first `count` of `buckets`. Changed only
+    /// under the head's lock, by [`reshape`](Window::reshape).
+    shape: AtomicU64,
+}
+
+/// A window's buckets: how many, and how wide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Shape {
+    pub(crate) count: usize,
+    pub(crate) bucket_ms: u64,
+}
+
+impl Shape {
+    /// `window_ms` in `buckets` buckets, in an array of `capacity`: the largest number of
+    /// buckets, at most `buckets` and at most `capacity`, that divides the window into buckets
+    /// of at least [`MIN_BUCKET_MS`] (for a valid configuration within its array, `buckets`).
+    fn fitting(window_ms: u64, buckets: u64, capacity: usize) -> Shape {
+        let most = usize::try_from(buckets).unwrap_or(usize::MAX).min(capacity);
+        let count = (1..=most.max(1))
+            .rev()
+            .find(|&count| {
+                let count = count as u64;
+                window_ms.is_multiple_of(count) && window_ms / count >= MIN_BUCKET_MS
+            })
+            .unwrap_or(1);
+        Shape {
+            count,
+            bucket_ms: (window_ms / count as u64).max(1),
+        }
+    }
+
+    const fn packed(self) -> u64 {
+        (self.bucket_ms << 32) | self.count as u64
+    }
+
+    // The count is at most 1000 and a bucket at most a day: each fits its half.
+    #[allow(clippy::cast_possible_truncation)]
+    const fn unpacked(word: u64) -> Shape {
+        Shape {
+            count: (word & 0xffff_ffff) as usize,
+            bucket_ms: word >> 32,
+        }
+    }
 }
 
 impl Window {
     /// A window of `window_ms` in `buckets` buckets.
     pub(crate) fn new(window_ms: u64, buckets: u64) -> Window {
-        let count = usize::try_from(buckets).unwrap_or(1).max(1);
-        // A window is at most a day (`limits::MAX_MS`), which fits in 32 bits.
-        let bucket_ms = u32::try_from(window_ms / count as u64).unwrap_or(u32::MAX);
+        let capacity = usize::try_from(buckets).unwrap_or(1).clamp(1, MAX_BUCKETS);
+        let shape = Shape::fitting(window_ms, buckets, capacity);
         Window {
             head: AtomicU64::new(Head::new(0, 0).0),
-            buckets: (0..count).map(|_| Bucket::default()).collect(),
+            buckets: (0..capacity).map(|_| Bucket::default()).collect(),
             timeouts: OnceBox::new(),
-            cells: LazyCells::new(count),
-            bucket_ms: bucket_ms.max(1),
+            cells: LazyCells::new(capacity),
+            shape: AtomicU64::new(shape.packed()),
         }
+    }
+
+    /// The buckets in use, and their width.
+    #[inline]
+    pub(crate) fn shape(&self) -> Shape {
+        Shape::unpacked(self.shape.load(Ordering::Relaxed))
+    }
+
+    /// Makes the window `window_ms` long in `buckets` buckets, at `now_ms`, keeping its
+    /// counts: each bucket still inside the new window moves, counts and all, to the new
+    /// bucket that holds the moment it started (so a count may age out up to a bucket early
+    /// or late, as buckets always make it). The bucket array is never reallocated, because
+    /// calls index it without a lock: a window asked for more buckets than it was made with
+    /// keeps its length and its counts in the most buckets its array holds that divide it.
+    /// An outcome being counted at the very moment of the change may be left out of the
+    /// window (never out of the call's result).
+    ///
+    /// `while_locked` runs under the head's lock, before the change: what it does is
+    /// serialised with every other reshape.
+    pub(crate) fn reshape(
+        &self,
+        window_ms: u64,
+        buckets: u64,
+        now_ms: u64,
+        while_locked: impl FnOnce(),
+    ) {
+        let new = Shape::fitting(window_ms, buckets, self.buckets.len());
+        let head = self.lock();
+        while_locked();
+        let old = self.shape();
+        if new == old {
+            self.head.store(head.0, Ordering::Release);
+            return;
+        }
+        // What each old bucket inside the window holds, and when it started.
+        let kept: Vec<(u64, Totals)> = (0..old.count)
+            .map_while(|back| {
+                let start_ms = head.start_ms().checked_sub(back as u64 * old.bucket_ms)?;
+                (start_ms + old.bucket_ms * old.count as u64 > now_ms).then(|| {
+                    (
+                        start_ms,
+                        self.bucket_totals((head.slot() + old.count - back) % old.count),
+                    )
+                })
+            })
+            .collect();
+        for slot in 0..self.buckets.len() {
+            self.empty(slot);
+        }
+        let start_ms = now_ms - now_ms % new.bucket_ms;
+        let newest = new.count - 1;
+        for (old_start, totals) in kept {
+            let back =
+                start_ms.saturating_sub(old_start - old_start % new.bucket_ms) / new.bucket_ms;
+            if let Ok(back) = usize::try_from(back)
+                && back < new.count
+            {
+                self.add_totals(newest - back, &totals);
+            }
+        }
+        self.shape.store(new.packed(), Ordering::Relaxed);
+        self.head
+            .store(Head::new(start_ms, newest).0, Ordering::Release);
+    }
+
+    /// The counts of bucket `slot`, cells included.
+    fn bucket_totals(&self, slot: usize) -> Totals {
+        let mut totals = Totals::default();
+        self.buckets[slot].add_to(&mut totals);
+        if let Some(timeouts) = self.timeouts.get() {
+            totals.timeouts += u64::from(timeouts[slot].load(COUNTED));
+        }
+        for counts in self
+            .cells
+            .get()
+            .iter()
+            .flat_map(|cells| cells.of_slot(slot))
+        {
+            totals.add_hot(counts);
+        }
+        totals
+    }
+
+    /// Adds `totals` to the shared counters of bucket `slot` (saturating, as every count).
+    fn add_totals(&self, slot: usize, totals: &Totals) {
+        let add = |counter: &AtomicU32, count: u64| {
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |value| {
+                Some(value.saturating_add(count))
+            });
+        };
+        let bucket = &self.buckets[slot];
+        add(&bucket.hot.successes, totals.successes);
+        add(&bucket.hot.rejections, totals.rejections);
+        add(&bucket.failures, totals.failures);
+        if totals.timeouts > 0 {
+            add(&self.timeouts_array()[slot], totals.timeouts);
+        }
+    }
+
+    /// The timeouts per bucket, allocated at the first timeout.
+    fn timeouts_array(&self) -> &[AtomicU32] {
+        self.timeouts
+            .get_or_init(|| Box::new((0..self.buckets.len()).map(|_| AtomicU32::new(0)).collect()))
     }
 
     /// Counts an outcome at `now_ms`, and returns the start of the bucket period it went into.
@@ -133,10 +282,7 @@ impl Window {
             Outcome::Success => self.count_hot(head, |counts| &counts.successes),
             Outcome::Failure => add_one(&self.buckets[head.slot()].failures),
             Outcome::Timeout => {
-                let timeouts = self.timeouts.get_or_init(|| {
-                    Box::new((0..self.buckets.len()).map(|_| AtomicU32::new(0)).collect())
-                });
-                add_one(&timeouts[head.slot()]);
+                add_one(&self.timeouts_array()[head.slot()]);
                 add_one(&self.buckets[head.slot()].failures);
             }
         }
@@ -178,25 +324,25 @@ impl Window {
 
     /// When a failure counted into the bucket starting at `bucket_start_ms` leaves the window.
     pub(crate) fn expiry_of(&self, bucket_start_ms: u64) -> u64 {
-        bucket_start_ms + u64::from(self.bucket_ms) * self.buckets.len() as u64
+        let shape = self.shape();
+        bucket_start_ms + shape.bucket_ms * shape.count as u64
     }
 
     /// The counts of the buckets still inside the window at `now_ms`.
     pub(crate) fn totals(&self, now_ms: u64) -> Totals {
         let head = self.unlocked_head();
         let mut totals = Totals::default();
-        let count = self.buckets.len();
+        let Shape { count, bucket_ms } = self.shape();
         let cells = self.cells.get();
         for back in 0..count {
-            let Some(start_ms) = head
-                .start_ms()
-                .checked_sub(back as u64 * u64::from(self.bucket_ms))
-            else {
+            let Some(start_ms) = head.start_ms().checked_sub(back as u64 * bucket_ms) else {
                 break;
             };
-            if self.expiry_of(start_ms) <= now_ms {
+            if start_ms + bucket_ms * count as u64 <= now_ms {
                 break; // this bucket and every older one have aged out
             }
+            // The head's slot is below the count, except for a reading that raced a reshape,
+            // which the modulo keeps inside the array.
             let slot = (head.slot() + count - back) % count;
             self.buckets[slot].add_to(&mut totals);
             if let Some(timeouts) = self.timeouts.get() {
@@ -240,7 +386,7 @@ impl Window {
         let head = Head(self.head.load(Ordering::Acquire));
         // A reading older than the head (this thread read the clock before another moved the
         // head) counts in the newest bucket: late by less than a bucket, never lost.
-        if !head.is_locked() && now_ms < head.start_ms() + u64::from(self.bucket_ms) {
+        if !head.is_locked() && now_ms < head.start_ms() + self.shape().bucket_ms {
             return head;
         }
         self.current_slow(now_ms)
@@ -257,7 +403,7 @@ impl Window {
                 back_off(&mut attempt);
                 continue;
             }
-            if now_ms < head.start_ms() + u64::from(self.bucket_ms) {
+            if now_ms < head.start_ms() + self.shape().bucket_ms {
                 return head;
             }
             if let Some(advanced) = self.advance(head, now_ms) {
@@ -278,8 +424,7 @@ impl Window {
                 Ordering::Relaxed,
             )
             .ok()?;
-        let count = self.buckets.len();
-        let bucket_ms = u64::from(self.bucket_ms);
+        let Shape { count, bucket_ms } = self.shape();
         let start_ms = now_ms - now_ms % bucket_ms;
         let steps = (start_ms - head.start_ms()) / bucket_ms;
         let reused = usize::try_from(steps).unwrap_or(usize::MAX).min(count);

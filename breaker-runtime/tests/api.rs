@@ -133,7 +133,7 @@ fn the_registry_finds_breakers_by_name_and_tells_of_every_transition() {
         ),
         "the first registration's breaker and configuration stay"
     );
-    assert_eq!(orders.config(), &Config::default());
+    assert_eq!(orders.config(), Config::default());
     let payments = CircuitBreaker::new("api::registry::payments", Config::default());
     let payments = registry::register(payments).unwrap();
     let again = CircuitBreaker::new("api::registry::payments", Config::default());

@@ -1,0 +1,586 @@
+//! Overrides: the configuration operations change without recompiling, from a TOML file, the
+//! environment, or whatever configuration loader the application already uses.
+
+use std::{
+    collections::BTreeMap,
+    ffi::OsString,
+    fmt,
+    path::{Path, PathBuf},
+    sync::{Mutex, PoisonError},
+};
+
+use crate::{
+    Config, ConfigError, PartialConfig,
+    limits::{self, Limit},
+    partial::KEYS,
+    registry::{self, Breakers, RegistryError},
+};
+
+/// The prefix of every environment variable [`Overrides::from_env`] reads.
+pub const ENV_PREFIX: &str = "BREAKER__";
+
+/// Configuration over the compiled-in one: a `defaults` table for every annotated breaker, and
+/// a `breakers` table by breaker name; each entry sets any of the `#[circuit_breaker]`
+/// attribute's numeric keys, under the same names. Load it with
+/// [`from_toml_str`](Self::from_toml_str), [`from_toml_file`](Self::from_toml_file) or
+/// [`from_env`](Self::from_env), or embed it in the application's own configuration (it is a
+/// plain `serde::Deserialize` type), then put it in force with
+/// [`registry::apply`](crate::registry::apply).
+///
+/// # Precedence
+/// Lowest first; each key comes from the highest layer that sets it:
+///
+/// | layer | where from |
+/// |---|---|
+/// | built-in defaults | [`Config::default`] |
+/// | `defaults` | the file's, then the environment's (`BREAKER__DEFAULTS__…`) |
+/// | the attribute's literals | `#[circuit_breaker(error_threshold = 50)]`; every key of a breaker registered in code |
+/// | `breakers.<name>` | the file (or any source but the environment) |
+/// | environment | `BREAKER__<NAME>__<KEY>` |
+/// | [`CircuitBreaker::reconfigure`](crate::CircuitBreaker::reconfigure) | code, at run time: the last word |
+///
+/// Each [`apply`](crate::registry::apply) replaces the layer its overrides came from (the
+/// environment's, or the file's), so applying a file again after editing it is a hot reload:
+/// a key deleted from the file falls back to the layer below.
+///
+/// ```
+/// use fusebox::Overrides;
+///
+/// let overrides = Overrides::from_toml_str(r#"
+///     [defaults]
+///     sleep_window_ms = 10000
+///
+///     [breakers."shop::catalog::search"]
+///     error_threshold = 30
+///     request_volume_threshold = 50
+/// "#)?;
+/// assert_eq!(overrides.defaults.sleep_window_ms, Some(10_000));
+/// assert_eq!(overrides.breakers["shop::catalog::search"].error_threshold, Some(30));
+///
+/// let typo = Overrides::from_toml_str("[defaults]\nerror_treshold = 30\n").unwrap_err();
+/// assert!(typo.to_string().contains("unknown field `error_treshold`"));
+/// assert!(typo.to_string().contains("line 2"));
+/// # Ok::<(), fusebox::OverridesError>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Overrides {
+    /// Keys for every annotated breaker whose attribute does not set them.
+    #[serde(skip_serializing_if = "PartialConfig::is_empty")]
+    pub defaults: PartialConfig,
+    /// Keys for one breaker each, by name (the environment's: by the name's
+    /// [variable form](Overrides::variable)).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub breakers: BTreeMap<String, PartialConfig>,
+    #[serde(skip)]
+    source: Source,
+}
+
+/// Which layer an [`Overrides`] is (see its precedence table).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Source {
+    /// A file, a configuration loader, or code: `breakers.<name>` beats the attribute.
+    #[default]
+    Config,
+    /// The environment, read by [`Overrides::from_env`]: beats every other override.
+    Environment,
+}
+
+/// Why overrides could not be loaded or applied. Nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OverridesError {
+    /// Two annotated functions would share a breaker by accident (see
+    /// [`registry::check`](crate::registry::check)).
+    #[error(transparent)]
+    Conflicts(#[from] RegistryError),
+    /// No registered breaker has this name.
+    #[error("no circuit breaker is named `{name}`{}", suggest(.suggestion.as_deref()))]
+    UnknownBreaker {
+        /// The name in the overrides.
+        name: String,
+        /// The registered name closest to it, if one is close.
+        suggestion: Option<String>,
+    },
+    /// Several breakers' names have this environment form.
+    #[error(
+        "{variable} could mean any of the circuit breakers {}: their names differ only in characters that environment variables turn into `_`; give one another name",
+        .names.join(", ")
+    )]
+    AmbiguousName {
+        /// The environment variable.
+        variable: String,
+        /// The breakers it could mean.
+        names: Vec<String>,
+    },
+    /// A value, or the configuration it makes, is not allowed.
+    #[error("{}: {error}", place(.breaker.as_deref()))]
+    Invalid {
+        /// The breaker whose configuration is refused; `None` for the `defaults` table.
+        breaker: Option<String>,
+        /// What is wrong, and what is allowed.
+        error: ConfigError,
+    },
+    /// A malformed TOML document; the message has the line and column.
+    #[error("{}{message}", in_file(.path.as_deref()))]
+    Toml {
+        /// The file, if it was read from one.
+        path: Option<PathBuf>,
+        /// The parser's message.
+        message: String,
+    },
+    /// A file that could not be read.
+    #[error("cannot read {}: {message}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// An environment variable that does not parse.
+    #[error("{variable}: {message}")]
+    Environment {
+        /// The variable.
+        variable: String,
+        /// What is wrong, and what is allowed.
+        message: String,
+    },
+}
+
+fn suggest(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(
+        || " (`fusebox::registry::all()` lists the registered names)".to_owned(),
+        |name| format!("; did you mean `{name}`?"),
+    )
+}
+
+fn place(breaker: Option<&str>) -> String {
+    breaker.map_or_else(
+        || "defaults".to_owned(),
+        |name| format!("circuit breaker `{name}`"),
+    )
+}
+
+fn in_file(path: Option<&Path>) -> String {
+    path.map(|path| format!("{}: ", path.display()))
+        .unwrap_or_default()
+}
+
+impl Overrides {
+    /// No overrides.
+    #[must_use]
+    pub fn new() -> Self {
+        Overrides::default()
+    }
+
+    /// The layer these overrides are.
+    #[must_use]
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    /// Overrides from a TOML document: a `[defaults]` table and `[breakers."<name>"]` tables.
+    ///
+    /// # Errors
+    /// [`OverridesError::Toml`] with the line and column of a syntax error, an unknown key or
+    /// a value of the wrong type. Values are checked against their limits by
+    /// [`registry::apply`](crate::registry::apply).
+    pub fn from_toml_str(document: &str) -> Result<Overrides, OverridesError> {
+        toml::from_str(document).map_err(|error| OverridesError::Toml {
+            path: None,
+            message: error.to_string(),
+        })
+    }
+
+    /// [`from_toml_str`](Self::from_toml_str) on the file at `path`.
+    ///
+    /// # Errors
+    /// [`OverridesError::Read`] if the file cannot be read, otherwise as `from_toml_str`, with
+    /// the file's path.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Overrides, OverridesError> {
+        let path = path.as_ref();
+        let document = std::fs::read_to_string(path).map_err(|error| OverridesError::Read {
+            path: path.to_owned(),
+            message: error.to_string(),
+        })?;
+        Overrides::from_toml_str(&document).map_err(|error| match error {
+            OverridesError::Toml { message, .. } => OverridesError::Toml {
+                path: Some(path.to_owned()),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Overrides from the process's environment: every variable that starts with
+    /// [`ENV_PREFIX`], `BREAKER__<NAME>__<KEY>=<integer>`, where `<KEY>` is an attribute key in
+    /// upper case and `<NAME>` is the breaker's name in [variable form](Self::variable) (or
+    /// `DEFAULTS`, for the `defaults` table):
+    ///
+    /// ```text
+    /// BREAKER__SHOP__CATALOG__SEARCH__ERROR_THRESHOLD=30    # breaker `shop::catalog::search`
+    /// BREAKER__DEFAULTS__SLEEP_WINDOW_MS=10000
+    /// ```
+    ///
+    /// # Errors
+    /// [`OverridesError::Environment`] for a variable whose key is unknown, whose value is not
+    /// a whole number, or that is not Unicode.
+    pub fn from_env() -> Result<Overrides, OverridesError> {
+        Overrides::from_vars(std::env::vars_os().filter(|(name, _)| {
+            name.to_str()
+                .is_some_and(|name| name.starts_with(ENV_PREFIX))
+        }))
+    }
+
+    /// [`from_env`](Self::from_env) over the variables given instead of the process's (for
+    /// tests, or variables read from elsewhere). Variables without the prefix are ignored.
+    ///
+    /// ```
+    /// use fusebox::Overrides;
+    ///
+    /// let overrides = Overrides::from_vars([
+    ///     ("BREAKER__SHOP__CATALOG__SEARCH__ERROR_THRESHOLD", "30"),
+    ///     ("BREAKER__DEFAULTS__SLEEP_WINDOW_MS", "10000"),
+    ///     ("PATH", "/usr/bin"),
+    /// ])?;
+    /// assert_eq!(overrides.breakers["SHOP__CATALOG__SEARCH"].error_threshold, Some(30));
+    /// assert_eq!(overrides.defaults.sleep_window_ms, Some(10_000));
+    ///
+    /// let error = Overrides::from_vars([("BREAKER__SHOP__ERROR_THRESHOLD", "high")]).unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "BREAKER__SHOP__ERROR_THRESHOLD: `high` is not a whole number (error_threshold must be between 1 and 100)"
+    /// );
+    /// # Ok::<(), fusebox::OverridesError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_vars<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Overrides, OverridesError>
+    where
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        let mut overrides = Overrides {
+            source: Source::Environment,
+            ..Overrides::default()
+        };
+        for (variable, value) in vars {
+            let (variable, value) = (variable.into(), value.into());
+            let lossy = variable.to_string_lossy().into_owned();
+            let Some(rest) = lossy.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let error = |message: String| OverridesError::Environment {
+                variable: lossy.clone(),
+                message,
+            };
+            if variable.to_str().is_none() {
+                return Err(error("the name is not Unicode".to_owned()));
+            }
+            let Some((name, limit)) = split_key(rest) else {
+                return Err(error(format!(
+                    "expected {ENV_PREFIX}<NAME>__<KEY>, where <KEY> is one of {}",
+                    KEYS.map(str::to_uppercase).join(", ")
+                )));
+            };
+            let value = value
+                .to_str()
+                .ok_or_else(|| error("the value is not Unicode".to_owned()))?;
+            let value = value.trim().parse::<u64>().map_err(|_| {
+                error(format!(
+                    "`{value}` is not a whole number ({})",
+                    allowed(limit)
+                ))
+            })?;
+            let entry = if name == "DEFAULTS" {
+                &mut overrides.defaults
+            } else {
+                overrides.breakers.entry(name.to_owned()).or_default()
+            };
+            entry
+                .set(limit.key, value)
+                .map_err(|config| error(config.to_string()))?;
+        }
+        Ok(overrides)
+    }
+
+    /// The name of the environment variable that sets `key` for the breaker `name`: the name
+    /// in upper case with each character other than a letter or digit turned into `_`.
+    ///
+    /// ```
+    /// use fusebox::Overrides;
+    ///
+    /// assert_eq!(
+    ///     Overrides::variable("shop::catalog::search", "error_threshold"),
+    ///     "BREAKER__SHOP__CATALOG__SEARCH__ERROR_THRESHOLD"
+    /// );
+    /// assert_eq!(Overrides::variable("catalog/10.0.0.7", "window_ms"), "BREAKER__CATALOG_10_0_0_7__WINDOW_MS");
+    /// ```
+    #[must_use]
+    pub fn variable(name: &str, key: &str) -> String {
+        format!(
+            "{ENV_PREFIX}{}__{}",
+            variable_form(name),
+            key.to_uppercase()
+        )
+    }
+}
+
+/// A breaker's name as environment variables write it.
+fn variable_form(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `<NAME>__<KEY>` → the name and the key's limit, the key in any case.
+fn split_key(rest: &str) -> Option<(&str, Limit)> {
+    limits::ALL.iter().find_map(|limit| {
+        let cut = rest.len().checked_sub(limit.key.len() + 2)?;
+        let (name, key) = rest.split_at_checked(cut)?;
+        (KEYS.contains(&limit.key)
+            && !name.is_empty()
+            && key[2..].eq_ignore_ascii_case(limit.key)
+            && key.starts_with("__"))
+        .then_some((name, *limit))
+    })
+}
+
+fn allowed(limit: Limit) -> String {
+    format!(
+        "{} must be between {} and {}",
+        limit.key, limit.min, limit.max
+    )
+}
+
+/// A set of changes [`registry::apply`](crate::registry::apply) made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The breakers whose configuration changed, ordered by name.
+    pub changed: Vec<Change>,
+    /// Breakers left alone because code set their configuration with
+    /// [`reconfigure`](crate::CircuitBreaker::reconfigure).
+    pub reconfigured: Vec<String>,
+}
+
+/// One breaker's configuration, before and after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Change {
+    /// The breaker.
+    pub name: String,
+    /// The configuration it had.
+    pub before: Config,
+    /// The configuration it has now.
+    pub after: Config,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.name)?;
+        let before = PartialConfig::from(self.before);
+        let after = PartialConfig::from(self.after);
+        for key in KEYS {
+            let value = |partial: &PartialConfig| {
+                partial
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or_else(|| "off".to_owned(), |(_, v)| v.to_string())
+            };
+            let (old, new) = (value(&before), value(&after));
+            if old != new {
+                write!(f, " {key} {old} → {new}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The overrides in force: the last of each source applied.
+#[derive(Default)]
+struct Layers {
+    config: Overrides,
+    environment: Overrides,
+}
+
+static LAYERS: Mutex<Option<Layers>> = Mutex::new(None);
+
+/// [`registry::apply`](crate::registry::apply).
+pub(crate) fn apply(overrides: &Overrides) -> Result<Applied, OverridesError> {
+    registry::check()?;
+    let mut layers = LAYERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let layers = layers.get_or_insert_with(Layers::default);
+    let breakers = registry::read();
+    let mut candidate = Overrides {
+        source: overrides.source,
+        ..Overrides::default()
+    };
+    check_ranges(None, &overrides.defaults)?;
+    candidate.defaults = overrides.defaults;
+    for (name, entry) in &overrides.breakers {
+        let found = resolve(&breakers, overrides.source, name)?;
+        check_ranges(Some(&found), entry)?;
+        let merged = candidate.breakers.entry(found).or_default();
+        *merged = entry.or(*merged);
+    }
+    let (config, environment) = match overrides.source {
+        Source::Config => (&candidate, &layers.environment),
+        Source::Environment => (&layers.config, &candidate),
+    };
+    // Every breaker's new configuration, all checked before any is put in force.
+    let mut planned = Vec::new();
+    for (name, registered) in breakers.iter() {
+        let of = |layer: &Overrides| layer.breakers.get(name.as_str()).copied();
+        let partial = of(environment)
+            .unwrap_or_default()
+            .or(of(config).unwrap_or_default())
+            .or(registered.declared)
+            .or(environment.defaults)
+            .or(config.defaults);
+        let after = partial.build().map_err(|error| OverridesError::Invalid {
+            breaker: Some(name.to_string()),
+            error,
+        })?;
+        planned.push((name, &registered.breaker, after));
+    }
+    let mut applied = Applied::default();
+    for (name, breaker, after) in planned {
+        if breaker.is_reconfigured() {
+            applied.reconfigured.push(name.to_string());
+        } else if breaker.config() != after {
+            let before = breaker.put_in_force(after);
+            applied.changed.push(Change {
+                name: name.to_string(),
+                before,
+                after,
+            });
+        }
+    }
+    match overrides.source {
+        Source::Config => layers.config = candidate,
+        Source::Environment => layers.environment = candidate,
+    }
+    Ok(applied)
+}
+
+/// Each key of `entry` within its limit (before any breaker's whole configuration is built,
+/// so that a bad value in a table is reported at that table).
+fn check_ranges(breaker: Option<&str>, entry: &PartialConfig) -> Result<(), OverridesError> {
+    for (key, value) in entry.iter() {
+        if let Some(limit) = limits::ALL.iter().find(|limit| limit.key == key) {
+            limit
+                .check(value)
+                .map_err(|error| OverridesError::Invalid {
+                    breaker: breaker.map(str::to_owned),
+                    error,
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// The registered breaker `name` means in overrides from `source`.
+fn resolve(breakers: &Breakers, source: Source, name: &str) -> Result<String, OverridesError> {
+    let names = breakers.keys().map(|name| name.as_str());
+    match source {
+        Source::Config if breakers.contains_key(name) => Ok(name.to_owned()),
+        Source::Config => Err(OverridesError::UnknownBreaker {
+            name: name.to_owned(),
+            suggestion: closest(name, names).map(str::to_owned),
+        }),
+        Source::Environment => {
+            let matching: Vec<&str> = names
+                .clone()
+                .filter(|registered| variable_form(registered) == name)
+                .collect();
+            match matching[..] {
+                [one] => Ok(one.to_owned()),
+                [] => Err(OverridesError::UnknownBreaker {
+                    name: format!("{ENV_PREFIX}{name}__…"),
+                    suggestion: closest(
+                        name,
+                        names
+                            .clone()
+                            .map(variable_form)
+                            .collect::<Vec<_>>()
+                            .iter()
+                            .map(String::as_str),
+                    )
+                    .and_then(|form| names.clone().find(|n| variable_form(n) == form))
+                    .map(|found| format!("{ENV_PREFIX}{}__… ({found})", variable_form(found))),
+                }),
+                _ => Err(OverridesError::AmbiguousName {
+                    variable: format!("{ENV_PREFIX}{name}__…"),
+                    names: matching.into_iter().map(str::to_owned).collect(),
+                }),
+            }
+        }
+    }
+}
+
+/// The name among `names` that `name` most likely meant: one that ends in `::name` (the
+/// function's name without its module), or else the most similar one, if it is similar enough.
+fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    let suffix = format!("::{name}");
+    if let Some(found) = names
+        .clone()
+        .find(|registered| registered.ends_with(&suffix))
+    {
+        return Some(found);
+    }
+    names
+        .map(|registered| {
+            (
+                strsim::normalized_damerau_levenshtein(name, registered),
+                registered,
+            )
+        })
+        .filter(|(similarity, _)| *similarity >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, registered)| registered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variable_splits_at_its_key_whatever_the_name_holds() {
+        let (name, limit) = split_key("SHOP__CATALOG__SEARCH__ERROR_THRESHOLD").unwrap();
+        assert_eq!(
+            (name, limit.key),
+            ("SHOP__CATALOG__SEARCH", "error_threshold")
+        );
+        let (name, limit) = split_key("A___window_ms").unwrap();
+        assert_eq!((name, limit.key), ("A_", "window_ms"));
+        assert!(split_key("__ERROR_THRESHOLD").is_none(), "no name");
+        assert!(split_key("SHOP__MAX_KEYS").is_none(), "not an override key");
+        assert!(split_key("SHOP_ERROR_THRESHOLD").is_none());
+    }
+
+    #[test]
+    fn the_closest_name_prefers_the_function_name() {
+        let names = ["shop::catalog::search", "shop::cart::add"];
+        assert_eq!(
+            closest("search", names.into_iter()),
+            Some("shop::catalog::search")
+        );
+        assert_eq!(
+            closest("shop::catalog::serch", names.into_iter()),
+            Some("shop::catalog::search")
+        );
+        assert_eq!(closest("payments", names.into_iter()), None);
+    }
+}
