@@ -20,7 +20,7 @@ pub use linkme;
 
 /// The breaker of one annotated function: a `static` inside the function's body, so it works
 /// in impls, traits and generic functions alike, and all instantiations of a generic function
-/// share it. Its [`Declaration`], a `static` beside it in [`DECLARATIONS`], is how the registry
+/// share it. Its `Declaration`, a `static` beside it in `DECLARATIONS`, is how the registry
 /// made the breaker at startup; the first call finds it there by name.
 pub struct StaticBreaker {
     declaration: &'static Declaration,

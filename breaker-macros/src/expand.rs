@@ -153,15 +153,12 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         Some(name) => (name.to_token_stream(), true),
         None => (function.clone(), false),
     };
-    // `file!()` and `line!()` at the function's name, so that a collision names its line.
-    let site = located(
-        quote!(#private::Site {
-            file: ::core::file!(),
-            line: ::core::line!(),
-            function: #function,
-        }),
-        sig.ident.span(),
-    );
+    // `file!()` and `line!()` in generated code give where the attribute is written.
+    let site = quote!(#private::Site {
+        file: ::core::file!(),
+        line: ::core::line!(),
+        function: #function,
+    });
     let settings = plan
         .settings
         .iter()

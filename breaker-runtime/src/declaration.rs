@@ -15,12 +15,13 @@ use std::{collections::BTreeMap, fmt};
 
 use crate::{Config, PartialConfig};
 
-/// Where an annotated function is: its path (`module_path!()::name`), file and line.
+/// Where an annotated function is: its path (`module_path!()::name`), file and the line of its
+/// attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Site {
     /// The file, as `file!()` gives it.
     pub file: &'static str,
-    /// The line of the function's name.
+    /// The line of the function's `#[circuit_breaker]` attribute.
     pub line: u32,
     /// The function, as `module_path!()::name` (a method's type is not part of it).
     pub function: &'static str,
@@ -76,6 +77,9 @@ impl Declaration {
     /// The attribute checked them against the same limits at compile time, so the error arm
     /// cannot be reached; were it reached, it would fail the build (this runs in a `static`
     /// initializer), not a call.
+    ///
+    /// # Panics
+    /// Only on a configuration the attribute would have refused, at compile time.
     #[must_use]
     pub const fn config(&self) -> Config {
         match self.literals.build() {
@@ -93,6 +97,7 @@ pub static DECLARATIONS: [Declaration];
 /// Two annotated functions that would share a breaker by accident.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[allow(clippy::large_enum_variant)] // made once, at a check, to be read by a person
 pub enum Conflict {
     /// Neither function gave a `name`, and both default names are the same (two methods of
     /// the same name in different impls of one module, say).

@@ -297,6 +297,10 @@ impl Overrides {
                     allowed(limit)
                 ))
             })?;
+            // Checked here too, so that the error names the variable.
+            limit
+                .check(value)
+                .map_err(|config| error(config.to_string()))?;
             let entry = if name == "DEFAULTS" {
                 &mut overrides.defaults
             } else {
@@ -493,7 +497,7 @@ fn check_ranges(breaker: Option<&str>, entry: &PartialConfig) -> Result<(), Over
 
 /// The registered breaker `name` means in overrides from `source`.
 fn resolve(breakers: &Breakers, source: Source, name: &str) -> Result<String, OverridesError> {
-    let names = breakers.keys().map(|name| name.as_str());
+    let names = breakers.keys().map(crate::Name::as_str);
     match source {
         Source::Config if breakers.contains_key(name) => Ok(name.to_owned()),
         Source::Config => Err(OverridesError::UnknownBreaker {

@@ -118,16 +118,17 @@ pub fn all() -> Vec<Arc<CircuitBreaker>> {
 /// The breaker of an annotated function: the one registered under its name at startup, or, if
 /// the name was removed since (or the declaration escaped the linker), one registered now.
 #[doc(hidden)]
+#[must_use]
 pub fn declared(declaration: &'static Declaration) -> Arc<CircuitBreaker> {
     if let Some(breaker) = get(declaration.name) {
         return breaker;
     }
-    let entry = write()
-        .entry(Name::from(declaration.name))
-        .or_insert_with(|| entry_of(declaration))
-        .breaker
-        .clone();
-    entry
+    Arc::clone(
+        &write()
+            .entry(Name::from(declaration.name))
+            .or_insert_with(|| entry_of(declaration))
+            .breaker,
+    )
 }
 
 /// Two or more annotated functions would share a breaker by accident; see [`check`].

@@ -640,4 +640,66 @@ mod tests {
         w.record(10_300, Outcome::Failure); // read before the head moved to 10_500
         assert_eq!(w.totals(10_500).calls(), 2);
     }
+
+    #[test]
+    fn a_shape_fits_the_array_it_is_given() {
+        let shape = |window_ms, buckets, capacity| {
+            let Shape { count, bucket_ms } = Shape::fitting(window_ms, buckets, capacity);
+            (count, bucket_ms)
+        };
+        assert_eq!(shape(10_000, 10, 10), (10, 1_000));
+        assert_eq!(shape(5_000, 5, 10), (5, 1_000));
+        assert_eq!(shape(20_000, 40, 10), (10, 2_000), "at most the array");
+        assert_eq!(shape(7_000, 14, 10), (10, 700));
+        assert_eq!(
+            shape(1_000, 12, 7),
+            (5, 200),
+            "the most that divides the window"
+        );
+        assert_eq!(shape(1_001, 7, 5), (1, 1_001), "1001 = 7 × 11 × 13");
+        assert_eq!(shape(100, 10, 20), (10, 10));
+    }
+
+    #[test]
+    fn a_reshape_moves_counts_timeouts_and_cells_to_the_buckets_holding_them() {
+        let w = Window::new(10_000, 10); // 10 buckets of 1 s
+        for second in 0..10 {
+            w.record(second * 1_000, Outcome::Failure);
+            w.record(second * 1_000, Outcome::Timeout);
+        }
+        w.contended()
+            .add(w.current(9_000).slot(), |counts| &counts.successes);
+        w.reshape(4_000, 2, 9_500, || {});
+        assert_eq!(
+            w.shape(),
+            Shape {
+                count: 2,
+                bucket_ms: 2_000
+            }
+        );
+        // The 2 s buckets at 8 s (the counts of 8 s and 9 s) and at 6 s (those of 6 s, 7 s).
+        let totals = w.totals(9_500);
+        assert_eq!(
+            (totals.failures, totals.timeouts, totals.successes),
+            (8, 4, 1)
+        );
+        assert_eq!(
+            w.totals(10_500).failures,
+            4,
+            "the bucket at 6 s ages out at 10 s"
+        );
+        w.record(10_500, Outcome::Success);
+        assert_eq!(
+            w.totals(10_500).calls(),
+            6,
+            "counting goes on in the new shape"
+        );
+        let mut unchanged = false;
+        w.reshape(4_000, 2, 10_500, || unchanged = true);
+        assert!(
+            unchanged,
+            "the closure runs under the lock even with nothing to change"
+        );
+        assert_eq!(w.totals(10_500).calls(), 6);
+    }
 }
