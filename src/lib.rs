@@ -99,12 +99,21 @@
 //!
 //! # Observing and operating
 //!
-//! [`registry::get`] and [`registry::all`] find breakers by name (an annotated function's
-//! breaker is registered at its first call, under `module_path!()::fn_name` unless it is given
-//! a `name`); [`CircuitBreaker::metrics`] is a snapshot of its
+//! [`registry::get`] and [`registry::all`] find breakers by name (every annotated function's
+//! breaker is registered from the start, before its first call, under
+//! `module_path!()::fn_name` unless it is given a `name`; [`registry::check`] reports two
+//! functions that would share one by accident); [`CircuitBreaker::metrics`] is a snapshot of its
 //! window; [`CircuitBreaker::on_transition`] and [`registry::on_transition`] report every state
 //! change (and so does `tracing`, with the `tracing` feature); `force_open`, `force_closed`,
 //! `release` and `reset` are the operator's levers.
+//!
+//! # Configuration in production
+//!
+//! The attribute's values are the function's compiled defaults. With the `serde` feature,
+//! `Overrides` (a TOML file, the environment, or a table of the application's own
+//! configuration) change them at startup or at run time through `registry::apply`, which
+//! checks everything and applies all of it or nothing; [`CircuitBreaker::reconfigure`] sets a
+//! breaker's configuration from code. A live breaker keeps its state and window.
 //!
 //! # Many breakers
 //!
@@ -124,6 +133,7 @@
 //!   Tokio's timer. Without it, `timeout_ms` is a compile error that names the feature.
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`.
+//! - `serde`: `Overrides` and `registry::apply`; `Config` and `Metrics` (de)serialize.
 //!
 //! Async calls need no particular executor; only timeouts need Tokio's timer.
 //!
