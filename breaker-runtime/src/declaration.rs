@@ -6,8 +6,8 @@
 //!
 //! `linkme` rather than `inventory`: a declaration is a `static` in the function's body that the
 //! linker places in a section, so startup runs no code for it (inventory runs a constructor per
-//! function before `main`) and a function costs two `static`s of about 220 bytes together. As with every link-time
-//! collection, a function in a crate whose code the binary never links in is not listed.
+//! function before `main`) and a function costs two `static`s of about 220 bytes together. As
+//! with every link-time collection, a function in a crate whose code the binary never links in is not listed.
 //!
 //! [`check`]: crate::registry::check
 
