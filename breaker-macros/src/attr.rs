@@ -7,24 +7,14 @@ use darling::{Error, Result, ast::NestedMeta, error::Accumulator};
 use proc_macro2::Span;
 use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Meta, UnOp};
 
-/// Every key the attribute accepts.
-const KEYS: [&str; 15] = [
-    "name",
-    "error_threshold",
-    "request_volume_threshold",
-    "window_ms",
-    "window_buckets",
-    "sleep_window_ms",
-    "half_open_max_calls",
-    "consecutive_failures",
-    "timeout_ms",
-    "max_concurrent",
-    "key",
-    "max_keys",
-    "fallback",
-    "failure_if",
-    "crate",
-];
+/// Every key the attribute accepts, in the order its documentation lists them: the
+/// configuration's numeric keys (the runtime's list) among the attribute's own.
+fn keys() -> impl Iterator<Item = &'static str> {
+    ["name"]
+        .into_iter()
+        .chain(breaker_runtime::PartialConfig::KEYS)
+        .chain(["key", "max_keys", "fallback", "failure_if", "crate"])
+}
 
 /// `#[circuit_breaker(...)]`'s arguments: the keys that parsed. Each value is read with its
 /// type's [`Value`] impl, which knows the key it is read for.
@@ -91,14 +81,16 @@ impl Args {
 
 /// "unknown key", with the closest known key when one is close (as darling's suggestions).
 fn unknown_key(name: &str) -> String {
-    let closest = KEYS
-        .iter()
+    let closest = keys()
         .map(|key| (strsim::jaro_winkler(name, key), key))
         .filter(|(similarity, _)| *similarity > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match closest {
         Some((_, key)) => format!("unknown key `{name}`: did you mean `{key}`?"),
-        None => format!("unknown key `{name}`: the keys are {}", KEYS.join(", ")),
+        None => format!(
+            "unknown key `{name}`: the keys are {}",
+            keys().collect::<Vec<_>>().join(", ")
+        ),
     }
 }
 
@@ -145,10 +137,7 @@ pub(crate) struct Number {
 impl Value for Number {
     fn parse(key: &str, expr: &Expr) -> Result<Self> {
         // The limits say what the key allows; a key without one (none today) gets the widest.
-        let (min, max) = limits::ALL
-            .iter()
-            .find(|limit| limit.key == key)
-            .map_or((0, u64::MAX), |limit| (limit.min, limit.max));
+        let (min, max) = limits::for_key(key).map_or((0, u64::MAX), |limit| (limit.min, limit.max));
         let out_of_range = |got: &str| format!("{key} must be between {min} and {max}, got {got}");
         match expr {
             Expr::Lit(ExprLit {

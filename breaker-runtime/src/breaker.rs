@@ -12,7 +12,6 @@ use crate::{
     listener::Listeners,
     outcome::{Outcome, Streaks},
     state::StateWord,
-    sync::COUNTED,
     window::Window,
 };
 
@@ -195,17 +194,7 @@ impl CircuitBreaker {
                 before = self.config.load();
                 self.config.store(config);
             });
-        if before.consecutive_failures() != config.consecutive_failures() {
-            self.streaks.restart();
-        }
-        // Successes look at the error rate only while enough failures to trip are in the
-        // window (`note_failure`); new thresholds may make the failures already there enough.
-        let totals = self.window.totals(now);
-        if totals.failures * 100 >= config.error_threshold() * config.request_volume_threshold() {
-            self.streaks
-                .failure_expiry
-                .fetch_max(now + config.window_ms(), COUNTED);
-        }
+        self.config_changed(&before, now);
         before
     }
 

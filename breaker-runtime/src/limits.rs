@@ -154,6 +154,19 @@ pub const ALL: &[Limit] = &[
     MAX_KEYS,
 ];
 
+/// The limit of the key named `key`, if it is one of [`ALL`].
+///
+/// ```
+/// use fusebox::limits;
+///
+/// assert_eq!(limits::for_key("window_buckets"), Some(limits::WINDOW_BUCKETS));
+/// assert_eq!(limits::for_key("threshold"), None);
+/// ```
+#[must_use]
+pub fn for_key(key: &str) -> Option<Limit> {
+    ALL.iter().find(|limit| limit.key == key).copied()
+}
+
 /// Checks the rules that involve two keys: the buckets must split the window evenly, as in
 /// Hystrix (`metrics.rollingStats.numBuckets`), and each must be at least [`MIN_BUCKET_MS`]
 /// wide.

@@ -8,7 +8,7 @@
 //! the half-open period. Outcomes from an earlier period are ignored.
 
 use crate::{
-    CircuitBreaker, State,
+    CircuitBreaker, Config, State,
     admission::Ticket,
     state::Snapshot,
     sync::{AtomicU64, COUNTED, Ordering, counted_before_reading},
@@ -46,7 +46,7 @@ impl Outcome {
 pub(crate) struct Streaks {
     /// Until when successes must check the error rate: the time the newest failure that left
     /// enough failures in the window to trip on successes alone ages out (see `note_failure`).
-    pub(crate) failure_expiry: AtomicU64,
+    failure_expiry: AtomicU64,
     /// Failures in a row, when `consecutive_failures` is set.
     consecutive: AtomicU64,
 }
@@ -117,19 +117,41 @@ impl CircuitBreaker {
     /// checked the rate itself, or this second reading sees its count.
     fn note_failure(&self, bucket_start: u64, now: u64) -> Totals {
         let totals = self.window.totals(now);
-        if totals.failures * 100
-            < self.config.error_threshold() * self.config.request_volume_threshold()
-        {
+        if !self.enough_failures_to_trip(&totals) {
             return totals; // too few failures to trip, whatever the successes
         }
-        let expiry = self.window.expiry_of(bucket_start);
+        self.check_rate_until(self.window.expiry_of(bucket_start));
+        counted_before_reading();
+        self.window.totals(now)
+    }
+
+    /// Whether `totals` holds enough failures that successes alone could trip the breaker:
+    /// failures × 100 ≥ threshold × volume.
+    fn enough_failures_to_trip(&self, totals: &Totals) -> bool {
+        totals.failures * 100
+            >= self.config.error_threshold() * self.config.request_volume_threshold()
+    }
+
+    /// Makes successes check the error rate until `expiry`.
+    fn check_rate_until(&self, expiry: u64) {
         let failure_expiry = &self.streaks.failure_expiry;
         // Only write the shared line when the value moves; successes read it on every call.
         if failure_expiry.load(COUNTED) < expiry {
             failure_expiry.fetch_max(expiry, COUNTED);
         }
-        counted_before_reading();
-        self.window.totals(now)
+    }
+
+    /// After the configuration changed from `before` to the one in force: a new
+    /// `consecutive_failures` counts failures in a row afresh, and if the failures already in
+    /// the window are now enough to trip on, successes check the rate until the newest of
+    /// them can have aged out (otherwise lowered thresholds would wait for the next failure).
+    pub(crate) fn config_changed(&self, before: &Config, now: u64) {
+        if before.consecutive_failures() != self.config.consecutive_failures() {
+            self.streaks.restart();
+        }
+        if self.enough_failures_to_trip(&self.window.totals(now)) {
+            self.check_rate_until(self.window.expiry_of(now));
+        }
     }
 
     fn closed_failure(&self, word: Snapshot, totals: &Totals, now: u64) {

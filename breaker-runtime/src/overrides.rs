@@ -12,7 +12,6 @@ use std::{
 use crate::{
     Config, ConfigError, PartialConfig,
     limits::{self, Limit},
-    partial::KEYS,
     registry::{self, Breakers, RegistryError},
 };
 
@@ -169,10 +168,17 @@ fn in_file(path: Option<&Path>) -> String {
 }
 
 impl Overrides {
+    /// No overrides, from code.
+    const EMPTY: Overrides = Overrides {
+        defaults: PartialConfig::new(),
+        breakers: BTreeMap::new(),
+        source: Source::Config,
+    };
+
     /// No overrides.
     #[must_use]
     pub fn new() -> Self {
-        Overrides::default()
+        Overrides::EMPTY
     }
 
     /// The layer these overrides are.
@@ -285,7 +291,7 @@ impl Overrides {
             let Some((name, limit)) = split_key(rest) else {
                 return Err(error(format!(
                     "expected {ENV_PREFIX}<NAME>__<KEY>, where <KEY> is one of {}",
-                    KEYS.map(str::to_uppercase).join(", ")
+                    PartialConfig::KEYS.map(str::to_uppercase).join(", ")
                 )));
             };
             let value = value
@@ -350,14 +356,14 @@ fn variable_form(name: &str) -> String {
 
 /// `<NAME>__<KEY>` → the name and the key's limit, the key in any case.
 fn split_key(rest: &str) -> Option<(&str, Limit)> {
-    limits::ALL.iter().find_map(|limit| {
-        let cut = rest.len().checked_sub(limit.key.len() + 2)?;
-        let (name, key) = rest.split_at_checked(cut)?;
-        (KEYS.contains(&limit.key)
-            && !name.is_empty()
-            && key[2..].eq_ignore_ascii_case(limit.key)
-            && key.starts_with("__"))
-        .then_some((name, *limit))
+    PartialConfig::KEYS.iter().find_map(|key| {
+        let (name, suffix) = rest.split_at_checked(rest.len().checked_sub(key.len())?)?;
+        let name = name.strip_suffix("__").filter(|name| !name.is_empty())?;
+        if suffix.eq_ignore_ascii_case(key) {
+            Some((name, limits::for_key(key)?))
+        } else {
+            None
+        }
     })
 }
 
@@ -396,12 +402,11 @@ impl fmt::Display for Change {
         write!(f, "{}:", self.name)?;
         let before = PartialConfig::from(self.before);
         let after = PartialConfig::from(self.after);
-        for key in KEYS {
+        for key in PartialConfig::KEYS {
             let value = |partial: &PartialConfig| {
                 partial
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map_or_else(|| "off".to_owned(), |(_, v)| v.to_string())
+                    .get(key)
+                    .map_or_else(|| "off".to_owned(), |value| value.to_string())
             };
             let (old, new) = (value(&before), value(&after));
             if old != new {
@@ -413,19 +418,20 @@ impl fmt::Display for Change {
 }
 
 /// The overrides in force: the last of each source applied.
-#[derive(Default)]
 struct Layers {
     config: Overrides,
     environment: Overrides,
 }
 
-static LAYERS: Mutex<Option<Layers>> = Mutex::new(None);
+static LAYERS: Mutex<Layers> = Mutex::new(Layers {
+    config: Overrides::EMPTY,
+    environment: Overrides::EMPTY,
+});
 
 /// [`registry::apply`](crate::registry::apply).
 pub(crate) fn apply(overrides: &Overrides) -> Result<Applied, OverridesError> {
     registry::check()?;
     let mut layers = LAYERS.lock().unwrap_or_else(PoisonError::into_inner);
-    let layers = layers.get_or_insert_with(Layers::default);
     let breakers = registry::read();
     let mut candidate = Overrides {
         source: overrides.source,
@@ -436,8 +442,8 @@ pub(crate) fn apply(overrides: &Overrides) -> Result<Applied, OverridesError> {
     for (name, entry) in &overrides.breakers {
         let found = resolve(&breakers, overrides.source, name)?;
         check_ranges(Some(&found), entry)?;
-        let merged = candidate.breakers.entry(found).or_default();
-        *merged = entry.or(*merged);
+        // Names are distinct, and so is what they resolve to: no two entries meet here.
+        candidate.breakers.insert(found, *entry);
     }
     let (config, environment) = match overrides.source {
         Source::Config => (&candidate, &layers.environment),
@@ -483,7 +489,7 @@ pub(crate) fn apply(overrides: &Overrides) -> Result<Applied, OverridesError> {
 /// so that a bad value in a table is reported at that table).
 fn check_ranges(breaker: Option<&str>, entry: &PartialConfig) -> Result<(), OverridesError> {
     for (key, value) in entry.iter() {
-        if let Some(limit) = limits::ALL.iter().find(|limit| limit.key == key) {
+        if let Some(limit) = limits::for_key(key) {
             limit
                 .check(value)
                 .map_err(|error| OverridesError::Invalid {
@@ -505,25 +511,22 @@ fn resolve(breakers: &Breakers, source: Source, name: &str) -> Result<String, Ov
             suggestion: closest(name, names).map(str::to_owned),
         }),
         Source::Environment => {
-            let matching: Vec<&str> = names
-                .clone()
-                .filter(|registered| variable_form(registered) == name)
+            // Each registered name in variable form, beside the name.
+            let forms: Vec<(String, &str)> = names
+                .map(|registered| (variable_form(registered), registered))
+                .collect();
+            let matching: Vec<&str> = forms
+                .iter()
+                .filter(|(form, _)| form == name)
+                .map(|(_, registered)| *registered)
                 .collect();
             match matching[..] {
                 [one] => Ok(one.to_owned()),
                 [] => Err(OverridesError::UnknownBreaker {
                     name: format!("{ENV_PREFIX}{name}__…"),
-                    suggestion: closest(
-                        name,
-                        names
-                            .clone()
-                            .map(variable_form)
-                            .collect::<Vec<_>>()
-                            .iter()
-                            .map(String::as_str),
-                    )
-                    .and_then(|form| names.clone().find(|n| variable_form(n) == form))
-                    .map(|found| format!("{ENV_PREFIX}{}__… ({found})", variable_form(found))),
+                    suggestion: closest(name, forms.iter().map(|(form, _)| form.as_str()))
+                        .and_then(|near| forms.iter().find(|(form, _)| form == near))
+                        .map(|(form, found)| format!("{ENV_PREFIX}{form}__… ({found})")),
                 }),
                 _ => Err(OverridesError::AmbiguousName {
                     variable: format!("{ENV_PREFIX}{name}__…"),

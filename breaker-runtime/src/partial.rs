@@ -57,20 +57,21 @@ pub struct PartialConfig {
     pub max_concurrent: Option<u64>,
 }
 
-/// The keys a [`PartialConfig`] has, in the order the attribute's documentation lists them.
-pub(crate) const KEYS: [&str; 9] = [
-    "error_threshold",
-    "request_volume_threshold",
-    "window_ms",
-    "window_buckets",
-    "sleep_window_ms",
-    "half_open_max_calls",
-    "consecutive_failures",
-    "timeout_ms",
-    "max_concurrent",
-];
-
 impl PartialConfig {
+    /// The keys a `PartialConfig` has, in the order the attribute's documentation lists them:
+    /// every numeric key of the attribute but `max_keys`, which belongs to a family.
+    pub const KEYS: [&str; 9] = [
+        "error_threshold",
+        "request_volume_threshold",
+        "window_ms",
+        "window_buckets",
+        "sleep_window_ms",
+        "half_open_max_calls",
+        "consecutive_failures",
+        "timeout_ms",
+        "max_concurrent",
+    ];
+
     /// No key set.
     #[must_use]
     pub const fn new() -> Self {
@@ -87,7 +88,7 @@ impl PartialConfig {
         }
     }
 
-    /// The slot of `key`, if it is one of [`KEYS`].
+    /// The slot of `key`, if it is one of [`KEYS`](Self::KEYS).
     fn slot(&mut self, key: &str) -> Option<&mut Option<u64>> {
         Some(match key {
             "error_threshold" => &mut self.error_threshold,
@@ -127,9 +128,17 @@ impl PartialConfig {
             self.timeout_ms,
             self.max_concurrent,
         ];
-        KEYS.into_iter()
+        Self::KEYS
+            .into_iter()
             .zip(values)
             .filter_map(|(key, value)| Some((key, value?)))
+    }
+
+    /// The value of the key named `key`, if it is set here.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<u64> {
+        self.iter()
+            .find_map(|(set, value)| (set == key).then_some(value))
     }
 
     /// Whether no key is set.
@@ -287,11 +296,16 @@ mod tests {
     #[test]
     fn every_key_can_be_set_by_name() {
         let mut partial = PartialConfig::new();
-        for (value, key) in (1..).zip(KEYS) {
+        for (value, key) in (1..).zip(PartialConfig::KEYS) {
             partial.set(key, value).unwrap();
         }
-        assert_eq!(partial.iter().map(|(key, _)| key).collect::<Vec<_>>(), KEYS);
+        assert_eq!(
+            partial.iter().map(|(key, _)| key).collect::<Vec<_>>(),
+            PartialConfig::KEYS
+        );
         assert_eq!(partial.iter().map(|(_, value)| value).sum::<u64>(), 45);
+        assert_eq!(partial.get("window_ms"), Some(3));
+        assert_eq!(PartialConfig::new().get("window_ms"), None);
         assert_eq!(partial.set("threshold", 1), Err(ConfigError::UnknownKey));
         assert!(!partial.is_empty());
         assert!(PartialConfig::new().is_empty());

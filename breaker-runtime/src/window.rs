@@ -18,7 +18,7 @@ use once_cell::race::OnceBox;
 
 use crate::{
     cells::{Cells, HotCounts, LazyCells},
-    limits::MIN_BUCKET_MS,
+    limits::{self, MIN_BUCKET_MS},
     outcome::Outcome,
     sync::{
         AtomicU32, AtomicU64, COUNTED, Ordering, add_one, add_one_watching, back_off,
@@ -68,9 +68,6 @@ impl Bucket {
         totals.failures += u64::from(self.failures.load(COUNTED));
     }
 }
-
-/// The most buckets a window has ([`limits::WINDOW_BUCKETS`](crate::limits::WINDOW_BUCKETS)).
-const MAX_BUCKETS: usize = 1_000;
 
 /// The head: `start_ms << 11 | slot << 1 | locked`. 53 bits of milliseconds outlast any
 /// monotonic clock; `window_buckets` is at most 1000, below 2^10.
@@ -159,7 +156,7 @@ impl Shape {
 impl Window {
     /// A window of `window_ms` in `buckets` buckets.
     pub(crate) fn new(window_ms: u64, buckets: u64) -> Window {
-        let capacity = usize::try_from(buckets).unwrap_or(1).clamp(1, MAX_BUCKETS);
+        let capacity = usize::try_from(buckets.clamp(1, limits::WINDOW_BUCKETS.max)).unwrap_or(1);
         let shape = Shape::fitting(window_ms, buckets, capacity);
         Window {
             head: AtomicU64::new(Head::new(0, 0).0),
@@ -203,15 +200,11 @@ impl Window {
             return;
         }
         // What each old bucket inside the window holds, and when it started.
-        let kept: Vec<(u64, Totals)> = (0..old.count)
-            .map_while(|back| {
-                let start_ms = head.start_ms().checked_sub(back as u64 * old.bucket_ms)?;
-                (start_ms + old.bucket_ms * old.count as u64 > now_ms).then(|| {
-                    (
-                        start_ms,
-                        self.bucket_totals((head.slot() + old.count - back) % old.count),
-                    )
-                })
+        let kept: Vec<(u64, Totals)> = Window::inside(head, old, now_ms)
+            .map(|(start_ms, slot)| {
+                let mut totals = Totals::default();
+                self.add_bucket(slot, &mut totals);
+                (start_ms, totals)
             })
             .collect();
         for slot in 0..self.buckets.len() {
@@ -233,10 +226,23 @@ impl Window {
             .store(Head::new(start_ms, newest).0, Ordering::Release);
     }
 
-    /// The counts of bucket `slot`, cells included.
-    fn bucket_totals(&self, slot: usize) -> Totals {
-        let mut totals = Totals::default();
-        self.buckets[slot].add_to(&mut totals);
+    /// The buckets of a window of `shape` whose head is `head` that are still inside it at
+    /// `now_ms`, newest first: each one's start and slot.
+    fn inside(head: Head, shape: Shape, now_ms: u64) -> impl Iterator<Item = (u64, usize)> {
+        let Shape { count, bucket_ms } = shape;
+        (0..count).map_while(move |back| {
+            let start_ms = head.start_ms().checked_sub(back as u64 * bucket_ms)?;
+            // Once a bucket has aged out, so has every older one. The head's slot is below the
+            // count, except for a reading that raced a reshape, which the modulo keeps inside
+            // the array.
+            (start_ms + bucket_ms * count as u64 > now_ms)
+                .then_some((start_ms, (head.slot() + count - back) % count))
+        })
+    }
+
+    /// Adds the counts of bucket `slot`, its timeouts and its cells' counts, to `totals`.
+    fn add_bucket(&self, slot: usize, totals: &mut Totals) {
+        self.buckets[slot].add_to(totals);
         if let Some(timeouts) = self.timeouts.get() {
             totals.timeouts += u64::from(timeouts[slot].load(COUNTED));
         }
@@ -248,7 +254,6 @@ impl Window {
         {
             totals.add_hot(counts);
         }
-        totals
     }
 
     /// Adds `totals` to the shared counters of bucket `slot` (saturating, as every count).
@@ -332,25 +337,8 @@ impl Window {
     pub(crate) fn totals(&self, now_ms: u64) -> Totals {
         let head = self.unlocked_head();
         let mut totals = Totals::default();
-        let Shape { count, bucket_ms } = self.shape();
-        let cells = self.cells.get();
-        for back in 0..count {
-            let Some(start_ms) = head.start_ms().checked_sub(back as u64 * bucket_ms) else {
-                break;
-            };
-            if start_ms + bucket_ms * count as u64 <= now_ms {
-                break; // this bucket and every older one have aged out
-            }
-            // The head's slot is below the count, except for a reading that raced a reshape,
-            // which the modulo keeps inside the array.
-            let slot = (head.slot() + count - back) % count;
-            self.buckets[slot].add_to(&mut totals);
-            if let Some(timeouts) = self.timeouts.get() {
-                totals.timeouts += u64::from(timeouts[slot].load(COUNTED));
-            }
-            for counts in cells.iter().flat_map(|cells| cells.of_slot(slot)) {
-                totals.add_hot(counts);
-            }
+        for (_, slot) in Window::inside(head, self.shape(), now_ms) {
+            self.add_bucket(slot, &mut totals);
         }
         totals
     }
