@@ -173,6 +173,9 @@ fn hot_reload_keeps_the_state_and_the_window() {
     clock.advance(Duration::from_millis(100));
     succeed(&breaker);
     assert_eq!(breaker.state(), State::Closed);
+    // Without the file's table, the breaker is back to the configuration it was registered with.
+    clear();
+    assert_eq!(breaker.config(), Config::default());
     registry::remove("overrides::hot");
 }
 

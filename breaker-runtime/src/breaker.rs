@@ -183,9 +183,8 @@ impl CircuitBreaker {
         self.config.reconfigured.load(Ordering::Relaxed)
     }
 
-    /// Puts `config` in force (see [`reconfigure`](Self::reconfigure)); returns the
-    /// configuration it replaced.
-    pub(crate) fn put_in_force(&self, config: Config) -> Config {
+    /// Puts `config` in force (see [`reconfigure`](Self::reconfigure)).
+    pub(crate) fn put_in_force(&self, config: Config) {
         let now = self.clock.now_ms();
         let mut before = config;
         // Under the window's lock, so that two changes at once do not mix their keys.
@@ -195,7 +194,6 @@ impl CircuitBreaker {
                 self.config.store(config);
             });
         self.config_changed(&before, now);
-        before
     }
 
     /// The current state.

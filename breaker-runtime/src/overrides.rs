@@ -456,21 +456,23 @@ pub(crate) fn apply(overrides: &Overrides) -> Result<Applied, OverridesError> {
         let partial = of(environment)
             .unwrap_or_default()
             .or(of(config).unwrap_or_default())
-            .or(registered.declared)
+            .or(registered.declared.layer(&registered.breaker))
             .or(environment.defaults)
             .or(config.defaults);
         let after = partial.build().map_err(|error| OverridesError::Invalid {
             breaker: Some(name.to_string()),
             error,
         })?;
-        planned.push((name, &registered.breaker, after));
+        planned.push((name, registered, after));
     }
     let mut applied = Applied::default();
-    for (name, breaker, after) in planned {
+    for (name, registered, after) in planned {
+        let (breaker, before) = (&registered.breaker, registered.breaker.config());
         if breaker.is_reconfigured() {
             applied.reconfigured.push(name.to_string());
-        } else if breaker.config() != after {
-            let before = breaker.put_in_force(after);
+        } else if before != after {
+            registered.declared.replacing(before);
+            breaker.put_in_force(after);
             applied.changed.push(Change {
                 name: name.to_string(),
                 before,

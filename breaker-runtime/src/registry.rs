@@ -33,6 +33,8 @@ use std::{
     sync::{Arc, LazyLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
+use once_cell::race::OnceBox;
+
 use crate::{
     CircuitBreaker, Config, Name, PartialConfig, Transition,
     declaration::{self, DECLARATIONS, Declaration},
@@ -45,9 +47,47 @@ pub use crate::declaration::{Conflict, Site};
 /// go over (see [`Overrides`](crate::Overrides)).
 pub(crate) struct Entry {
     pub(crate) breaker: Arc<CircuitBreaker>,
-    /// An annotated breaker's attribute literals; every key of a breaker registered in code.
     #[cfg_attr(not(feature = "serde"), allow(dead_code))] // read by `registry::apply`
-    pub(crate) declared: PartialConfig,
+    pub(crate) declared: Declared,
+}
+
+/// What a registered breaker's code declared, in two words: every breaker of a
+/// [`Keyed`](crate::Keyed) family is registered, so this is paid per key.
+pub(crate) enum Declared {
+    /// An annotated function's: its attribute's literals are in its declaration.
+    Attribute(&'static Declaration),
+    /// A breaker registered in code: every key of the configuration it was registered with.
+    /// Until overrides change it, that is the configuration in force (code that sets its own
+    /// with `reconfigure` is left alone by overrides), so it is kept only from then on.
+    Code(OnceBox<Config>),
+}
+
+#[cfg_attr(not(feature = "serde"), allow(dead_code))] // read by `registry::apply`
+impl Declared {
+    fn code() -> Declared {
+        Declared::Code(OnceBox::new())
+    }
+
+    /// The layer of precedence this is, as overrides see it, for `breaker`.
+    pub(crate) fn layer(&self, breaker: &CircuitBreaker) -> PartialConfig {
+        match self {
+            Declared::Attribute(declaration) => declaration.literals,
+            Declared::Code(registered) => PartialConfig::from(
+                registered
+                    .get()
+                    .copied()
+                    .unwrap_or_else(|| breaker.config()),
+            ),
+        }
+    }
+
+    /// Overrides are about to replace `before`, the configuration in force: a breaker
+    /// registered in code keeps it, if it had not yet.
+    pub(crate) fn replacing(&self, before: Config) {
+        if let Declared::Code(registered) = self {
+            let _ = registered.get_or_init(|| Box::new(before));
+        }
+    }
 }
 
 pub(crate) type Breakers = BTreeMap<Name, Entry>;
@@ -67,10 +107,10 @@ static BREAKERS: LazyLock<RwLock<Breakers>> = LazyLock::new(|| {
     RwLock::new(breakers)
 });
 
-fn entry_of(declared: &Declaration) -> Entry {
+fn entry_of(declared: &'static Declaration) -> Entry {
     Entry {
         breaker: Arc::new(CircuitBreaker::new(declared.name, declared.config())),
-        declared: declared.literals,
+        declared: Declared::Attribute(declared),
     }
 }
 
@@ -191,7 +231,7 @@ pub fn get_or_register(name: impl Into<Name>, config: Config) -> Arc<CircuitBrea
             .entry(name.clone())
             .or_insert_with(|| Entry {
                 breaker: Arc::new(CircuitBreaker::new(name, config)),
-                declared: config.into(),
+                declared: Declared::code(),
             })
             .breaker,
     )
@@ -239,7 +279,7 @@ pub fn register_shared(
     }
     let entry = Entry {
         breaker: Arc::clone(&breaker),
-        declared: breaker.config().into(),
+        declared: Declared::code(),
     };
     breakers.insert(breaker.name.clone(), entry);
     Ok(breaker)
