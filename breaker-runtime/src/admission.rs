@@ -103,8 +103,10 @@ impl CircuitBreaker {
         } else {
             self.admit_slow(word)?
         };
-        let permit = Permit::new(self, ticket);
-        if let Some(limit) = self.config.max_concurrent()
+        // Read once: the permit and the bulkhead must agree on whether a slot is held.
+        let max_concurrent = self.config.max_concurrent();
+        let permit = Permit::new(self, ticket, max_concurrent.is_some());
+        if let Some(limit) = max_concurrent
             && !self.bulkhead.enter(limit)
         {
             drop(permit); // gives back the slot, and the trial permit if it took one
@@ -211,8 +213,9 @@ impl<'b> Permit<'b> {
     /// The outcome was recorded.
     const SETTLED: u64 = 4;
 
-    pub(crate) fn new(breaker: &'b CircuitBreaker, ticket: Ticket) -> Self {
-        let holds_slot = breaker.config.max_concurrent().is_some();
+    /// A permit for `ticket`; `holds_slot` when the call takes a bulkhead slot.
+    #[inline]
+    pub(crate) fn new(breaker: &'b CircuitBreaker, ticket: Ticket, holds_slot: bool) -> Self {
         let flags = if holds_slot { Permit::HOLDS_SLOT } else { 0 };
         Permit {
             breaker,

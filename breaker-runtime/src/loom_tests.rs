@@ -292,7 +292,7 @@ fn loom_stale_trial_success_does_not_count_in_the_next_half_open_period() {
             // The slow trial succeeds at last. (Its permit is rebuilt on this thread from its
             // ticket: loom has no scoped threads to move the borrowing permit into.)
             spawn(&rig, move |rig| {
-                Permit::new(&rig.breaker, slow).finish(Outcome::Success);
+                Permit::new(&rig.breaker, slow, false).finish(Outcome::Success);
             }),
             // A trial of the new half-open period (generation 4) succeeds.
             spawn(&rig, |rig| assert!(rig.succeed())),
@@ -318,7 +318,7 @@ fn loom_stale_failure_does_not_reopen_a_recovered_circuit() {
 
         let handles = vec![
             spawn(&rig, move |rig| {
-                Permit::new(&rig.breaker, slow).finish(Outcome::Failure);
+                Permit::new(&rig.breaker, slow, false).finish(Outcome::Failure);
             }),
             // The trial succeeds: closed again (generation 3).
             spawn(&rig, |rig| assert!(rig.succeed())),
