@@ -8,7 +8,13 @@
 //! against the same hanging service without a breaker, to compare how long callers were
 //! blocked.
 //!
-//! Run it with `cargo run --example recommendations`; it takes about 6 seconds.
+//! While it runs it serves the breakers' dashboard (`fusebox::http::admin_router`) on loopback
+//! and prints its address on a line that starts with `dashboard:`. Open it to watch the breaker
+//! trip and recover.
+//!
+//! Run it with `cargo run --example recommendations`; it takes about 6 seconds. With
+//! `-- --watch` it keeps going, the service cycling through its phases every few seconds, until
+//! stopped with Ctrl-C.
 
 use std::{
     convert::Infallible,
@@ -28,6 +34,8 @@ use hyper::{Request, Response, StatusCode, body::Incoming, client, server, servi
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
+/// In `--watch` mode, how long each phase lasts: long enough to see it on the dashboard.
+const WATCHED_PHASE: Duration = Duration::from_secs(6);
 /// Concurrent users.
 const USERS: u64 = 40;
 /// How long each phase of the service lasts.
@@ -357,6 +365,38 @@ impl Hanging {
     }
 }
 
+/// Serves the dashboard, with the operator's buttons (on loopback only), and returns its address.
+async fn serve_dashboard() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("local address");
+    tokio::spawn(async move { axum::serve(listener, fusebox::http::admin_router()).await });
+    address
+}
+
+/// `--watch`: users call for ever while the service goes through its phases again and again.
+async fn watch(service: SocketAddr) {
+    println!("watching: phases of {WATCHED_PHASE:?}, for ever (Ctrl-C stops)\n");
+    let forever = Instant::now() + Duration::from_secs(365 * 24 * 3600);
+    tokio::spawn(users(
+        forever,
+        Arc::new(Log::default()),
+        move |user| async move {
+            recommendations(service, user)
+                .await
+                .map_or(Source::Failed, |recs| recs.source)
+        },
+    ));
+    loop {
+        for phase in Phase::ALL {
+            phase.enter();
+            println!("  [{:6.2}s] the service is now {phase}", elapsed());
+            tokio::time::sleep(WATCHED_PHASE).await;
+        }
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     elapsed();
@@ -365,6 +405,8 @@ async fn main() {
         .expect("bind a loopback port");
     let service = listener.local_addr().expect("local address");
     tokio::spawn(recommendation_service(listener));
+    let dashboard = serve_dashboard().await;
+    println!("dashboard: http://{dashboard}/ (the breaker, live; `-- --watch` keeps it running)");
 
     println!("recommendation service on {service}; {USERS} users; phases of {PHASE:?}\n");
     registry::on_transition(|t| {
@@ -376,6 +418,10 @@ async fn main() {
             t.to
         );
     });
+
+    if std::env::args().any(|argument| argument == "--watch") {
+        watch(service).await;
+    }
 
     // With the breaker, through all four phases.
     let log = Arc::new(Log::default());

@@ -103,9 +103,13 @@
 //! breaker is registered from the start, before its first call, under
 //! `module_path!()::fn_name` unless it is given a `name`; [`registry::check`] reports two
 //! functions that would share one by accident); [`CircuitBreaker::metrics`] is a snapshot of its
-//! window; [`CircuitBreaker::on_transition`] and [`registry::on_transition`] report every state
-//! change (and so does `tracing`, with the `tracing` feature); `force_open`, `force_closed`,
-//! `release` and `reset` are the operator's levers.
+//! window with its [`Counters`] since creation; [`CircuitBreaker::on_transition`] and
+//! [`registry::on_transition`] report every state change (and so does `tracing`, with the
+//! `tracing` feature); `force_open`, `force_closed`, `release` and `reset` are the operator's
+//! levers. With the `metrics` feature, `metrics::publish()` hands every breaker's figures to the
+//! `metrics` facade (Prometheus and the rest); with the `http` feature, `http::router()` serves
+//! them as JSON, as Server-Sent Events and as a live dashboard page, and `http::admin_router()`
+//! adds the levers.
 //!
 //! # Configuration in production
 //!
@@ -117,7 +121,7 @@
 //!
 //! # Many breakers
 //!
-//! A breaker takes about 300 bytes when idle and does not grow with the number of threads that
+//! A breaker takes about 330 bytes when idle and does not grow with the number of threads that
 //! call it one after another; dropping it frees everything it holds, its name included.
 //! [`Keyed`] is a family of breakers, one per key (a host, a tenant), made at each key's first
 //! call, bounded in number, whose idle keys are evicted; [`registry::remove`] unlists a breaker.
@@ -134,6 +138,10 @@
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`.
 //! - `serde`: `Overrides` and `registry::apply`; `Config` and `Metrics` (de)serialize.
+//! - `metrics`: `metrics::publish()` through the `metrics` facade; with `tokio`, also
+//!   `metrics::spawn_publisher`.
+//! - `http`: `http::router()` and `http::admin_router()`, axum routes with the dashboard
+//!   (implies `serde` and `tokio`).
 //!
 //! Async calls need no particular executor; only timeouts need Tokio's timer.
 //!
@@ -151,12 +159,18 @@ extern crate self as fusebox;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use breaker_runtime::TestClock;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use breaker_runtime::http;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub use breaker_runtime::metrics;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use breaker_runtime::{
-    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Failure, Keyed,
-    Metrics, Name, PartialConfig, State, Transition, limits, registry,
+    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Counters, Failure,
+    Keyed, Metrics, Name, PartialConfig, State, Transition, Transitions, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.

@@ -318,6 +318,7 @@ where
 /// `failure_if`, an error it let pass (`passed`) goes back as it is.
 #[inline]
 pub fn or_fallback<T, E, P, I>(
+    breaker: &CircuitBreaker,
     result: Result<T, Failure<E>>,
     passed: bool,
     fallback: Fallback<P>,
@@ -326,7 +327,7 @@ pub fn or_fallback<T, E, P, I>(
 where
     P: Call<I, E, Output = Result<T, E>>,
 {
-    match or_fallback_async(result, passed, fallback, inputs) {
+    match or_fallback_async(breaker, result, passed, fallback, inputs) {
         Answer::Ready(answer) | Answer::Fallback(answer) => answer,
     }
 }
@@ -361,6 +362,7 @@ impl<F: IntoFuture> AsyncFallback<F::Output> for F {
 /// annotated `async fn`'s future fail a `Send` check (as `tokio::spawn` makes).
 #[inline]
 pub fn or_fallback_async<T, E, P, I>(
+    breaker: &CircuitBreaker,
     result: Result<T, Failure<E>>,
     passed: bool,
     fallback: Fallback<P>,
@@ -372,7 +374,10 @@ where
     match result {
         Ok(value) => Answer::Ready(Ok(value)),
         Err(Failure::Error(error)) if passed => Answer::Ready(Err(error)),
-        Err(failure) => Answer::Fallback(fallback.fallback.call(inputs, failure)),
+        Err(failure) => {
+            breaker.fallback_served();
+            Answer::Fallback(fallback.fallback.call(inputs, failure))
+        }
     }
 }
 

@@ -108,6 +108,15 @@ async fn an_async_fallback_serves_timeouts_failures_and_rejections() {
     assert_eq!(with_fallback(Backend::Fast, 3).await, Ok(1_003), "open");
     registry::get("async::plain_fallback").unwrap().reset();
     assert_eq!(with_fallback(Backend::Down, 4).await, Ok(1_004), "failed");
+    // Every fallback served is counted, across the reset; the success was not one.
+    let counters = registry::get("async::plain_fallback")
+        .unwrap()
+        .metrics()
+        .counters;
+    assert_eq!(
+        (counters.fallbacks, counters.calls, counters.timeouts),
+        (3, 3, 1)
+    );
 }
 
 async fn explained(kind: Backend, id: u32, why: Failure<FetchError>) -> Result<u32, FetchError> {

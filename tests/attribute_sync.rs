@@ -182,6 +182,12 @@ fn a_busy_bulkhead_is_served_by_the_fallback() {
         (metrics.calls, metrics.failures, metrics.rejections),
         (1, 0, 1)
     );
+    let counters = metrics.counters;
+    assert_eq!(
+        (counters.busy, counters.rejected, counters.fallbacks),
+        (1, 0, 1),
+        "a busy rejection, not an open one, served by the fallback"
+    );
 }
 
 #[circuit_breaker(name = "sync::panics", consecutive_failures = 1, fallback = "popular")]

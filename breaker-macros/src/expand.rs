@@ -15,7 +15,7 @@
 //!     let __breaker_fallback = Fallback { expected: expect(&f, (ty(&arg),…)), fallback: f };
 //!     let __breaker_arg_x = FallbackArg::fallback_copy(&x);       // with a fallback, per arg
 //!     let __breaker_result = __BREAKER.get().call(|| -> Result<T, E> { body }); // or __breaker_keyed
-//!     or_fallback(__breaker_result, passed, __breaker_fallback, (args…,))  // or_rejection(…)
+//!     or_fallback(&breaker, __breaker_result, passed, __breaker_fallback, (args…,))  // or_rejection(…)
 //! }
 //! ```
 //!
@@ -118,7 +118,7 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
                 quote!(false)
             };
             let fallback = local("fallback");
-            let arguments = quote!((#result, #passed, #fallback, (#(#forwarded,)*)));
+            let arguments = quote!((&#through, #result, #passed, #fallback, (#(#forwarded,)*)));
             let answer = if sig.asyncness.is_some() {
                 quote!(#private::settle(#private::or_fallback_async #arguments).await)
             } else {

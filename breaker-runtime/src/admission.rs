@@ -110,6 +110,7 @@ impl CircuitBreaker {
             && !self.bulkhead.enter(limit)
         {
             drop(permit); // gives back the slot, and the trial permit if it took one
+            self.tallies.busy();
             self.window.record_rejection(self.clock.now_ms());
             return Err(Refusal::BUSY);
         }

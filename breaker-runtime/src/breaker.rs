@@ -9,6 +9,7 @@ use crate::{
     admission::Bulkhead,
     clock::Clock,
     config::LiveConfig,
+    counters::{Counters, LazyTallies},
     listener::Listeners,
     outcome::{Outcome, Streaks},
     state::StateWord,
@@ -86,6 +87,7 @@ pub struct CircuitBreaker {
     pub(crate) bulkhead: Bulkhead,
     pub(crate) name: Name,
     pub(crate) listeners: Listeners,
+    pub(crate) tallies: LazyTallies,
     pub(crate) clock: Clock,
 }
 
@@ -93,7 +95,7 @@ impl CircuitBreaker {
     /// A closed breaker named `name` (a `&'static str`, or a `String` or `Arc<str>` that the
     /// breaker keeps and frees with itself: see [`Name`]).
     ///
-    /// An idle breaker with the default 10-bucket window takes about 300 bytes, its own size
+    /// An idle breaker with the default 10-bucket window takes about 330 bytes, its own size
     /// included (`cargo bench -p benchmarks --bench memory`), and does not grow with the number
     /// of threads that call it one after another; threads that call it at once give it
     /// contention cells (see [`Keyed`](crate::Keyed) for many breakers).
@@ -121,6 +123,7 @@ impl CircuitBreaker {
             bulkhead: Bulkhead::default(),
             name: name.into(),
             listeners: Listeners::new(),
+            tallies: LazyTallies::new(),
             clock,
         }
     }
@@ -225,7 +228,28 @@ impl CircuitBreaker {
             self.state(),
             &totals,
             Duration::from_millis(now.saturating_sub(since)),
+            Counters::new(&self.window.since_creation(), self.tallies.get()),
         )
+    }
+
+    /// Counts a fallback served for a call of this breaker, in
+    /// [`Counters::fallbacks`](crate::Counters::fallbacks). `#[circuit_breaker]`'s fallbacks
+    /// are counted for you; code that serves its own, after [`call`](Self::call) failed, says
+    /// so here.
+    ///
+    /// ```
+    /// use fusebox::{CircuitBreaker, Config};
+    ///
+    /// let breaker = CircuitBreaker::new("prices", Config::default());
+    /// breaker.force_open();
+    /// let price = breaker.call(|| Ok::<_, ()>(12)).unwrap_or_else(|_| {
+    ///     breaker.fallback_served();
+    ///     10 // the last known price
+    /// });
+    /// assert_eq!((price, breaker.metrics().counters.fallbacks), (10, 1));
+    /// ```
+    pub fn fallback_served(&self) {
+        self.tallies.fallback();
     }
 
     /// Calls `listener` on every state change of this breaker. Listeners stay for the breaker's

@@ -27,9 +27,13 @@ pub(crate) struct HotCounts {
 }
 
 impl HotCounts {
-    pub(crate) fn empty(&self) {
-        self.successes.store(0, Ordering::Relaxed);
-        self.rejections.store(0, Ordering::Relaxed);
+    /// Empties the counts and returns what they held (successes, rejections): swapped out, so
+    /// that an add racing the emptying is either returned or stays, never lost.
+    pub(crate) fn take(&self) -> (u32, u32) {
+        (
+            self.successes.swap(0, Ordering::Relaxed),
+            self.rejections.swap(0, Ordering::Relaxed),
+        )
     }
 }
 

@@ -34,6 +34,9 @@
 //! - `test-util`: `TestClock`, to move a breaker's time in tests without sleeping.
 //! - `serde`: `Overrides` (configuration from TOML files, the environment or any serde loader,
 //!   applied with `registry::apply`); `Config` and `Metrics` (de)serialize.
+//! - `metrics`: `metrics::publish()`, every breaker's figures through the `metrics` facade.
+//! - `http`: `http::router()`, every breaker as JSON, a Server-Sent Events stream and a live
+//!   dashboard page, as an axum router.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admission;
@@ -42,18 +45,25 @@ mod call;
 mod cells;
 mod clock;
 mod config;
+mod counters;
 mod declaration;
 mod error;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub mod http;
 mod keyed;
 pub mod limits;
 mod listener;
-mod metrics;
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 mod name;
 mod outcome;
 #[cfg(feature = "serde")]
 mod overrides;
 mod partial;
 pub mod registry;
+mod snapshot;
 mod state;
 mod sync;
 mod window;
@@ -66,15 +76,16 @@ pub use call::CallAsync;
 #[cfg(feature = "test-util")]
 pub use clock::TestClock;
 pub use config::{Config, ConfigBuilder, ConfigError};
+pub use counters::{Counters, Transitions};
 #[doc(hidden)]
 pub use declaration::{DECLARATIONS, Declaration};
 pub use error::{BreakerError, Failure};
 pub use keyed::Keyed;
 pub use listener::Transition;
-pub use metrics::Metrics;
 pub use name::Name;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use overrides::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use partial::PartialConfig;
+pub use snapshot::Metrics;
 pub use state::State;

@@ -87,6 +87,7 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn report_transition(&self, Transitioned { from, to }: Transitioned) {
+        self.tallies.transition(from, to);
         let transition = Transition {
             name: self.name.clone(),
             from,

@@ -610,3 +610,28 @@ fn loom_rotation_empties_cells_without_losing_counts_in_the_window() {
         assert_eq!(window.totals(60).successes, 2);
     });
 }
+
+/// A reading of the counts since creation while another thread's call moves the head on and
+/// empties the bucket it reuses: the count moving from the bucket to the folded totals is
+/// seen exactly once (never twice, never missed), so the counts never go down.
+#[test]
+fn loom_counts_since_creation_are_read_whole_while_a_bucket_is_emptied() {
+    loom::model(|| {
+        let window = window();
+        window.record(10, Outcome::Failure);
+        window.record(60, Outcome::Success);
+        let mover = {
+            let window = Arc::clone(&window);
+            // Two periods on: the head reuses the slot holding the failure.
+            thread::spawn(move || window.record(110, Outcome::Success))
+        };
+        let seen = window.since_creation();
+        assert!(
+            seen.failures == 1 && (1..=2).contains(&seen.successes),
+            "{seen:?}"
+        );
+        mover.join().unwrap();
+        let after = window.since_creation();
+        assert_eq!((after.failures, after.successes), (1, 2));
+    });
+}

@@ -1,81 +1,165 @@
-//! A snapshot of what a breaker has seen.
+//! Every registered breaker's figures through the [`metrics`](https://docs.rs/metrics) facade,
+//! for whichever recorder the application installed (Prometheus, `StatsD`, `OpenTelemetry`…).
+//!
+//! The call path pushes nothing: [`publish`] reads each breaker's own counters (the ones
+//! [`CircuitBreaker::metrics`] returns) and sets the facade's counters and gauges to them.
+//! Call it before each scrape or export, or let [`spawn_publisher`] call it every few seconds.
+//!
+//! | metric | type | labels | value |
+//! |---|---|---|---|
+//! | `breaker_calls_total` | counter | `breaker`, `kind` | calls since the breaker was created, by `kind`: `successful`, `failed` (failures other than timeouts), `timeout`, `rejected` (open), `busy` (`max_concurrent`) |
+//! | `breaker_fallbacks_total` | counter | `breaker` | fallbacks served |
+//! | `breaker_transitions_total` | counter | `breaker`, `from`, `to` | state changes, per pair that happened |
+//! | `breaker_state` | gauge | `breaker`, `state` | 1 for the current state, 0 for the four others |
+//! | `breaker_failure_rate` | gauge | `breaker` | failed calls in the rolling window, in percent (0 with no calls) |
+//! | `breaker_window_calls` | gauge | `breaker` | calls in the rolling window |
+//!
+//! States are `closed`, `open`, `half_open`, `forced_open` and `forced_closed`
+//! ([`State::as_str`]). The kinds add up to every call the breaker was asked to make, so
+//! `sum by (breaker) (rate(breaker_calls_total[1m]))` is its request rate. The label is
+//! `breaker`, never `name`, as Resilience4j's `name` would clash with other libraries' labels.
+//! A breaker removed from the registry is no longer published; what the recorder does with its
+//! last values is the recorder's choice (Prometheus's exporter can drop idle series).
+//!
+//! ```
+//! // With a recorder installed (for example `metrics_exporter_prometheus`), this sets its
+//! // counters and gauges; without one, it does nothing.
+//! let breaker = fusebox::registry::get_or_register("quotes", fusebox::Config::default());
+//! let _ = breaker.call(|| Ok::<_, ()>(()));
+//! fusebox::metrics::publish();
+//! ```
 
-use std::time::Duration;
+use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
 
-use crate::{State, window::Totals};
+use crate::{CircuitBreaker, State, registry};
 
-/// Counts over a breaker's rolling window, and its state, at one moment.
+/// Sets the metrics of every registered breaker to its current figures.
 ///
-/// `calls` are the calls that ran to an outcome (`successes + failures`); `timeouts` are
-/// included in `failures`; `rejections` (open or busy) are not calls and never count in
-/// `error_percent`.
-///
-/// ```
-/// use fusebox::{CircuitBreaker, Config, State};
-///
-/// let breaker = CircuitBreaker::new("cart", Config::default());
-/// breaker.force_open();
-/// let _ = breaker.call(|| Ok::<_, ()>(()));
-/// let metrics = breaker.metrics();
-/// assert_eq!(metrics.state, State::ForcedOpen);
-/// assert_eq!((metrics.calls, metrics.rejections), (0, 1));
-/// ```
-///
-/// With the `serde` feature it (de)serializes with `time_in_state` as `time_in_state_ms`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[non_exhaustive]
-pub struct Metrics {
-    /// The state.
-    pub state: State,
-    /// Calls that ran to an outcome.
-    pub calls: u64,
-    /// Calls that succeeded (including errors the failure predicate let pass).
-    pub successes: u64,
-    /// Calls that failed, timeouts and panics included.
-    pub failures: u64,
-    /// Calls that timed out.
-    pub timeouts: u64,
-    /// Calls rejected without running: open, half-open with its trials taken, or busy.
-    pub rejections: u64,
-    /// `failures * 100 / calls`, rounded down; 0 with no calls.
-    pub error_percent: u64,
-    /// How long the breaker has been in `state`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(rename = "time_in_state_ms", with = "whole_millis")
-    )]
-    pub time_in_state: Duration,
+/// Counters are set with `absolute`, so publishing twice, or from two places, counts nothing
+/// twice. It takes the registry's lock only to list the breakers, and each breaker's figures
+/// are read without stopping its calls.
+pub fn publish() {
+    describe();
+    for breaker in registry::all() {
+        publish_one(&breaker);
+    }
 }
 
-impl Metrics {
-    pub(crate) fn new(state: State, totals: &Totals, time_in_state: Duration) -> Metrics {
-        let calls = totals.calls();
-        Metrics {
-            state,
-            calls,
-            successes: totals.successes,
-            failures: totals.failures,
-            timeouts: totals.timeouts,
-            rejections: totals.rejections,
-            error_percent: (totals.failures * 100).checked_div(calls).unwrap_or(0),
-            time_in_state,
+/// Sets the metrics of one breaker (registered or not) to its current figures, as [`publish`]
+/// does for each registered breaker.
+///
+/// ```
+/// use fusebox::{CircuitBreaker, Config};
+///
+/// let breaker = CircuitBreaker::new("inventory@10.0.0.7", Config::default());
+/// fusebox::metrics::publish_one(&breaker);
+/// ```
+pub fn publish_one(breaker: &CircuitBreaker) {
+    let name = breaker.name().to_owned();
+    let metrics = breaker.metrics();
+    let counters = &metrics.counters;
+    for (kind, count) in [
+        ("successful", counters.successes),
+        // A timeout being recorded may be read before its failure: never below zero.
+        (
+            "failed",
+            counters.failures.saturating_sub(counters.timeouts),
+        ),
+        ("timeout", counters.timeouts),
+        ("rejected", counters.rejected),
+        ("busy", counters.busy),
+    ] {
+        counter!("breaker_calls_total", "breaker" => name.clone(), "kind" => kind).absolute(count);
+    }
+    counter!("breaker_fallbacks_total", "breaker" => name.clone()).absolute(counters.fallbacks);
+    for (from, to, count) in counters.transitions.iter() {
+        counter!(
+            "breaker_transitions_total",
+            "breaker" => name.clone(), "from" => from.as_str(), "to" => to.as_str()
+        )
+        .absolute(count);
+    }
+    for state in State::ALL {
+        let current = if state == metrics.state { 1.0 } else { 0.0 };
+        gauge!("breaker_state", "breaker" => name.clone(), "state" => state.as_str()).set(current);
+    }
+    gauge!("breaker_failure_rate", "breaker" => name.clone()).set(failure_rate(&metrics));
+    // Calls in a window are far below 2^52: the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    gauge!("breaker_window_calls", "breaker" => name).set(metrics.calls as f64);
+}
+
+/// The window's failure rate in percent, unrounded.
+// Window counts are far below 2^52: the conversions are exact.
+#[allow(clippy::cast_precision_loss)]
+fn failure_rate(metrics: &crate::Metrics) -> f64 {
+    if metrics.calls == 0 {
+        0.0
+    } else {
+        metrics.failures as f64 * 100.0 / metrics.calls as f64
+    }
+}
+
+/// Tells the recorder what each metric means (recorders that keep descriptions keep the last
+/// one, so describing at every publication is harmless).
+fn describe() {
+    describe_counter!(
+        "breaker_calls_total",
+        "Calls a circuit breaker was asked to make since it was created, by outcome"
+    );
+    describe_counter!(
+        "breaker_fallbacks_total",
+        "Fallbacks a circuit breaker served since it was created"
+    );
+    describe_counter!(
+        "breaker_transitions_total",
+        "State changes of a circuit breaker since it was created"
+    );
+    describe_gauge!(
+        "breaker_state",
+        "1 for a circuit breaker's current state, 0 for the others"
+    );
+    describe_gauge!(
+        "breaker_failure_rate",
+        Unit::Percent,
+        "Failed calls in a circuit breaker's rolling window"
+    );
+    describe_gauge!(
+        "breaker_window_calls",
+        Unit::Count,
+        "Calls in a circuit breaker's rolling window"
+    );
+}
+
+/// Calls [`publish`] every `every` on the Tokio runtime this is called on, until the returned
+/// task is aborted (or the runtime stops). Publishes once at once, then once per period; a
+/// period missed because the runtime was busy is skipped, not caught up.
+///
+/// A zero period is taken as one millisecond.
+///
+/// # Panics
+/// Outside a Tokio runtime, as [`tokio::spawn`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+///
+/// let publisher = fusebox::metrics::spawn_publisher(Duration::from_secs(5));
+/// // … serve the application; on shutdown:
+/// publisher.abort();
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[must_use = "dropping the handle detaches the task, which keeps publishing; keep it to stop it"]
+pub fn spawn_publisher(every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+    let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_millis(1)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::spawn(async move {
+        loop {
+            ticks.tick().await;
+            publish();
         }
-    }
-}
-
-/// A duration as whole milliseconds, the unit of every duration in the configuration.
-#[cfg(feature = "serde")]
-mod whole_millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(duration: &Duration, to: S) -> Result<S::Ok, S::Error> {
-        to.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Duration, D::Error> {
-        u64::deserialize(from).map(Duration::from_millis)
-    }
+    })
 }

@@ -51,6 +51,47 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, in the order of the variants.
+    ///
+    /// ```
+    /// use fusebox::State;
+    ///
+    /// assert_eq!(State::ALL.len(), 5);
+    /// assert_eq!(State::ALL[0], State::Closed);
+    /// ```
+    pub const ALL: [State; 5] = [
+        State::Closed,
+        State::Open,
+        State::HalfOpen,
+        State::ForcedOpen,
+        State::ForcedClosed,
+    ];
+
+    /// This state's place in [`ALL`](Self::ALL).
+    // The state word's codes are the variants' order.
+    #[allow(clippy::cast_possible_truncation)]
+    pub(crate) const fn index(self) -> usize {
+        self.kind() as usize
+    }
+
+    /// The state's name in snake case, as in JSON and in metric labels: `half_open`.
+    ///
+    /// ```
+    /// use fusebox::State;
+    ///
+    /// assert_eq!(State::ForcedOpen.as_str(), "forced_open");
+    /// ```
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Closed => "closed",
+            State::Open => "open",
+            State::HalfOpen => "half_open",
+            State::ForcedOpen => "forced_open",
+            State::ForcedClosed => "forced_closed",
+        }
+    }
+
     /// Whether calls are being rejected by default in this state (`Open` or `ForcedOpen`).
     #[must_use]
     pub const fn is_open(self) -> bool {

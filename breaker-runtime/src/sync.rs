@@ -2,9 +2,9 @@
 //! can explore every interleaving of the state word and the window's head.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
 /// The ordering of every count added to a window and every count read back for a trip
 /// decision: sequentially consistent, so that when two outcomes are recorded at the same moment

@@ -22,7 +22,7 @@ use crate::{
     outcome::Outcome,
     sync::{
         AtomicU32, AtomicU64, COUNTED, Ordering, add_one, add_one_watching, back_off,
-        counted_before_reading,
+        counted_before_reading, fence,
     },
 };
 
@@ -46,6 +46,23 @@ impl Totals {
         self.successes += u64::from(counts.successes.load(COUNTED));
         self.rejections += u64::from(counts.rejections.load(COUNTED));
     }
+
+    fn take_hot(&mut self, counts: &HotCounts) {
+        let (successes, rejections) = counts.take();
+        self.successes += u64::from(successes);
+        self.rejections += u64::from(rejections);
+    }
+
+    fn add(&mut self, other: &Totals) {
+        self.successes += other.successes;
+        self.failures += other.failures;
+        self.timeouts += other.timeouts;
+        self.rejections += other.rejections;
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == Totals::default()
+    }
 }
 
 /// One bucket's counts: 12 bytes. Timeouts, which only a breaker with a timeout has, are
@@ -58,9 +75,9 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn empty(&self) {
-        self.hot.empty();
-        self.failures.store(0, Ordering::Relaxed);
+    fn take(&self, totals: &mut Totals) {
+        totals.take_hot(&self.hot);
+        totals.failures += u64::from(self.failures.swap(0, Ordering::Relaxed));
     }
 
     fn add_to(&self, totals: &mut Totals) {
@@ -111,6 +128,87 @@ pub(crate) struct Window {
     /// configuration checks that they divide it), the first `count` of `buckets`. Changed only
     /// under the head's lock, by [`reshape`](Window::reshape).
     shape: AtomicU64,
+    /// What emptied buckets held, made at the first bucket emptied.
+    folded: LazyFolded,
+}
+
+/// The counts buckets held when they were emptied: with what the buckets hold now, the
+/// window's counts since it was created. Written only by the holder of the head's lock.
+#[derive(Default)]
+struct Folded {
+    /// Odd while counts move from buckets to here, so that a reader adding both up can tell
+    /// it may have seen a count in both places, or in neither, and read again (a sequence
+    /// lock: the mover is the head's holder, so there is only ever one).
+    generation: AtomicU64,
+    successes: AtomicU64,
+    failures: AtomicU64,
+    timeouts: AtomicU64,
+    rejections: AtomicU64,
+}
+
+impl Folded {
+    fn totals(&self) -> Totals {
+        Totals {
+            successes: self.successes.load(Ordering::Relaxed),
+            failures: self.failures.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            rejections: self.rejections.load(Ordering::Relaxed),
+        }
+    }
+
+    fn add(&self, totals: &Totals) {
+        // One writer: a load and a store, not a read-modify-write.
+        let add = |counter: &AtomicU64, count: u64| {
+            counter.store(
+                counter.load(Ordering::Relaxed).saturating_add(count),
+                Ordering::Relaxed,
+            );
+        };
+        add(&self.successes, totals.successes);
+        add(&self.failures, totals.failures);
+        add(&self.timeouts, totals.timeouts);
+        add(&self.rejections, totals.rejections);
+    }
+}
+
+/// A window's [`Folded`], in one pointer until the first bucket is emptied: a breaker that is
+/// never called past its first bucket period does not pay for it. loom cannot see through
+/// `OnceBox` (see [`LazyCells`]), so under loom it is made with the window.
+struct LazyFolded {
+    #[cfg(not(loom))]
+    folded: OnceBox<Folded>,
+    #[cfg(loom)]
+    folded: Folded,
+}
+
+impl LazyFolded {
+    fn new() -> Self {
+        LazyFolded {
+            #[cfg(not(loom))]
+            folded: OnceBox::new(),
+            #[cfg(loom)]
+            folded: Folded::default(),
+        }
+    }
+
+    fn get(&self) -> Option<&Folded> {
+        #[cfg(not(loom))]
+        return self.folded.get();
+        #[cfg(loom)]
+        return Some(&self.folded);
+    }
+
+    fn get_or_make(&self) -> &Folded {
+        #[cfg(not(loom))]
+        return self.folded.get_or_init(Box::default);
+        #[cfg(loom)]
+        return &self.folded;
+    }
+
+    /// The generation a reading starts or ends at; 0 before any bucket was emptied.
+    fn generation(&self, order: Ordering) -> u64 {
+        self.get().map_or(0, |folded| folded.generation.load(order))
+    }
 }
 
 /// A window's buckets: how many, and how wide.
@@ -164,6 +262,7 @@ impl Window {
             timeouts: OnceBox::new(),
             cells: LazyCells::new(capacity),
             shape: AtomicU64::new(shape.packed()),
+            folded: LazyFolded::new(),
         }
     }
 
@@ -199,28 +298,33 @@ impl Window {
             self.head.store(head.0, Ordering::Release);
             return;
         }
-        // What each old bucket inside the window holds, and when it started.
-        let kept: Vec<(u64, Totals)> = Window::inside(head, old, now_ms)
-            .map(|(start_ms, slot)| {
-                let mut totals = Totals::default();
-                self.add_bucket(slot, &mut totals);
-                (start_ms, totals)
-            })
-            .collect();
-        for slot in 0..self.buckets.len() {
-            self.empty(slot);
-        }
         let start_ms = now_ms - now_ms % new.bucket_ms;
         let newest = new.count - 1;
-        for (old_start, totals) in kept {
-            let back =
-                start_ms.saturating_sub(old_start - old_start % new.bucket_ms) / new.bucket_ms;
-            if let Ok(back) = usize::try_from(back)
-                && back < new.count
-            {
-                self.add_totals(newest - back, &totals);
+        self.fold(|moved| {
+            // What each old bucket inside the window holds, and when it started.
+            let kept: Vec<(u64, Totals)> = Window::inside(head, old, now_ms)
+                .map(|(start_ms, slot)| {
+                    let mut totals = Totals::default();
+                    self.take(slot, &mut totals);
+                    (start_ms, totals)
+                })
+                .collect();
+            for slot in 0..self.buckets.len() {
+                self.take(slot, moved);
             }
-        }
+            for (old_start, totals) in kept {
+                let back =
+                    start_ms.saturating_sub(old_start - old_start % new.bucket_ms) / new.bucket_ms;
+                match usize::try_from(back) {
+                    Ok(back) if back < new.count => {
+                        let dropped = self.add_totals(newest - back, &totals);
+                        moved.add(&dropped);
+                    }
+                    // Outside the new window: it ages out now, into the totals since creation.
+                    _ => moved.add(&totals),
+                }
+            }
+        });
         self.shape.store(new.packed(), Ordering::Relaxed);
         self.head
             .store(Head::new(start_ms, newest).0, Ordering::Release);
@@ -256,20 +360,30 @@ impl Window {
         }
     }
 
-    /// Adds `totals` to the shared counters of bucket `slot` (saturating, as every count).
-    fn add_totals(&self, slot: usize, totals: &Totals) {
+    /// Adds `totals` to the shared counters of bucket `slot` (saturating, as every count), and
+    /// returns what did not fit.
+    fn add_totals(&self, slot: usize, totals: &Totals) -> Totals {
         let add = |counter: &AtomicU32, count: u64| {
-            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            let mut left = count;
             let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |value| {
-                Some(value.saturating_add(count))
+                let room = u64::from(u32::MAX - value).min(count);
+                left = count - room;
+                // `room` is at most the counter's headroom, which fits.
+                #[allow(clippy::cast_possible_truncation)]
+                Some(value + room as u32)
             });
+            left
         };
         let bucket = &self.buckets[slot];
-        add(&bucket.hot.successes, totals.successes);
-        add(&bucket.hot.rejections, totals.rejections);
-        add(&bucket.failures, totals.failures);
-        if totals.timeouts > 0 {
-            add(&self.timeouts_array()[slot], totals.timeouts);
+        Totals {
+            successes: add(&bucket.hot.successes, totals.successes),
+            rejections: add(&bucket.hot.rejections, totals.rejections),
+            failures: add(&bucket.failures, totals.failures),
+            timeouts: if totals.timeouts > 0 {
+                add(&self.timeouts_array()[slot], totals.timeouts)
+            } else {
+                0
+            },
         }
     }
 
@@ -343,20 +457,62 @@ impl Window {
         totals
     }
 
+    /// The counts since the window was made: what every bucket emptied so far held, and what
+    /// the buckets hold now (inside the window or not).
+    pub(crate) fn since_creation(&self) -> Totals {
+        let mut attempt = 0;
+        loop {
+            let before = self.folded.generation(Ordering::Acquire);
+            if before.is_multiple_of(2) {
+                let mut totals = self
+                    .folded
+                    .get()
+                    .map_or_else(Totals::default, Folded::totals);
+                for slot in 0..self.buckets.len() {
+                    self.add_bucket(slot, &mut totals);
+                }
+                fence(Ordering::Acquire);
+                if self.folded.generation(Ordering::Relaxed) == before {
+                    return totals;
+                }
+            }
+            // Counts were moving from buckets to the folded totals: read again.
+            back_off(&mut attempt);
+        }
+    }
+
     /// Empties every bucket.
     pub(crate) fn clear(&self) {
         let head = self.lock();
-        for slot in 0..self.buckets.len() {
-            self.empty(slot);
-        }
+        self.fold(|moved| {
+            for slot in 0..self.buckets.len() {
+                self.take(slot, moved);
+            }
+        });
         self.head.store(head.0, Ordering::Release);
     }
 
-    /// Empties bucket `slot`, in the shared buckets and in the cells.
-    fn empty(&self, slot: usize) {
-        self.buckets[slot].empty();
+    /// Runs `empty`, which empties buckets into the totals it is given, and adds those to the
+    /// folded totals, in one step for readers of [`since_creation`](Self::since_creation).
+    /// Only with the head locked.
+    fn fold(&self, empty: impl FnOnce(&mut Totals)) {
+        let folded = self.folded.get_or_make();
+        let generation = folded.generation.load(Ordering::Relaxed);
+        folded.generation.store(generation + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        let mut moved = Totals::default();
+        empty(&mut moved);
+        if !moved.is_empty() {
+            folded.add(&moved);
+        }
+        folded.generation.store(generation + 2, Ordering::Release);
+    }
+
+    /// Empties bucket `slot`, in the shared buckets and in the cells, into `totals`.
+    fn take(&self, slot: usize, totals: &mut Totals) {
+        self.buckets[slot].take(totals);
         if let Some(timeouts) = self.timeouts.get() {
-            timeouts[slot].store(0, Ordering::Relaxed);
+            totals.timeouts += u64::from(timeouts[slot].swap(0, Ordering::Relaxed));
         }
         for counts in self
             .cells
@@ -364,7 +520,7 @@ impl Window {
             .iter()
             .flat_map(|cells| cells.of_slot(slot))
         {
-            counts.empty();
+            totals.take_hot(counts);
         }
     }
 
@@ -416,9 +572,11 @@ impl Window {
         let start_ms = now_ms - now_ms % bucket_ms;
         let steps = (start_ms - head.start_ms()) / bucket_ms;
         let reused = usize::try_from(steps).unwrap_or(usize::MAX).min(count);
-        for step in 1..=reused {
-            self.empty((head.slot() + step) % count);
-        }
+        self.fold(|moved| {
+            for step in 1..=reused {
+                self.take((head.slot() + step) % count, moved);
+            }
+        });
         // `steps % count` is below `count`, which fits in a usize.
         #[allow(clippy::cast_possible_truncation)]
         let slot = (head.slot() + (steps % count as u64) as usize) % count;
@@ -504,6 +662,61 @@ mod tests {
         // Writing after a long pause reuses the slots and starts from zero.
         w.record(50_000, Outcome::Success);
         assert_eq!(w.totals(50_000).calls(), 1);
+    }
+
+    #[test]
+    fn counts_since_creation_outlive_the_buckets() {
+        let w = window();
+        w.record(10_000, Outcome::Success);
+        w.record(10_050, Outcome::Timeout);
+        w.record_rejection(10_100);
+        let all = Totals {
+            successes: 1,
+            failures: 1,
+            timeouts: 1,
+            rejections: 1,
+        };
+        assert_eq!(
+            w.since_creation(),
+            all,
+            "nothing emptied yet: the buckets hold it all"
+        );
+        // Long after the window: the buckets are reused, their counts kept.
+        w.record(90_000, Outcome::Failure);
+        assert_eq!(w.totals(90_000).calls(), 1);
+        let mut more = all;
+        more.failures += 1;
+        assert_eq!(w.since_creation(), more);
+        w.clear();
+        assert_eq!(w.totals(90_000), Totals::default());
+        assert_eq!(w.since_creation(), more, "emptying the window keeps them");
+    }
+
+    #[test]
+    fn counts_since_creation_survive_a_reshape() {
+        let w = window();
+        for i in 0..10 {
+            w.record(10_000 + i * 100, Outcome::Failure);
+        }
+        w.record_rejection(10_950);
+        // Half the window: five buckets' failures leave it, and stay in the counts since creation.
+        w.reshape(500, 5, 10_950, || {});
+        assert_eq!(w.totals(10_950).failures, 5);
+        let since = w.since_creation();
+        assert_eq!((since.failures, since.rejections), (10, 1));
+        w.reshape(2_000, 20, 10_950, || {});
+        assert_eq!(w.since_creation(), since);
+    }
+
+    #[test]
+    fn counts_in_cells_are_kept_when_emptied() {
+        let w = window();
+        w.contended();
+        w.record(10_000, Outcome::Success);
+        w.record_rejection(10_000);
+        w.record(20_000, Outcome::Success);
+        let since = w.since_creation();
+        assert_eq!((since.successes, since.rejections), (2, 1));
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! The Prometheus example, scraped: its `/metrics` route serves the exposition text, which
+//! parses, and whose breaker series say what the calls did. The example's own code is this
+//! test's module, so the test checks what a user copies.
+
+// The samples compared are whole numbers, exact in an f64.
+#![allow(clippy::float_cmp)]
+
+use std::{collections::BTreeMap, sync::atomic::Ordering};
+
+#[path = "../examples/prometheus.rs"]
+#[allow(dead_code)] // its `main` is the example's
+mod example;
+
+use example::{DOWN, QuoteError};
+
+/// One sample: the metric's name and its labels, sorted.
+type Series = (String, BTreeMap<String, String>);
+
+/// Parses the text exposition format (comments, `name{label="value",…} value` lines); panics
+/// on a line that is neither, so a malformed scrape fails the test.
+fn parse(text: &str) -> (BTreeMap<Series, f64>, BTreeMap<String, String>) {
+    let (mut samples, mut types) = (BTreeMap::new(), BTreeMap::new());
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix('#') {
+            let words: Vec<&str> = comment.split_whitespace().collect();
+            if let ["TYPE", name, kind] = words[..] {
+                types.insert(name.to_owned(), kind.to_owned());
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("a sample line: series value");
+        let value: f64 = value.parse().expect("a sample's value is a number");
+        let (name, labels) = match series.split_once('{') {
+            None => (series, BTreeMap::new()),
+            Some((name, labels)) => {
+                let labels = labels.strip_suffix('}').expect("labels end with }");
+                let labels = labels
+                    .split(',')
+                    .filter(|pair| !pair.is_empty())
+                    .map(|pair| {
+                        let (key, value) = pair.split_once('=').expect("label=\"value\"");
+                        let value = value
+                            .strip_prefix('"')
+                            .and_then(|value| value.strip_suffix('"'))
+                            .expect("a quoted label value");
+                        (key.to_owned(), value.to_owned())
+                    })
+                    .collect();
+                (name, labels)
+            }
+        };
+        assert!(
+            samples.insert((name.to_owned(), labels), value).is_none(),
+            "one sample per series: {line}"
+        );
+    }
+    (samples, types)
+}
+
+fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let key = (
+        name.to_owned(),
+        labels
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect(),
+    );
+    *samples
+        .get(&key)
+        .unwrap_or_else(|| panic!("no series {name}{labels:?} in the scrape"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrape_of_the_example_shows_what_the_calls_did() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = listener.local_addr().expect("local address");
+    tokio::spawn(example::serve(listener));
+
+    // 5 successes; 3 failures open the circuit; 4 calls rejected; then up again but still open.
+    let (mut ok, mut failed, mut rejected) = (0, 0, 0);
+    for item in 0..14 {
+        DOWN.store((5..10).contains(&item), Ordering::Relaxed);
+        match example::quote(item) {
+            Ok(_) => ok += 1,
+            Err(QuoteError::Refused) => failed += 1,
+            Err(QuoteError::Unavailable(_)) => rejected += 1,
+        }
+    }
+    assert_eq!((ok, failed, rejected), (5, 3, 6));
+
+    let (samples, types) = parse(&example::scrape(address).await);
+    let calls = |kind| {
+        value(
+            &samples,
+            "breaker_calls_total",
+            &[("breaker", "quotes"), ("kind", kind)],
+        )
+    };
+    assert_eq!(calls("successful"), 5.0);
+    assert_eq!(calls("failed"), 3.0);
+    assert_eq!(calls("rejected"), 6.0);
+    assert_eq!(calls("timeout"), 0.0);
+    assert_eq!(calls("busy"), 0.0);
+    let state = |state| {
+        value(
+            &samples,
+            "breaker_state",
+            &[("breaker", "quotes"), ("state", state)],
+        )
+    };
+    assert_eq!(state("open"), 1.0);
+    for other in ["closed", "half_open", "forced_open", "forced_closed"] {
+        assert_eq!(state(other), 0.0, "{other}");
+    }
+    let transitions = &[("breaker", "quotes"), ("from", "closed"), ("to", "open")];
+    assert_eq!(
+        value(&samples, "breaker_transitions_total", transitions),
+        1.0
+    );
+    // 3 failures in 8 calls in the window.
+    let rate = value(&samples, "breaker_failure_rate", &[("breaker", "quotes")]);
+    assert!((rate - 37.5).abs() < 1e-9, "{rate}");
+    assert_eq!(types["breaker_calls_total"], "counter");
+    assert_eq!(types["breaker_transitions_total"], "counter");
+    assert_eq!(types["breaker_state"], "gauge");
+    assert_eq!(types["breaker_failure_rate"], "gauge");
+
+    // A closed breaker's old "open" series goes back to 0 at the next scrape.
+    fusebox::registry::get("quotes")
+        .expect("registered")
+        .reset();
+    let (samples, _) = parse(&example::scrape(address).await);
+    let state = |state| {
+        value(
+            &samples,
+            "breaker_state",
+            &[("breaker", "quotes"), ("state", state)],
+        )
+    };
+    assert_eq!((state("open"), state("closed")), (0.0, 1.0));
+    // Counters count on across the reset.
+    let calls = value(
+        &samples,
+        "breaker_calls_total",
+        &[("breaker", "quotes"), ("kind", "rejected")],
+    );
+    assert_eq!(calls, 6.0);
+}

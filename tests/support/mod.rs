@@ -1,0 +1,53 @@
+//! What the HTTP tests share: a router served on loopback, and plain HTTP/1.1 requests to it.
+
+use std::{
+    io::{Read, Write},
+    net::{SocketAddr, TcpStream},
+    sync::mpsc,
+    thread,
+};
+
+/// Serves `app` on a loopback port, on a Tokio runtime of its own thread, for the rest of the
+/// process.
+pub fn serve(app: axum::Router) -> SocketAddr {
+    let (sender, address) = mpsc::channel();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a Tokio runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind a loopback port");
+            sender
+                .send(listener.local_addr().expect("local address"))
+                .expect("the test waits for the address");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    address.recv().expect("the server's address")
+}
+
+/// A request with an empty body, on a connection of its own: the status, the headers (as
+/// sent) and the body.
+pub fn request(server: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(server).expect("connect to the server");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {server}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
