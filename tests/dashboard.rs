@@ -115,7 +115,20 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     std::fs::write(&path, png).expect("write the screenshot");
     eprintln!("screenshot: {}", path.display());
 
-    // With 200 breakers more, the page lists them all, filters by name and sorts by error rate.
+    lists_filters_and_sorts_200_more(&mut browser, &page);
+
+    // Unknown names and actions, as the page's buttons could send them.
+    assert_eq!(post(server, "/ops/breakers/no-such-breaker/reset").0, 404);
+    assert_eq!(
+        post(server, &format!("/ops/breakers/{FORCED}/explode")).0,
+        400
+    );
+    drop(browser);
+    drop(traffic); // runs until the process ends
+}
+
+/// With 200 breakers more, the page lists them all, filters by name and sorts by error rate.
+fn lists_filters_and_sorts_200_more(browser: &mut Browser, page: &str) {
     let fleet: Vec<_> = (0..200)
         .map(|host| {
             let breaker =
@@ -134,38 +147,29 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
         .collect();
     let total = BREAKERS.len() + fleet.len();
     browser.wait_for(
-        &page,
+        page,
         &format!("document.querySelectorAll('.tile').length === {total}"),
     );
     let visible = "[...document.querySelectorAll('.tile')].filter(t => !t.hidden)";
     browser.evaluate(
-        &page,
+        page,
         "(() => { const f = document.getElementById('filter'); f.value = 'FLEET::host-01'; \
          f.dispatchEvent(new Event('input', {bubbles: true})); })()",
     );
-    browser.wait_for(&page, &format!("{visible}.length === 10"));
+    browser.wait_for(page, &format!("{visible}.length === 10"));
     browser.evaluate(
-        &page,
+        page,
         "(() => { const s = document.getElementById('sort'); s.value = 'error'; \
          s.dispatchEvent(new Event('change', {bubbles: true})); })()",
     );
     // host-019 fails 9 calls in 10, host-010 none: highest error rate first.
     browser.wait_for(
-        &page,
+        page,
         &format!(
             "{visible}[0].dataset.name === 'fleet::host-019' && \
              {visible}[9].dataset.name === 'fleet::host-010'"
         ),
     );
-
-    // Unknown names and actions, as the page's buttons could send them.
-    assert_eq!(post(server, "/ops/breakers/no-such-breaker/reset").0, 404);
-    assert_eq!(
-        post(server, &format!("/ops/breakers/{FORCED}/explode")).0,
-        400
-    );
-    drop(browser);
-    drop(traffic); // runs until the process ends
 }
 
 /// A `POST` with an empty body: the status and the body.
