@@ -21,18 +21,15 @@
 
 use std::{
     hint::black_box,
-    sync::{
-        Barrier,
-        atomic::{AtomicU8, AtomicU64, Ordering},
-    },
-    thread,
-    time::{Duration, Instant},
+    sync::atomic::{AtomicU8, AtomicU64, Ordering},
+    time::Duration,
 };
 
 use fusebox::{BreakerError, CircuitBreaker, Config, Keyed, State, circuit_breaker, registry};
 
-const SAMPLES: usize = 101;
-const CALLS: u64 = 200_000;
+mod harness;
+
+use harness::{CALLS, SAMPLES, interleaved, median, on_tokio, one_thread, ratio, two_threads};
 
 #[derive(Debug)]
 struct Error;
@@ -107,97 +104,6 @@ fn open_config() -> Config {
         .sleep_window(Duration::from_secs(3_600))
         .build()
         .expect("a valid configuration")
-}
-
-/// A sampler: runs `CALLS` calls once and returns nanoseconds per call.
-type Sampler<'a> = Box<dyn FnMut() -> f64 + 'a>;
-
-/// Calls from this thread.
-fn one_thread<'a>(call: impl Fn(u64) + 'a) -> Sampler<'a> {
-    Box::new(move || {
-        let start = Instant::now();
-        for i in 0..CALLS {
-            call(i);
-        }
-        per_call(start.elapsed())
-    })
-}
-
-/// Calls from two threads at once, started on a barrier: nanoseconds per call per thread.
-fn two_threads<'a>(call: impl Fn(u64) + Sync + 'a) -> Sampler<'a> {
-    Box::new(move || {
-        let barrier = Barrier::new(2);
-        let elapsed: Vec<Duration> = thread::scope(|scope| {
-            let workers: Vec<_> = (0..2)
-                .map(|_| {
-                    scope.spawn(|| {
-                        barrier.wait();
-                        let start = Instant::now();
-                        for i in 0..CALLS {
-                            call(i);
-                        }
-                        start.elapsed()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| w.join().expect("bench thread"))
-                .collect()
-        });
-        elapsed.into_iter().map(per_call).sum::<f64>() / 2.0
-    })
-}
-
-/// Awaited calls on a current-thread Tokio runtime.
-fn on_tokio<'a, F: Future<Output = ()>>(
-    runtime: &'a tokio::runtime::Runtime,
-    call: impl Fn(u64) -> F + 'a,
-) -> Sampler<'a> {
-    Box::new(move || {
-        runtime.block_on(async {
-            let start = Instant::now();
-            for i in 0..CALLS {
-                call(i).await;
-            }
-            per_call(start.elapsed())
-        })
-    })
-}
-
-/// Takes the samples round by round, one of each contender per round, so that the slow and
-/// fast moments of a shared machine fall on every contender alike; returns each contender's
-/// samples in round order.
-fn interleaved<const N: usize>(mut samplers: [Sampler<'_>; N]) -> [Vec<f64>; N] {
-    let mut results = [(); N].map(|()| Vec::with_capacity(SAMPLES));
-    for _ in 0..SAMPLES {
-        for (sampler, taken) in samplers.iter_mut().zip(&mut results) {
-            taken.push(sampler());
-        }
-    }
-    results
-}
-
-/// The median over rounds of `numerator ÷ denominator` taken in the same round: a ratio that a
-/// slow or fast moment of the machine moves less than it moves either median.
-fn ratio(numerator: &[f64], denominator: &[f64]) -> f64 {
-    median(
-        numerator
-            .iter()
-            .zip(denominator)
-            .map(|(n, d)| n / d)
-            .collect(),
-    )
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn per_call(elapsed: Duration) -> f64 {
-    elapsed.as_nanos() as f64 / CALLS as f64
-}
-
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 fn recloser_open() -> recloser::Recloser {
@@ -369,16 +275,7 @@ fn asynchronous() -> Row {
 }
 
 fn print_table(rows: &[Row]) {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|name| name.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let cores = thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let (cpu, cores) = harness::machine();
     println!(
         "\n{cpu}, {cores} cores; median of {SAMPLES} samples of {CALLS} calls, ns per call; \
          ratios are medians of the ratios within each round\n"

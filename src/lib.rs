@@ -165,6 +165,9 @@ pub use breaker_runtime::http;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use breaker_runtime::metrics;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub use breaker_runtime::tower;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};

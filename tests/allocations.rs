@@ -212,3 +212,21 @@ fn dropped_breakers_give_back_every_byte() {
         "bytes still held after dropping every breaker"
     );
 }
+
+#[test]
+fn requests_through_the_tower_layer_do_not_allocate() {
+    use tower::{Layer, Service, ServiceExt};
+
+    let layer =
+        fusebox::tower::CircuitBreakerLayer::new(String::from("alloc::layer"), Config::default());
+    let mut service = layer.layer(tower::service_fn(|x: u64| async move {
+        Ok::<_, Error>(black_box(x))
+    }));
+    let mut request = || {
+        let ready = block_on(service.ready()).expect("ready");
+        drop(black_box(block_on(ready.call(1))));
+    };
+    assert!(allocations_in_1000_calls(&mut request) == 0, "closed");
+    layer.breaker().force_open();
+    assert!(allocations_in_1000_calls(&mut request) == 0, "rejected");
+}

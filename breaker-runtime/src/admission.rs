@@ -8,6 +8,7 @@
 
 use std::{
     future::Future,
+    ops::Deref,
     pin::Pin,
     task::{Context, Poll},
     time::Duration,
@@ -96,7 +97,7 @@ impl CircuitBreaker {
     // Always inlined: returned through memory, the result costs more than the admission.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    pub(crate) fn admit(&self) -> Result<Permit<'_>, Refusal> {
+    pub(crate) fn admit(&self) -> Result<Permit<&Self>, Refusal> {
         let word = self.state.load();
         let ticket = if word.admits_freely() {
             Ticket::normal(word.generation())
@@ -200,36 +201,55 @@ impl Refusal {
     }
 }
 
-/// An admitted call that has not reported its outcome yet.
+/// An admitted call that has not reported its outcome yet, holding its breaker by reference
+/// (`&CircuitBreaker`, a call's) or by `Arc` (a future that must be `'static`, a tower
+/// service's).
 #[must_use]
-pub(crate) struct Permit<'b> {
-    breaker: &'b CircuitBreaker,
+pub(crate) struct Permit<B: Deref<Target = CircuitBreaker>> {
+    breaker: B,
     /// The ticket, with `HOLDS_SLOT` and `SETTLED` in its spare bits.
     ticket: Ticket,
 }
 
-impl<'b> Permit<'b> {
-    /// The call took a bulkhead slot, to give back when the permit drops.
-    const HOLDS_SLOT: u64 = 2;
-    /// The outcome was recorded.
-    const SETTLED: u64 = 4;
-
+impl<'b> Permit<&'b CircuitBreaker> {
     /// A permit for `ticket`; `holds_slot` when the call takes a bulkhead slot.
     #[inline]
     pub(crate) fn new(breaker: &'b CircuitBreaker, ticket: Ticket, holds_slot: bool) -> Self {
-        let flags = if holds_slot { Permit::HOLDS_SLOT } else { 0 };
+        let flags = if holds_slot { HOLDS_SLOT } else { 0 };
         Permit {
             breaker,
             ticket: Ticket(ticket.0 | flags),
         }
     }
 
+    /// The same permit, holding its breaker through `holder` (which must lead to the same
+    /// breaker).
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    #[inline]
+    pub(crate) fn held_by<H: Deref<Target = CircuitBreaker>>(self, holder: H) -> Permit<H> {
+        debug_assert!(std::ptr::eq(self.breaker, std::ptr::from_ref(&*holder)));
+        let ticket = self.ticket;
+        // The permit moves: nothing to give back for this one.
+        std::mem::forget(self);
+        Permit {
+            breaker: holder,
+            ticket,
+        }
+    }
+}
+
+/// The call took a bulkhead slot, to give back when the permit drops.
+const HOLDS_SLOT: u64 = 2;
+/// The outcome was recorded.
+const SETTLED: u64 = 4;
+
+impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     const fn has(&self, flag: u64) -> bool {
         self.ticket.0 & flag != 0
     }
 
     const fn is_settled(&self) -> bool {
-        self.has(Permit::SETTLED)
+        self.has(SETTLED)
     }
 
     /// Runs the operation; if it panics, the call is recorded as a failure as the panic
@@ -266,26 +286,33 @@ impl<'b> Permit<'b> {
         self.settle(outcome);
     }
 
+    /// Records nothing: the call was neither a success nor a failure (a classifier said to
+    /// ignore it). A half-open trial gives its permit back, as a cancelled call does.
+    #[cfg_attr(not(feature = "tower"), allow(dead_code))]
+    pub(crate) fn ignore(self) {
+        self.breaker.tallies.ignored();
+    }
+
     /// Records a timeout and says so.
     pub(crate) fn time_out(self) -> BreakerError {
-        let breaker = self.breaker;
+        let error = BreakerError::Timeout {
+            name: self.breaker.name.clone(),
+            after: self.breaker.config.timeout().unwrap_or_default(),
+        };
         self.finish(Outcome::Timeout);
-        BreakerError::Timeout {
-            name: breaker.name.clone(),
-            after: breaker.config.timeout().unwrap_or_default(),
-        }
+        error
     }
 
     #[inline]
     fn settle(&mut self, outcome: Outcome) {
         if !self.is_settled() {
-            self.ticket.0 |= Permit::SETTLED;
+            self.ticket.0 |= SETTLED;
             self.breaker.record(self.ticket, outcome);
         }
     }
 }
 
-impl Drop for Permit<'_> {
+impl<B: Deref<Target = CircuitBreaker>> Drop for Permit<B> {
     #[inline]
     fn drop(&mut self) {
         if !self.is_settled() && self.ticket.is_trial() {
@@ -293,16 +320,16 @@ impl Drop for Permit<'_> {
             // permit goes back to its half-open period.
             self.breaker.state.give_back_trial(self.ticket.generation());
         }
-        if self.has(Permit::HOLDS_SLOT) {
+        if self.has(HOLDS_SLOT) {
             self.breaker.bulkhead.leave();
         }
     }
 }
 
 /// Armed while user code runs; dropped only by unwinding, since the normal path forgets it.
-struct PanicGuard<'p, 'b>(&'p mut Permit<'b>);
+struct PanicGuard<'p, B: Deref<Target = CircuitBreaker>>(&'p mut Permit<B>);
 
-impl Drop for PanicGuard<'_, '_> {
+impl<B: Deref<Target = CircuitBreaker>> Drop for PanicGuard<'_, B> {
     fn drop(&mut self) {
         self.0.settle(Outcome::Failure);
     }

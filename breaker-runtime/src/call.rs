@@ -18,11 +18,11 @@ use pin_project_lite::pin_project;
 use crate::{CircuitBreaker, Failure, admission::Permit, outcome::Outcome};
 
 #[cfg(feature = "tokio")]
-type Timer = tokio::time::Sleep;
+pub(crate) type Timer = tokio::time::Sleep;
 
 /// Without the `tokio` feature no call has a timer: a type with no values.
 #[cfg(not(feature = "tokio"))]
-enum Timer {}
+pub(crate) enum Timer {}
 
 #[cfg(not(feature = "tokio"))]
 impl Future for Timer {
@@ -61,7 +61,7 @@ pin_project! {
         #[pin]
         timer: Option<Timer>,
         breaker: &'b CircuitBreaker,
-        permit: Option<Permit<'b>>,
+        permit: Option<Permit<&'b CircuitBreaker>>,
         // Taken when the call finishes: `None` afterwards.
         is_failure: Option<P>,
     }

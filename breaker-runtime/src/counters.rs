@@ -63,6 +63,9 @@ pub struct Counters {
     pub rejected: u64,
     /// Calls rejected because `max_concurrent` calls were in flight.
     pub busy: u64,
+    /// Calls a classifier said to count as neither success nor failure (the tower layer's
+    /// `Verdict::Ignored`, `tower` feature); not in `calls`.
+    pub ignored: u64,
     /// Fallbacks served.
     pub fallbacks: u64,
     /// State changes, by the state left and the state entered.
@@ -79,6 +82,7 @@ impl Counters {
             timeouts: since_creation.timeouts,
             rejected: since_creation.rejections.saturating_sub(busy),
             busy,
+            ignored: tallies.map_or(0, |t| t.ignored.load(Ordering::Relaxed)),
             fallbacks: tallies.map_or(0, |t| t.fallbacks.load(Ordering::Relaxed)),
             transitions: tallies.map_or_else(Transitions::default, Tallies::transitions),
         }
@@ -181,6 +185,7 @@ mod transitions_serde {
 #[derive(Default)]
 pub(crate) struct Tallies {
     busy: AtomicU64,
+    ignored: AtomicU64,
     fallbacks: AtomicU64,
     transitions: [[AtomicU32; STATES]; STATES],
 }
@@ -212,6 +217,10 @@ impl LazyTallies {
 
     pub(crate) fn busy(&self) {
         self.tallies().busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn ignored(&self) {
+        self.tallies().ignored.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn fallback(&self) {

@@ -35,6 +35,9 @@
 //! - `serde`: `Overrides` (configuration from TOML files, the environment or any serde loader,
 //!   applied with `registry::apply`); `Config` and `Metrics` (de)serialize.
 //! - `metrics`: `metrics::publish()`, every breaker's figures through the `metrics` facade.
+//! - `tower`: `tower::CircuitBreakerLayer`, a breaker in front of any tower service, with
+//!   classifiers for HTTP and gRPC responses.
+//! - `axum`: `BreakerError` and `Failure` answer as HTTP responses (503, 504).
 //! - `http`: `http::router()`, every breaker as JSON, a Server-Sent Events stream and a live
 //!   dashboard page, as an axum router.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -63,9 +66,14 @@ mod outcome;
 mod overrides;
 mod partial;
 pub mod registry;
+#[cfg(feature = "axum")]
+mod response;
 mod snapshot;
 mod state;
 mod sync;
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower;
 mod window;
 
 #[cfg(all(test, loom))]

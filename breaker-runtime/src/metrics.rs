@@ -7,7 +7,7 @@
 //!
 //! | metric | type | labels | value |
 //! |---|---|---|---|
-//! | `breaker_calls_total` | counter | `breaker`, `kind` | calls since the breaker was created, by `kind`: `successful`, `failed` (failures other than timeouts), `timeout`, `rejected` (open), `busy` (`max_concurrent`) |
+//! | `breaker_calls_total` | counter | `breaker`, `kind` | calls since the breaker was created, by `kind`: `successful`, `failed` (failures other than timeouts), `timeout`, `rejected` (open), `busy` (`max_concurrent`), `ignored` (neither, by a tower classifier) |
 //! | `breaker_fallbacks_total` | counter | `breaker` | fallbacks served |
 //! | `breaker_transitions_total` | counter | `breaker`, `from`, `to` | state changes, per pair that happened |
 //! | `breaker_state` | gauge | `breaker`, `state` | 1 for the current state, 0 for the four others |
@@ -68,6 +68,7 @@ pub fn publish_one(breaker: &CircuitBreaker) {
         ("timeout", counters.timeouts),
         ("rejected", counters.rejected),
         ("busy", counters.busy),
+        ("ignored", counters.ignored),
     ] {
         counter!("breaker_calls_total", "breaker" => name.clone(), "kind" => kind).absolute(count);
     }

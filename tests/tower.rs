@@ -1,0 +1,451 @@
+//! The tower layer: served by axum on loopback (5xx trips it, 4xx does not, 503 with
+//! `Retry-After` while open, recovery), under tower's `Buffer`, `ConcurrencyLimit` and `LoadShed`,
+//! with response futures dropped half-way, timeouts and ignored outcomes. Time moves on each
+//! breaker's test clock.
+
+mod support;
+
+use std::{
+    convert::Infallible,
+    future::{Future, pending},
+    io,
+    pin::pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU16, AtomicUsize, Ordering},
+    },
+    task::{Context, Poll, Waker},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    error_handling::HandleErrorLayer,
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use fusebox::{
+    BreakerError, Config, Failure, State, TestClock,
+    tower::{CircuitBreakerLayer, HttpClassifier, Verdict},
+};
+use http::StatusCode;
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+fn config() -> fusebox::ConfigBuilder {
+    Config::builder()
+        .request_volume_threshold(4)
+        .error_threshold(50)
+        .sleep_window(Duration::from_secs(10))
+}
+
+#[test]
+fn under_axum_5xx_trip_it_4xx_do_not_and_it_answers_503_with_retry_after_then_recovers() {
+    static STATUS: AtomicU16 = AtomicU16::new(200);
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    let layer = CircuitBreakerLayer::new("tower::axum_route", config().build().unwrap())
+        .classifier(HttpClassifier::default());
+    let clock = TestClock::new();
+    layer.breaker().set_clock(&clock);
+    let app = Router::new().route(
+        "/flaky",
+        get(|| async {
+            CALLED.fetch_add(1, Ordering::Relaxed);
+            StatusCode::from_u16(STATUS.load(Ordering::Relaxed)).unwrap()
+        })
+        // The breaker's errors (`Failure<Infallible>`) answer as they are.
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(
+                    |failure: Failure<Infallible>| async move { failure },
+                ))
+                .layer(layer.clone()),
+        ),
+    );
+    let server = support::serve(app);
+    let get = || support::request(server, "GET", "/flaky");
+
+    // 4xx: the server answered, the request was wrong: successes.
+    STATUS.store(404, Ordering::Relaxed);
+    for _ in 0..6 {
+        assert_eq!(get().0, 404);
+    }
+    assert_eq!(layer.breaker().state(), State::Closed);
+    // 5xx: failures, until the rate crosses 50 % of the window.
+    STATUS.store(503, Ordering::Relaxed);
+    for _ in 0..6 {
+        assert_eq!(get().0, 503);
+    }
+    assert_eq!(layer.breaker().state(), State::Open);
+    let called = CALLED.load(Ordering::Relaxed);
+
+    // Open: 503 from the breaker, with the seconds to the next trial; the handler is not called.
+    clock.advance(Duration::from_millis(2_500));
+    let (status, head, body) = get();
+    assert_eq!(status, 503);
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 8\r\n"),
+        "{head}"
+    );
+    assert!(
+        body.contains("tower::axum_route") && body.contains("open"),
+        "{body}"
+    );
+    assert_eq!(CALLED.load(Ordering::Relaxed), called);
+
+    // After the sleep window, a trial call that succeeds closes it.
+    STATUS.store(200, Ordering::Relaxed);
+    clock.advance(Duration::from_secs(8));
+    assert_eq!(get().0, 200);
+    assert_eq!(layer.breaker().state(), State::Closed);
+    assert_eq!(get().0, 200);
+}
+
+#[test]
+fn a_layer_made_again_is_the_same_breaker() {
+    let first = CircuitBreakerLayer::new("tower::same", Config::default());
+    let again = CircuitBreakerLayer::new("tower::same", config().build().unwrap());
+    assert!(Arc::ptr_eq(first.breaker(), again.breaker()));
+    first.breaker().force_open();
+    let service = again.layer(tower::service_fn(|()| async { Ok::<_, Infallible>(()) }));
+    assert_eq!(service.breaker().state(), State::ForcedOpen);
+}
+
+/// An inner service that answers `Ok` or `Err` by the request, at once.
+fn answering() -> impl Service<bool, Response = (), Error = io::Error, Future: Send> + Clone + Send
+{
+    tower::service_fn(|ok: bool| async move {
+        if ok {
+            Ok(())
+        } else {
+            Err(io::Error::other("refused"))
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_buffer_concurrency_limit_and_load_shed_nothing_panics_and_rejections_are_errors() {
+    let layer = CircuitBreakerLayer::new(
+        "tower::stacked",
+        Config::builder().consecutive_failures(3).build().unwrap(),
+    );
+    // The breaker outside and inside tower's middleware.
+    let outside = ServiceBuilder::new()
+        .layer(layer.clone())
+        .buffer(4)
+        .concurrency_limit(2)
+        .service(answering());
+    let inside = ServiceBuilder::new()
+        .load_shed()
+        .buffer(4)
+        .concurrency_limit(2)
+        .layer(layer.clone())
+        .service(answering());
+    let mut tasks = Vec::new();
+    for task in 0..8 {
+        let (mut outside, mut inside) = (outside.clone(), inside.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut answers = [0usize; 3]; // ok, the inner error, refused by breaker or shed
+            for call in 0..50 {
+                let ok = (task + call) % 5 != 0;
+                match outside.ready().await.unwrap().call(ok).await {
+                    Ok(()) => answers[0] += 1,
+                    Err(Failure::Error(_)) => answers[1] += 1,
+                    Err(Failure::Breaker(_)) => answers[2] += 1,
+                }
+                match inside.ready().await {
+                    Ok(ready) => match ready.call(ok).await {
+                        Ok(()) => answers[0] += 1,
+                        Err(error) if error.is::<Failure<io::Error>>() => answers[1] += 1,
+                        Err(_) => answers[2] += 1,
+                    },
+                    Err(_) => answers[2] += 1,
+                }
+            }
+            answers
+        }));
+    }
+    let mut total = [0usize; 3];
+    for task in tasks {
+        let answers = task.await.expect("no task panicked");
+        for (sum, count) in total.iter_mut().zip(answers) {
+            *sum += count;
+        }
+    }
+    assert_eq!(total.iter().sum::<usize>(), 800);
+    assert!(total[1] > 0, "the inner errors came back: {total:?}");
+    // Every call of the outer stack reached the breaker; the inner stack's did unless shed.
+    let counters = layer.breaker().metrics().counters;
+    let reached = counters.calls + counters.rejected;
+    assert!((400..=800).contains(&reached), "{counters:?}");
+
+    // Forced open: through every stack the breaker's refusal comes back as an error.
+    layer.breaker().force_open();
+    let refused = outside.clone().oneshot(true).await;
+    assert!(matches!(
+        refused,
+        Err(Failure::Breaker(BreakerError::Open { .. }))
+    ));
+    let refused = inside.clone().oneshot(true).await.unwrap_err();
+    let refused = refused
+        .downcast::<Failure<io::Error>>()
+        .expect("the breaker's error");
+    assert!(matches!(
+        *refused,
+        Failure::Breaker(BreakerError::Open { .. })
+    ));
+}
+
+/// Polls `future` once, without a runtime's waker.
+fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    future.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[test]
+fn dropped_response_futures_give_back_trial_permits_and_bulkhead_slots() {
+    let never = || tower::service_fn(|()| pending::<Result<(), Infallible>>());
+    // Half-open with one trial permit: a dropped trial gives it back.
+    let layer = CircuitBreakerLayer::new(
+        "tower::dropped_trial",
+        Config::builder().consecutive_failures(1).build().unwrap(),
+    );
+    let clock = TestClock::new();
+    layer.breaker().set_clock(&clock);
+    let _ = layer.breaker().call(|| Err::<(), _>("down"));
+    clock.advance(Duration::from_secs(6));
+    let mut service = layer.layer(never());
+    let trial = service.call(());
+    assert_eq!(layer.breaker().state(), State::HalfOpen);
+    let mut second = pin!(service.call(()));
+    assert!(
+        matches!(
+            poll_once(second.as_mut()),
+            Poll::Ready(Err(Failure::Breaker(_)))
+        ),
+        "the only trial permit is taken"
+    );
+    drop(trial);
+    let mut third = pin!(service.call(()));
+    assert!(
+        poll_once(third.as_mut()).is_pending(),
+        "admitted as the trial"
+    );
+
+    // A bulkhead of one: a dropped call frees its slot.
+    let layer = CircuitBreakerLayer::new(
+        "tower::dropped_slot",
+        Config::builder().max_concurrent(1).build().unwrap(),
+    );
+    let mut service = layer.layer(never());
+    let holding = service.call(());
+    let mut busy = pin!(service.call(()));
+    assert!(matches!(
+        poll_once(busy.as_mut()),
+        Poll::Ready(Err(Failure::Breaker(BreakerError::Busy { .. })))
+    ));
+    drop(holding);
+    let mut admitted = pin!(service.call(()));
+    assert!(poll_once(admitted.as_mut()).is_pending());
+    assert_eq!(layer.breaker().metrics().counters.busy, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_in_the_layer_fails_the_call_and_counts_it() {
+    let layer = CircuitBreakerLayer::new(
+        "tower::timeout",
+        Config::builder()
+            .timeout(Duration::from_millis(100))
+            .build()
+            .unwrap(),
+    );
+    let service = layer.layer(tower::service_fn(|()| pending::<Result<(), Infallible>>()));
+    let answer = service.oneshot(()).await.unwrap_err();
+    assert!(matches!(
+        answer,
+        Failure::Breaker(BreakerError::Timeout { .. })
+    ));
+    assert_eq!(answer.into_response().status(), StatusCode::GATEWAY_TIMEOUT);
+    let counters = layer.breaker().metrics().counters;
+    assert_eq!((counters.timeouts, counters.failures), (1, 1));
+}
+
+#[tokio::test]
+async fn an_ignored_response_counts_neither_way() {
+    let layer = CircuitBreakerLayer::new(
+        "tower::ignored",
+        Config::builder().consecutive_failures(1).build().unwrap(),
+    )
+    .classifier(|result: Result<&u16, &Infallible>| match result {
+        Ok(409) => Verdict::Ignored,
+        Ok(code) if *code >= 500 => Verdict::Failure,
+        _ => Verdict::Success,
+    });
+    let mut service = layer.layer(tower::service_fn(|code: u16| async move { Ok(code) }));
+    for _ in 0..3 {
+        assert_eq!(service.ready().await.unwrap().call(409).await.unwrap(), 409);
+    }
+    let metrics = layer.breaker().metrics();
+    assert_eq!((metrics.calls, metrics.counters.ignored), (0, 3));
+    assert_eq!(metrics.state, State::Closed);
+    let _ = service.ready().await.unwrap().call(500).await;
+    assert_eq!(layer.breaker().state(), State::Open);
+}
+
+#[test]
+fn the_errors_answer_as_http_responses() {
+    let breaker = fusebox::CircuitBreaker::new(
+        "payments",
+        Config::builder().consecutive_failures(1).build().unwrap(),
+    );
+    let clock = TestClock::new();
+    breaker.set_clock(&clock);
+    let _ = breaker.call(|| Err::<(), _>("declined"));
+    clock.advance(Duration::from_millis(3_800)); // 1.2 s of the 5 s sleep window left
+    let open = breaker.call(|| Ok::<_, Infallible>(())).unwrap_err();
+    let response: Response = open.into_response();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "2", "rounded up");
+    let forced = fusebox::CircuitBreaker::new("payments", Config::default());
+    forced.force_open();
+    let refused = forced.call(|| Ok::<_, Infallible>(())).unwrap_err();
+    let response = refused.into_response();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response.headers().get("retry-after").is_none(),
+        "forced open: no known wait"
+    );
+    // An inner error answers as itself.
+    let inner: Failure<StatusCode> = Failure::Error(StatusCode::BAD_GATEWAY);
+    assert_eq!(inner.into_response().status(), StatusCode::BAD_GATEWAY);
+}
+
+/// Retries only the backend's own errors, at most `0` more times; a refusal of the breaker
+/// ends the request (it says when a trial will be let through; retrying before then is
+/// refused again, and would only add load).
+#[derive(Clone)]
+struct Retries(usize);
+
+impl<Request: Clone, Response> tower::retry::Policy<Request, Response, Failure<io::Error>>
+    for Retries
+{
+    type Future = std::future::Ready<()>;
+
+    fn retry(
+        &mut self,
+        _: &mut Request,
+        result: &mut Result<Response, Failure<io::Error>>,
+    ) -> Option<Self::Future> {
+        match result {
+            Err(Failure::Error(_)) if self.0 > 0 => {
+                self.0 -= 1;
+                Some(std::future::ready(()))
+            }
+            _ => None,
+        }
+    }
+
+    fn clone_request(&mut self, request: &Request) -> Option<Request> {
+        Some(request.clone())
+    }
+}
+
+#[tokio::test]
+async fn tower_retry_outside_the_breaker_counts_every_attempt_and_stops_at_a_refusal() {
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    let layer = CircuitBreakerLayer::new(
+        "tower::retried",
+        Config::builder().consecutive_failures(5).build().unwrap(),
+    );
+    let failing = tower::service_fn(|()| async {
+        CALLED.fetch_add(1, Ordering::Relaxed);
+        Err::<(), _>(io::Error::other("refused"))
+    });
+    let service = ServiceBuilder::new()
+        .retry(Retries(3))
+        .layer(layer.clone())
+        .service(failing);
+
+    // Four attempts, each a failure the breaker counts.
+    let first = service.clone().oneshot(()).await;
+    assert!(matches!(first, Err(Failure::Error(_))));
+    assert_eq!(layer.breaker().metrics().counters.failures, 4);
+    // The fifth attempt opens the circuit; the sixth is refused, and not retried.
+    let second = service.clone().oneshot(()).await;
+    assert!(matches!(
+        second,
+        Err(Failure::Breaker(BreakerError::Open { .. }))
+    ));
+    let counters = layer.breaker().metrics().counters;
+    assert_eq!((counters.calls, counters.rejected), (5, 1));
+    assert_eq!(
+        CALLED.load(Ordering::Relaxed),
+        5,
+        "the refused attempt never reached the backend"
+    );
+}
+
+#[tokio::test]
+async fn backon_outside_the_breaker_waits_out_a_refusal_before_retrying() {
+    use backon::{ConstantBuilder, Retryable};
+
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    let layer = CircuitBreakerLayer::new(
+        "tower::backon",
+        Config::builder()
+            .consecutive_failures(2)
+            .sleep_window(Duration::from_secs(1))
+            .build()
+            .unwrap(),
+    );
+    let clock = TestClock::new();
+    layer.breaker().set_clock(&clock);
+    // Fails twice, then answers.
+    let flaky = tower::service_fn(|()| async {
+        if CALLED.fetch_add(1, Ordering::Relaxed) < 2 {
+            Err(io::Error::other("refused"))
+        } else {
+            Ok("fresh")
+        }
+    });
+    let service = layer.layer(flaky);
+    let slept = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (sleeper_clock, sleeps) = (clock.clone(), Arc::clone(&slept));
+
+    let answer = (|| service.clone().oneshot(()))
+        .retry(
+            ConstantBuilder::default()
+                .with_delay(Duration::from_millis(10))
+                .with_max_times(5),
+        )
+        // A refusal says how long until the next trial: wait that long, not the backoff's step.
+        .adjust(|failure: &Failure<io::Error>, backoff| match failure {
+            Failure::Breaker(BreakerError::Open {
+                retry_in: Some(wait),
+                ..
+            }) => Some(*wait),
+            _ => backoff,
+        })
+        // The breaker's own clock moves as the retries wait.
+        .sleep(move |wait| {
+            sleeper_clock.advance(wait);
+            sleeps.lock().unwrap().push(wait);
+            std::future::ready(())
+        })
+        .await;
+
+    assert_eq!(answer.unwrap(), "fresh");
+    assert_eq!(
+        *slept.lock().unwrap(),
+        [
+            Duration::from_millis(10),
+            Duration::from_millis(10),
+            Duration::from_millis(990), // the rest of the sleep window, as the refusal said
+        ]
+    );
+    let counters = layer.breaker().metrics().counters;
+    assert_eq!(
+        (counters.calls, counters.failures, counters.rejected),
+        (3, 2, 1)
+    );
+    assert_eq!(CALLED.load(Ordering::Relaxed), 3);
+    assert_eq!(layer.breaker().state(), State::Closed);
+}
