@@ -71,8 +71,8 @@ impl IntoResponse for AppError {
     consecutive_failures = 3,
     sleep_window_ms = 2000
 )]
-async fn annotated(item: Path<u64>) -> Result<String, AppError> {
-    backend(item.0).await.map_err(AppError::Backend)
+async fn annotated(Path(item): Path<u64>) -> Result<String, AppError> {
+    backend(item).await.map_err(AppError::Backend)
 }
 
 fn app() -> Router {

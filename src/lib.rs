@@ -285,7 +285,34 @@ pub use breaker_runtime::{
 ///
 /// The fallback receives the caller's arguments: references are handed on after the call at
 /// no cost; other arguments are cloned before the call (a copy for `Copy` types), only when a
-/// fallback is declared, so they must be `Clone`.
+/// fallback is declared, so they must be `Clone`. An argument written as a pattern
+/// (`(user, limit): (u64, u64)`, or axum's `Path(user): Path<u64>`) is passed to the fallback
+/// whole. A fallback may also take no parameters at all: then nothing is cloned, for arguments
+/// that cannot be (axum's extractors are not `Clone`). (A fallback of only a `Failure<E>`
+/// parameter is the no-argument form of a function without arguments; for one with arguments,
+/// one parameter would read as its first argument.)
+///
+/// ```
+/// use fusebox::{BreakerError, circuit_breaker};
+///
+/// struct Path<T>(T); // an extractor, as axum's: not `Clone`
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Unavailable;
+///
+/// #[circuit_breaker(consecutive_failures = 1, fallback = "try_later")]
+/// async fn profile(Path(user): Path<u64>) -> Result<String, Unavailable> {
+///     if user == 0 { Err(Unavailable) } else { Ok(format!("user {user}")) }
+/// }
+///
+/// async fn try_later() -> Result<String, Unavailable> {
+///     Ok("try again later".to_owned())
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(profile(Path(0)).await.unwrap(), "try again later");
+/// # }
+/// ```
 ///
 /// ```
 /// use fusebox::{BreakerError, Failure, circuit_breaker};

@@ -218,35 +218,66 @@ pub fn track(failed: bool, passed: &mut bool) -> bool {
     failed
 }
 
-/// An argument the fallback receives as well as the body: cloned before the call, which for a
-/// `Copy` type is a copy.
+/// What a fallback takes of the function's inputs, found from its signature: the inputs
+/// (cloned before the call, so they must be `Clone`), or nothing (a fallback without
+/// parameters, for arguments that cannot be cloned, such as axum's extractors).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` must be `Clone` to be passed to the fallback as well",
+    message = "`{T}` must be `Clone` to be passed to the fallback as well",
     label = "the fallback receives this argument too",
-    note = "arguments that are not references are cloned for the fallback before the call; pass a reference, or implement `Clone`"
+    note = "arguments that are not references are cloned for the fallback before the call; pass a reference, implement `Clone`, or give the fallback no parameters"
 )]
-pub trait FallbackArg: Sized {
-    /// A copy for the fallback.
-    #[must_use]
-    fn fallback_copy(&self) -> Self;
+pub trait Takes<T> {
+    /// What is kept of an input for the fallback.
+    type Copy;
+    /// Keeps it.
+    fn copy(input: &T) -> Self::Copy;
 }
 
-impl<T: Clone> FallbackArg for T {
+/// The fallback takes the inputs.
+pub struct TakesInputs;
+
+/// The fallback takes none of them.
+pub struct TakesNothing;
+
+// Not recommended, so that an argument that is not `Clone` is reported with this trait's
+// message, at the argument, rather than as a missing `Clone`.
+#[diagnostic::do_not_recommend]
+impl<T: Clone> Takes<T> for TakesInputs {
+    type Copy = T;
     #[inline]
-    fn fallback_copy(&self) -> Self {
-        self.clone()
+    fn copy(input: &T) -> T {
+        input.clone()
     }
+}
+
+impl<T> Takes<T> for TakesNothing {
+    type Copy = ();
+    #[inline]
+    fn copy(_: &T) {}
+}
+
+/// An input kept for `fallback`, as its signature asks: a clone, or nothing.
+#[inline]
+pub fn copy_input<P, M: Takes<T>, T>(_: &Fallback<P, M>, input: &T) -> M::Copy {
+    M::copy(input)
 }
 
 /// The declared fallback, as a function pointer of the one signature it may have. Building it
 /// is the check: the fallback coerces to `expected`'s pointer type, or the compiler shows both
 /// signatures, expected and found, at the fallback's name.
-pub struct Fallback<P> {
-    /// The pointer type, from [`expect`] or [`expect_async`].
-    pub expected: PhantomData<P>,
+pub struct Fallback<P, M = TakesInputs> {
+    /// The pointer type and what the fallback takes of the inputs, from [`expect`] or
+    /// [`expect_async`].
+    pub expected: PhantomData<(P, M)>,
     /// The fallback.
     pub fallback: P,
 }
+
+/// What [`expect`] finds of a fallback with parameters `P`: its pointer type and what it takes.
+pub type Expectation<P, I, E, O> = PhantomData<(
+    <P as Expected<I, E, O>>::Pointer,
+    <P as Expected<I, E, O>>::Takes,
+)>;
 
 /// A function's parameters (`Params`, a tuple) and output: implemented by every function of
 /// up to 13 parameters, so that a fallback's arity can be found before its types are checked.
@@ -263,8 +294,10 @@ pub trait Signature<Params> {
 /// inputs are `Inputs` (a tuple of references to them, which names their types without moving
 /// them), error `E` and output `Output`: the inputs alone, or followed by a `Failure<E>`.
 pub trait Expected<Inputs, E, Output> {
-    /// `fn(inputs…) -> Output` or `fn(inputs…, Failure<E>) -> Output`.
+    /// `fn(inputs…) -> Output`, `fn(inputs…, Failure<E>) -> Output`, or `fn() -> Output`.
     type Pointer;
+    /// [`TakesInputs`], or [`TakesNothing`] for a fallback without parameters.
+    type Takes;
 }
 
 /// A fallback, called with the function's inputs and why it was called.
@@ -289,7 +322,7 @@ impl<T, E> IsResult for Result<T, E> {
 /// The pointer type a sync function's `fallback` must have.
 #[inline]
 #[must_use]
-pub fn expect<R, F, P, I>(_: &F, _: I) -> PhantomData<<P as Expected<I, R::Error, R>>::Pointer>
+pub fn expect<R, F, P, I>(_: &F, _: I) -> Expectation<P, I, R::Error, R>
 where
     F: Signature<P>,
     R: IsResult,
@@ -302,10 +335,7 @@ where
 /// future, whose output [`or_fallback_async`] checks.
 #[inline]
 #[must_use]
-pub fn expect_async<R, F, P, I>(
-    _: &F,
-    _: I,
-) -> PhantomData<<P as Expected<I, R::Error, F::Output>>::Pointer>
+pub fn expect_async<R, F, P, I>(_: &F, _: I) -> Expectation<P, I, R::Error, F::Output>
 where
     F: Signature<P>,
     R: IsResult,
@@ -317,11 +347,11 @@ where
 /// What a sync function with a fallback returns: the body's answer, or the fallback's. With
 /// `failure_if`, an error it let pass (`passed`) goes back as it is.
 #[inline]
-pub fn or_fallback<T, E, P, I>(
+pub fn or_fallback<T, E, P, M, I>(
     breaker: &CircuitBreaker,
     result: Result<T, Failure<E>>,
     passed: bool,
-    fallback: Fallback<P>,
+    fallback: Fallback<P, M>,
     inputs: I,
 ) -> Result<T, E>
 where
@@ -361,11 +391,11 @@ impl<F: IntoFuture> AsyncFallback<F::Output> for F {
 /// function awaits has no trait bounds over the inputs' lifetimes, which would make the
 /// annotated `async fn`'s future fail a `Send` check (as `tokio::spawn` makes).
 #[inline]
-pub fn or_fallback_async<T, E, P, I>(
+pub fn or_fallback_async<T, E, P, M, I>(
     breaker: &CircuitBreaker,
     result: Result<T, Failure<E>>,
     passed: bool,
-    fallback: Fallback<P>,
+    fallback: Fallback<P, M>,
     inputs: I,
 ) -> Answer<Result<T, E>, P::Output>
 where
@@ -431,11 +461,25 @@ signature!(P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
 /// that a fallback of the wrong arity is shown beside the plain signature, in one error.
 macro_rules! expected {
     ([$($input:ident)*] $($param:ident)*) => {
+        expected!(@none [$($input)*]);
         expected!(@prefix [$($input)*] [] $($param)*);
+    };
+    // No parameters: for a function without inputs, the plain rule's `fn() -> O`; for one with
+    // inputs, a fallback that takes none of them.
+    (@none []) => {};
+    (@none [$($input:ident)+]) => {
+        impl<E, O, $($input,)*> Expected<($(&$input,)*), E, O> for () {
+            type Pointer = fn() -> O;
+            type Takes = TakesNothing;
+        }
     };
     // Every prefix of the parameter names, from none to all.
     (@prefix [$($input:ident)*] [$($taken:ident)*]) => {
         expected!(@one [$($input)*] [$($taken)*] [$($input)*] [$($taken)*]);
+    };
+    // The empty prefix is `@none`'s when there are inputs.
+    (@prefix [$($input:ident)+] [] $next:ident $($rest:ident)*) => {
+        expected!(@prefix [$($input)*] [$next] $($rest)*);
     };
     (@prefix [$($input:ident)*] [$($taken:ident)*] $next:ident $($rest:ident)*) => {
         expected!(@one [$($input)*] [$($taken)*] [$($input)*] [$($taken)*]);
@@ -447,6 +491,7 @@ macro_rules! expected {
             for ($($param,)*)
         {
             type Pointer = fn($($input,)* Failure<E>) -> O;
+            type Takes = TakesInputs;
         }
     };
     (@one [$($input:ident)*] [$($param:ident)*] [$i:ident $($is:ident)*] [$p:ident $($ps:ident)*]) => {
@@ -457,6 +502,7 @@ macro_rules! expected {
             for ($($param,)*)
         {
             type Pointer = fn($($input),*) -> O;
+            type Takes = TakesInputs;
         }
     };
 }
@@ -475,7 +521,23 @@ expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9 A10] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P1
 expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
 expected!([A1 A2 A3 A4 A5 A6 A7 A8 A9 A10 A11 A12] P1 P2 P3 P4 P5 P6 P7 P8 P9 P10 P11 P12 P13);
 
-/// `Call` for fallbacks of `n` inputs (up to 12), without and with a last `Failure<E>`.
+/// `Call` for a fallback without parameters, given `n ≥ 1` inputs (kept as nothing) to ignore;
+/// for no inputs, `fn() -> O` is the plain case of `fallback_for_arity`.
+macro_rules! fallback_taking_nothing {
+    () => {};
+    ($($input:ident)+) => {
+        impl<E, O, $($input,)*> Call<($($input,)*), E> for fn() -> O {
+            type Output = O;
+            #[inline]
+            fn call(self, _: ($($input,)*), _: Failure<E>) -> O {
+                self()
+            }
+        }
+    };
+}
+
+/// `Call` for fallbacks of `n` inputs (up to 12): without and with a last `Failure<E>`, and
+/// without parameters.
 macro_rules! fallback_for_arity {
     ($($input:ident)*) => {
         impl<E, O, $($input,)*> Call<($($input,)*), E> for fn($($input),*) -> O {
@@ -495,6 +557,8 @@ macro_rules! fallback_for_arity {
                 self($($input,)* failure)
             }
         }
+
+        fallback_taking_nothing!($($input)*);
     };
 }
 

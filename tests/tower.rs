@@ -449,3 +449,40 @@ async fn backon_outside_the_breaker_waits_out_a_refusal_before_retrying() {
     assert_eq!(CALLED.load(Ordering::Relaxed), 3);
     assert_eq!(layer.breaker().state(), State::Closed);
 }
+
+/// An annotated axum handler with an extractor pattern and a fallback without parameters
+/// (axum's `Path` is not `Clone`): it is a handler axum accepts, and the fallback answers.
+#[fusebox::circuit_breaker(name = "tower::handler", consecutive_failures = 1, fallback = "later")]
+async fn profile(
+    axum::extract::Path(user): axum::extract::Path<u64>,
+) -> Result<String, StatusCode> {
+    if user == 0 {
+        Err(StatusCode::BAD_GATEWAY)
+    } else {
+        Ok(format!("user {user}"))
+    }
+}
+
+async fn later() -> Result<String, StatusCode> {
+    Ok("try again later".to_owned())
+}
+
+#[test]
+fn an_annotated_handler_with_an_extractor_pattern_and_a_fallback_serves_under_axum() {
+    let server = support::serve(Router::new().route("/profile/{user}", get(profile)));
+    let (status, _, body) = support::request(server, "GET", "/profile/7");
+    assert_eq!((status, body.as_str()), (200, "user 7"));
+    let (status, _, body) = support::request(server, "GET", "/profile/0");
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "try again later"),
+        "the backend failed"
+    );
+    let (_, _, body) = support::request(server, "GET", "/profile/7");
+    assert_eq!(
+        body, "try again later",
+        "open: the fallback answers at once"
+    );
+    let breaker = fusebox::registry::get("tower::handler").expect("registered");
+    assert_eq!(breaker.metrics().counters.fallbacks, 2);
+}

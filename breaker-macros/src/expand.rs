@@ -13,7 +13,7 @@
 //!     let __breaker_keyed = __breaker_lease.breaker(&k);
 //!     let __breaker_failure_if: fn(&_) -> bool = failure_if;               // with failure_if
 //!     let __breaker_fallback = Fallback { expected: expect(&f, (ty(&arg),…)), fallback: f };
-//!     let __breaker_arg_x = FallbackArg::fallback_copy(&x);       // with a fallback, per arg
+//!     let __breaker_arg_x = copy_input(&__breaker_fallback, &x);  // a clone, or () if it takes none
 //!     let __breaker_result = __BREAKER.get().call(|| -> Result<T, E> { body }); // or __breaker_keyed
 //!     or_fallback(&breaker, __breaker_result, passed, __breaker_fallback, (args…,))  // or_rejection(…)
 //! }
@@ -29,7 +29,10 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
-use syn::{GenericArgument, PathArguments, ReturnType, Signature, Type, spanned::Spanned};
+use syn::{
+    FnArg, GenericArgument, Pat, PatIdent, PathArguments, ReturnType, Signature, Type,
+    spanned::Spanned,
+};
 
 use crate::{
     function::Function,
@@ -82,6 +85,7 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
         fallback = Some((path, forwarded));
     }
 
+    let block = destructuring_first(plan, block);
     let operation = if sig.asyncness.is_some() {
         let (operation, output) = (local("operation"), local("return"));
         statements.extend(quote! {
@@ -131,11 +135,48 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     // The body's braces keep the user's span: the item then reads as the user's own code, so
     // their `dead_code` lint still reports a function nobody calls.
     let mut body = Group::new(Delimiter::Brace, statements);
-    body.set_span(block.span());
+    body.set_span(func.body.span());
+    let sig = with_named_inputs(plan, sig);
     quote! {
         #(#attrs)*
         #vis #sig #body
     }
+}
+
+/// The body, after statements destructuring the arguments written as patterns (which the
+/// signature names, see [`with_named_inputs`]).
+fn destructuring_first(plan: &Plan, block: &Group) -> TokenStream {
+    let destructure: TokenStream = plan
+        .inputs
+        .iter()
+        .filter_map(|input| {
+            let (pattern, ident) = (input.pattern.as_ref()?, &input.ident);
+            Some(quote!(let #pattern = #ident;))
+        })
+        .collect();
+    if destructure.is_empty() {
+        block.to_token_stream()
+    } else {
+        quote!({ #destructure #block })
+    }
+}
+
+/// The signature, with each argument written as a pattern given the name the plan bound it to
+/// (the body destructures it).
+fn with_named_inputs(plan: &Plan, sig: &Signature) -> Signature {
+    let mut sig = sig.clone();
+    for (input, planned) in sig.inputs.iter_mut().zip(&plan.inputs) {
+        if let (FnArg::Typed(typed), Some(_)) = (input, &planned.pattern) {
+            *typed.pat = Pat::Ident(PatIdent {
+                attrs: Vec::new(),
+                by_ref: None,
+                mutability: None,
+                ident: planned.ident.clone(),
+                subpat: None,
+            });
+        }
+    }
+    sig
 }
 
 /// A local of the generated code: `Span::mixed_site()`, so that the user's body can neither
@@ -239,6 +280,8 @@ fn fallback_inputs(
     path: &syn::Path,
     private: &TokenStream,
 ) -> (TokenStream, TokenStream, Vec<TokenStream>) {
+    // One value for every use, so that a generic fallback's parameters are inferred once.
+    let fallback = local("fallback");
     let mut copies = TokenStream::new();
     let mut forwarded = Vec::new();
     let mut types = Vec::new();
@@ -249,10 +292,11 @@ fn fallback_inputs(
             Pass::Reborrow => forwarded.push(quote!(#ident)),
             Pass::Clone => {
                 let copy = Ident::new(&format!("__breaker_arg_{ident}"), Span::mixed_site());
-                // The whole call at the argument, so a type that is not `Clone` is reported
-                // there and nowhere else.
+                // What the fallback's signature asks for (a clone, or nothing for a fallback
+                // without parameters), the whole call at the argument, so that a type that is
+                // not `Clone` is reported there and nowhere else.
                 let clone = located(
-                    quote!(#private::FallbackArg::fallback_copy(&#ident)),
+                    quote!(#private::copy_input(&#fallback, &#ident)),
                     input.span,
                 );
                 copies.extend(quote!(let #copy = #clone;));
@@ -267,8 +311,6 @@ fn fallback_inputs(
     } else {
         format_ident!("expect")
     };
-    // One value for both uses, so that a generic fallback's parameters are inferred once.
-    let fallback = local("fallback");
     let expect = located(
         quote!(#private::#expect::<#ret, _, _, _>(&#fallback, (#(#types,)*))),
         path.span(),

@@ -49,8 +49,12 @@ pub(crate) struct Key {
 
 /// One input of the function, as the fallback receives it.
 pub(crate) struct Input {
-    /// `self` or the argument's name.
+    /// `self` or the argument's name; for an argument written as a pattern (`Path(user):
+    /// Path<u64>`), a name of the generated code's, which the body's first statement
+    /// destructures with the pattern.
     pub(crate) ident: Ident,
+    /// The pattern the argument was written as, when it is not a plain name.
+    pub(crate) pattern: Option<Pat>,
     /// How the fallback gets it.
     pub(crate) pass: Pass,
     /// Where errors about it point (its type).
@@ -190,7 +194,7 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
     check_shape(func, &mut errors);
     // Only a fallback needs the inputs by name; without one, any pattern is fine.
     let inputs = if args.fallback.is_some() {
-        inputs(func, &mut errors)
+        inputs(func)
     } else {
         Vec::new()
     };
@@ -366,12 +370,13 @@ fn names_a_result(ty: &Type) -> bool {
 }
 
 /// The inputs, each bound to a name the fallback can be given.
-fn inputs(func: &Function, errors: &mut Accumulator) -> Vec<Input> {
+fn inputs(func: &Function) -> Vec<Input> {
     let mut inputs = Vec::new();
     for input in &func.sig.inputs {
         match input {
             FnArg::Receiver(receiver) => inputs.push(Input {
                 ident: Ident::new("self", receiver.self_token.span),
+                pattern: None,
                 pass: if matches!(receiver.kind, ReceiverKind::Reference(..)) {
                     Pass::Reborrow
                 } else {
@@ -379,25 +384,35 @@ fn inputs(func: &Function, errors: &mut Accumulator) -> Vec<Input> {
                 },
                 span: receiver.span(),
             }),
-            FnArg::Typed(typed) => match &*typed.pat {
-                Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
-                    inputs.push(Input {
-                        ident: pat.ident.clone(),
-                        pass: if matches!(&*typed.ty, Type::Reference(_)) {
-                            Pass::Reborrow
-                        } else {
-                            Pass::Clone
-                        },
-                        span: typed.ty.span(),
-                    });
+            FnArg::Typed(typed) => {
+                let pass = if matches!(&*typed.ty, Type::Reference(_)) {
+                    Pass::Reborrow
+                } else {
+                    Pass::Clone
+                };
+                let span = typed.ty.span();
+                match &*typed.pat {
+                    Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                        inputs.push(Input {
+                            ident: pat.ident.clone(),
+                            pattern: None,
+                            pass,
+                            span,
+                        });
+                    }
+                    // `Path(user): Path<u64>`, `(a, b): (u64, u64)`: the fallback gets the
+                    // whole argument, under a name of the generated code's.
+                    pattern => inputs.push(Input {
+                        ident: Ident::new(
+                            &format!("__breaker_input_{}", inputs.len()),
+                            Span::mixed_site(),
+                        ),
+                        pattern: Some(pattern.clone()),
+                        pass,
+                        span,
+                    }),
                 }
-                other => errors.push(
-                    Error::custom(
-                        "a fallback needs every argument bound to a plain name: destructure it in the body",
-                    )
-                    .with_span(other),
-                ),
-            },
+            }
         }
     }
     inputs
