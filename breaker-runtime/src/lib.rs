@@ -38,6 +38,8 @@
 //! - `tower`: `tower::CircuitBreakerLayer`, a breaker in front of any tower service, with
 //!   classifiers for HTTP and gRPC responses.
 //! - `axum`: `BreakerError` and `Failure` answer as HTTP responses (503, 504).
+//! - `reqwest`: `reqwest::CircuitBreakerMiddleware`, one breaker per host for a
+//!   `reqwest-middleware` client.
 //! - `http`: `http::router()`, every breaker as JSON, a Server-Sent Events stream and a live
 //!   dashboard page, as an axum router.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -66,6 +68,9 @@ mod outcome;
 mod overrides;
 mod partial;
 pub mod registry;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
 #[cfg(feature = "axum")]
 mod response;
 mod snapshot;

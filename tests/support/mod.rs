@@ -1,5 +1,8 @@
 //! What the HTTP tests share: a router served on loopback, and plain HTTP/1.1 requests to it.
 
+// Each test binary uses the helpers it needs.
+#![allow(dead_code)]
+
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},

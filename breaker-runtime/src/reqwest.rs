@@ -1,0 +1,123 @@
+//! One breaker per host for a [`reqwest-middleware`](reqwest_middleware) client.
+//!
+//! ```no_run
+//! use fusebox::{BreakerError, Config, reqwest::CircuitBreakerMiddleware};
+//!
+//! # async fn fetch() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+//!     .with(CircuitBreakerMiddleware::per_host("catalog-client", Config::default()))
+//!     .build();
+//! match client.get("http://catalog.internal/items").send().await {
+//!     Ok(response) => println!("{}", response.status()),
+//!     // The host's breaker is open: the request was not sent.
+//!     Err(reqwest_middleware::Error::Middleware(error)) if error.is::<BreakerError>() => {
+//!         println!("not sent: {error}");
+//!     }
+//!     Err(error) => println!("failed: {error}"),
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Each host (`host:port` as the URL writes it) gets a breaker of a [`Keyed`] family, named
+//! `<family>/<host:port>` in the registry. A response counts as [`HttpClassifier`] says (5xx and
+//! 408 are failures), a transport error (refused, reset, reqwest's own timeout) as a failure. A
+//! refusal is `reqwest_middleware::Error::Middleware` holding the [`BreakerError`]; so is a
+//! [`Config::timeout`] that elapsed.
+
+use std::sync::Arc;
+
+use http::Extensions;
+use reqwest::{Request, Response};
+use reqwest_middleware::{Error, Middleware, Next, Result};
+
+use crate::{
+    BreakerError, CircuitBreaker, Config, Keyed,
+    name::Name,
+    outcome::Outcome,
+    tower::{HttpClassifier, Verdict},
+};
+
+/// A `reqwest-middleware` middleware with one breaker per host: see the [module](self).
+#[derive(Clone)]
+pub struct CircuitBreakerMiddleware {
+    family: Arc<Keyed<String>>,
+    classifier: HttpClassifier,
+}
+
+impl CircuitBreakerMiddleware {
+    /// One breaker per host, in a family `family` configured with `config` (at most 10,000
+    /// hosts; [`from_family`](Self::from_family) takes a family with other bounds).
+    pub fn per_host(family: impl Into<Name>, config: Config) -> Self {
+        CircuitBreakerMiddleware::from_family(Arc::new(Keyed::new(family, config)))
+    }
+
+    /// One breaker per host, in `family`.
+    #[must_use]
+    pub fn from_family(family: Arc<Keyed<String>>) -> Self {
+        CircuitBreakerMiddleware {
+            family,
+            classifier: HttpClassifier::default(),
+        }
+    }
+
+    /// The same middleware, judging responses with `classifier`.
+    #[must_use]
+    pub fn classifier(self, classifier: HttpClassifier) -> Self {
+        CircuitBreakerMiddleware { classifier, ..self }
+    }
+
+    /// The family of breakers.
+    #[must_use]
+    pub fn family(&self) -> &Arc<Keyed<String>> {
+        &self.family
+    }
+}
+
+impl std::fmt::Debug for CircuitBreakerMiddleware {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CircuitBreakerMiddleware")
+            .field("family", &self.family.name())
+            .field("classifier", &self.classifier)
+            .finish()
+    }
+}
+
+/// `host:port` as the request's URL writes it (the port only when it is written).
+fn host(request: &Request) -> &str {
+    let url = request.url();
+    &url[url::Position::BeforeHost..url::Position::AfterPort]
+}
+
+#[async_trait::async_trait]
+impl Middleware for CircuitBreakerMiddleware {
+    async fn handle(
+        &self,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
+        let breaker: Arc<CircuitBreaker> = self.family.breaker(host(&request));
+        let permit = breaker
+            .admit()
+            .map_err(|refusal| Error::middleware(breaker.rejection(refusal)))?;
+        let sent = next.run(request, extensions);
+        let result = match breaker.config.timeout() {
+            None => sent.await,
+            Some(limit) => match tokio::time::timeout(limit, sent).await {
+                Ok(result) => result,
+                Err(_) => return Err(Error::middleware::<BreakerError>(permit.time_out())),
+            },
+        };
+        let verdict = match &result {
+            Ok(response) => self.classifier.status(response.status()),
+            Err(_) => Verdict::Failure,
+        };
+        match verdict {
+            Verdict::Success => permit.finish(Outcome::Success),
+            Verdict::Failure => permit.finish(Outcome::Failure),
+            Verdict::Ignored => permit.ignore(),
+        }
+        result
+    }
+}
