@@ -211,6 +211,7 @@ where
 }
 
 /// Calls `inner` through `breaker`, or refuses at once.
+#[inline]
 fn respond<S: Service<Request>, Request, C>(
     breaker: &Arc<CircuitBreaker>,
     inner: &mut S,
@@ -421,6 +422,7 @@ pub fn authority<B>(request: &http::Request<B>) -> Authority {
 /// without one moves a word for it rather than the timer's hundred bytes (which made the layer
 /// more than twice as costly per request, in the `layer` benchmark).
 #[cfg(feature = "tokio")]
+#[inline]
 fn timer_for(breaker: &CircuitBreaker) -> Option<Pin<Box<Timer>>> {
     breaker
         .config
@@ -472,6 +474,7 @@ where
 {
     type Output = Result<T, Failure<E>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Some(rejection) = this.rejection.take() {
@@ -489,7 +492,6 @@ where
                     Verdict::Ignored => permit.ignore(),
                 }
             }
-            this.inner.set(None);
             return Poll::Ready(result.map_err(Failure::Error));
         }
         if let Some(timer) = this.timer.as_mut()
