@@ -29,6 +29,13 @@ fn servers() -> (SocketAddr, SocketAddr) {
 /// Tests that move breakers run one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
+/// Waits for the other tests that move breakers (a failed one leaves the lock usable).
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|error| panic!("not JSON ({error}): {body}"))
 }
@@ -45,9 +52,7 @@ fn breaker(name: &'static str) -> std::sync::Arc<CircuitBreaker> {
 
 #[test]
 fn a_breaker_reads_as_its_state_config_window_and_counters() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let (read_only, _) = servers();
     let cart = breaker("http::cart");
     cart.reset();
@@ -106,9 +111,7 @@ fn a_breaker_reads_as_its_state_config_window_and_counters() {
 
 #[test]
 fn names_with_a_slash_are_found_written_plain_or_encoded() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let (read_only, _) = servers();
     breaker("http::inventory/10.0.0.7:8080");
     for path in [
@@ -123,9 +126,7 @@ fn names_with_a_slash_are_found_written_plain_or_encoded() {
 
 #[test]
 fn unknown_names_and_actions_are_json_errors_and_the_read_only_router_mutates_nothing() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let (read_only, admin) = servers();
     let quotes = breaker("http::quotes");
     quotes.reset();
@@ -184,9 +185,7 @@ fn unknown_names_and_actions_are_json_errors_and_the_read_only_router_mutates_no
 
 #[test]
 fn the_events_ring_keeps_the_last_transitions_oldest_first() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let (read_only, _) = servers();
     let flapping = breaker("http::flapping");
     for _ in 0..200 {
@@ -268,9 +267,7 @@ fn open_stream(server: SocketAddr) -> BufReader<TcpStream> {
 
 #[test]
 fn the_stream_sends_snapshots_and_transitions_and_a_stalled_client_blocks_nothing() {
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = one_at_a_time();
     let (read_only, _) = servers();
     let streamed = breaker("http::streamed");
     streamed.reset();

@@ -34,7 +34,6 @@ use reqwest_middleware::{Error, Middleware, Next, Result};
 use crate::{
     BreakerError, CircuitBreaker, Config, Keyed,
     name::Name,
-    outcome::Outcome,
     tower::{HttpClassifier, Verdict},
 };
 
@@ -109,15 +108,10 @@ impl Middleware for CircuitBreakerMiddleware {
                 Err(_) => return Err(Error::middleware::<BreakerError>(permit.time_out())),
             },
         };
-        let verdict = match &result {
+        permit.judged(match &result {
             Ok(response) => self.classifier.status(response.status()),
             Err(_) => Verdict::Failure,
-        };
-        match verdict {
-            Verdict::Success => permit.finish(Outcome::Success),
-            Verdict::Failure => permit.finish(Outcome::Failure),
-            Verdict::Ignored => permit.ignore(),
-        }
+        });
         result
     }
 }

@@ -418,6 +418,17 @@ pub fn authority<B>(request: &http::Request<B>) -> Authority {
         .unwrap_or_else(|| Authority::from_static("unknown"))
 }
 
+impl<B: std::ops::Deref<Target = CircuitBreaker>> Permit<B> {
+    /// Records the call as a classifier judged it (the layer's and the reqwest middleware's).
+    pub(crate) fn judged(self, verdict: Verdict) {
+        match verdict {
+            Verdict::Success => self.finish(Outcome::Success),
+            Verdict::Failure => self.finish(Outcome::Failure),
+            Verdict::Ignored => self.ignore(),
+        }
+    }
+}
+
 /// The timer of a call admitted now, if the breaker has a timeout: boxed, so that a request
 /// without one moves a word for it rather than the timer's hundred bytes (which made the layer
 /// more than twice as costly per request, in the `layer` benchmark).
@@ -486,11 +497,7 @@ where
         };
         if let Poll::Ready(result) = permit.poll(inner, cx) {
             if let Some(permit) = this.permit.take() {
-                match this.classifier.classify(result.as_ref()) {
-                    Verdict::Success => permit.finish(Outcome::Success),
-                    Verdict::Failure => permit.finish(Outcome::Failure),
-                    Verdict::Ignored => permit.ignore(),
-                }
+                permit.judged(this.classifier.classify(result.as_ref()));
             }
             return Poll::Ready(result.map_err(Failure::Error));
         }
