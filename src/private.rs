@@ -131,6 +131,31 @@ impl Settings {
         self.0.max_concurrent = Some(calls);
         self
     }
+    #[must_use]
+    pub const fn slow_call_ms(mut self, value: u64) -> Self {
+        self.0.slow_call_ms = Some(value);
+        self
+    }
+    #[must_use]
+    pub const fn slow_call_threshold(mut self, value: u64) -> Self {
+        self.0.slow_call_threshold = Some(value);
+        self
+    }
+    #[must_use]
+    pub const fn sleep_window_max_ms(mut self, value: u64) -> Self {
+        self.0.sleep_window_max_ms = Some(value);
+        self
+    }
+    #[must_use]
+    pub const fn sleep_window_jitter(mut self, value: u64) -> Self {
+        self.0.sleep_window_jitter = Some(value);
+        self
+    }
+    #[must_use]
+    pub const fn half_open_max_wait_ms(mut self, value: u64) -> Self {
+        self.0.half_open_max_wait_ms = Some(value);
+        self
+    }
 
     /// `timeout_ms`, set only when the `tokio` feature can enforce it. Without that feature
     /// the attribute also emits `require_tokio!()`, whose error says so; this stays quiet so

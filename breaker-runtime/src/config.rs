@@ -60,9 +60,33 @@ pub enum ConfigError {
         /// The number of buckets asked for.
         window_buckets: u64,
     },
+    /// A value below another key's, which it must not be below (`sleep_window_max_ms` under
+    /// `sleep_window_ms`).
+    #[error("{key} ({value}) must be at least {other} ({minimum})")]
+    BelowKey {
+        /// The key, e.g. `sleep_window_max_ms`.
+        key: &'static str,
+        /// Its value.
+        value: u64,
+        /// The key it must not be below.
+        other: &'static str,
+        /// That key's value (given, or its default).
+        minimum: u64,
+    },
+    /// A key that means nothing without another one (`slow_call_threshold` without
+    /// `slow_call_ms`).
+    #[error("{key} needs {needs}, {because}")]
+    Requires {
+        /// The key given.
+        key: &'static str,
+        /// The key it needs.
+        needs: &'static str,
+        /// What the needed key says.
+        because: &'static str,
+    },
     /// A name that is none of the configuration's keys.
     #[error(
-        "unknown key: the keys are error_threshold, request_volume_threshold, window_ms, window_buckets, sleep_window_ms, half_open_max_calls, consecutive_failures, timeout_ms, max_concurrent"
+        "unknown key: the keys are error_threshold, request_volume_threshold, window_ms, window_buckets, sleep_window_ms, half_open_max_calls, consecutive_failures, timeout_ms, max_concurrent, slow_call_ms, slow_call_threshold, sleep_window_max_ms, sleep_window_jitter, half_open_max_wait_ms"
     )]
     UnknownKey,
     /// A key that only a cargo feature of this crate can enforce, given without that feature
@@ -98,7 +122,7 @@ pub enum ConfigError {
 /// assert_eq!(config.consecutive_failures(), Some(5));
 /// # Ok::<(), fusebox::ConfigError>(())
 /// ```
-// Every limit's maximum fits in 32 bits, so a `Config` takes 36 bytes rather than 96 (it is in
+// Every limit's maximum fits in 32 bits, so a `Config` takes 56 bytes rather than 144 (it is in
 // every breaker); an unset optional value is 0, below each optional key's minimum of 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -116,6 +140,11 @@ pub struct Config {
     pub(crate) consecutive_failures: u32,
     pub(crate) timeout_ms: u32,
     pub(crate) max_concurrent: u32,
+    pub(crate) slow_call_ms: u32,
+    pub(crate) slow_call_threshold: u32,
+    pub(crate) sleep_window_max_ms: u32,
+    pub(crate) sleep_window_jitter: u32,
+    pub(crate) half_open_max_wait_ms: u32,
 }
 
 impl Config {
@@ -196,6 +225,60 @@ impl Config {
     pub const fn max_concurrent(&self) -> Option<u64> {
         optional(self.max_concurrent)
     }
+
+    /// How long a call may take before it counts as slow (`slow_call_ms`), if set.
+    #[must_use]
+    pub const fn slow_call(&self) -> Option<Duration> {
+        match optional(self.slow_call_ms) {
+            Some(millis) => Some(Duration::from_millis(millis)),
+            None => None,
+        }
+    }
+
+    pub(crate) const fn slow_call_ms(&self) -> Option<u64> {
+        optional(self.slow_call_ms)
+    }
+
+    /// Percent of slow calls in the window at or above which the breaker trips, when
+    /// `slow_call_ms` is set (100 unless given).
+    #[must_use]
+    pub const fn slow_call_threshold(&self) -> u64 {
+        self.slow_call_threshold as u64
+    }
+
+    /// The longest sleep window open-duration backoff grows to (`sleep_window_max_ms`), if set.
+    #[must_use]
+    pub const fn sleep_window_max(&self) -> Option<Duration> {
+        match optional(self.sleep_window_max_ms) {
+            Some(millis) => Some(Duration::from_millis(millis)),
+            None => None,
+        }
+    }
+
+    pub(crate) const fn sleep_window_max_ms(&self) -> Option<u64> {
+        optional(self.sleep_window_max_ms)
+    }
+
+    /// Up to how many percent each sleep window is randomly lengthened
+    /// (`sleep_window_jitter`), if set.
+    #[must_use]
+    pub const fn sleep_window_jitter(&self) -> Option<u64> {
+        optional(self.sleep_window_jitter)
+    }
+
+    /// How long a half-open period may wait on its trials before it ends as a failure
+    /// (`half_open_max_wait_ms`), if set.
+    #[must_use]
+    pub const fn half_open_max_wait(&self) -> Option<Duration> {
+        match optional(self.half_open_max_wait_ms) {
+            Some(millis) => Some(Duration::from_millis(millis)),
+            None => None,
+        }
+    }
+
+    pub(crate) const fn half_open_max_wait_ms(&self) -> Option<u64> {
+        optional(self.half_open_max_wait_ms)
+    }
 }
 
 /// The configuration a breaker runs with: a [`Config`] that can be replaced while calls read
@@ -216,6 +299,11 @@ pub(crate) struct LiveConfig {
     consecutive_failures: AtomicU32,
     timeout_ms: AtomicU32,
     max_concurrent: AtomicU32,
+    slow_call_ms: AtomicU32,
+    slow_call_threshold: AtomicU32,
+    sleep_window_max_ms: AtomicU32,
+    sleep_window_jitter: AtomicU32,
+    half_open_max_wait_ms: AtomicU32,
     /// Set by `CircuitBreaker::reconfigure`: overrides no longer apply to this breaker.
     pub(crate) reconfigured: AtomicBool,
 }
@@ -233,6 +321,11 @@ impl LiveConfig {
             consecutive_failures: live(config.consecutive_failures),
             timeout_ms: live(config.timeout_ms),
             max_concurrent: live(config.max_concurrent),
+            slow_call_ms: live(config.slow_call_ms),
+            slow_call_threshold: live(config.slow_call_threshold),
+            sleep_window_max_ms: live(config.sleep_window_max_ms),
+            sleep_window_jitter: live(config.sleep_window_jitter),
+            half_open_max_wait_ms: live(config.half_open_max_wait_ms),
             reconfigured: AtomicBool::new(false),
         }
     }
@@ -250,6 +343,11 @@ impl LiveConfig {
             consecutive_failures: get(&self.consecutive_failures),
             timeout_ms: get(&self.timeout_ms),
             max_concurrent: get(&self.max_concurrent),
+            slow_call_ms: get(&self.slow_call_ms),
+            slow_call_threshold: get(&self.slow_call_threshold),
+            sleep_window_max_ms: get(&self.sleep_window_max_ms),
+            sleep_window_jitter: get(&self.sleep_window_jitter),
+            half_open_max_wait_ms: get(&self.half_open_max_wait_ms),
         }
     }
 
@@ -268,6 +366,11 @@ impl LiveConfig {
         set(&self.consecutive_failures, config.consecutive_failures);
         set(&self.timeout_ms, config.timeout_ms);
         set(&self.max_concurrent, config.max_concurrent);
+        set(&self.slow_call_ms, config.slow_call_ms);
+        set(&self.slow_call_threshold, config.slow_call_threshold);
+        set(&self.sleep_window_max_ms, config.sleep_window_max_ms);
+        set(&self.sleep_window_jitter, config.sleep_window_jitter);
+        set(&self.half_open_max_wait_ms, config.half_open_max_wait_ms);
     }
 
     #[inline]
@@ -303,6 +406,31 @@ impl LiveConfig {
     #[inline]
     pub(crate) fn max_concurrent(&self) -> Option<u64> {
         optional(self.max_concurrent.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn slow_call_ms(&self) -> Option<u64> {
+        optional(self.slow_call_ms.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn slow_call_threshold(&self) -> u64 {
+        u64::from(self.slow_call_threshold.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn sleep_window_max_ms(&self) -> Option<u64> {
+        optional(self.sleep_window_max_ms.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn sleep_window_jitter(&self) -> Option<u64> {
+        optional(self.sleep_window_jitter.load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    pub(crate) fn half_open_max_wait_ms(&self) -> Option<u64> {
+        optional(self.half_open_max_wait_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -415,11 +543,55 @@ impl ConfigBuilder {
         self
     }
 
+    /// Count a call that takes longer than this as slow, `slow_call_ms` (10 ms to one day; see
+    /// [`limits::SLOW_CALL_MS`] for why not less): the breaker trips when slow calls are at
+    /// least [`slow_call_threshold`](Self::slow_call_threshold) percent of the window's calls,
+    /// as Resilience4j's slow-call rule. A slow success is still a success, a slow failure both
+    /// slow and a failure.
+    pub const fn slow_call(mut self, limit: Duration) -> Self {
+        self.config.slow_call_ms = Some(millis(limit));
+        self
+    }
+
+    /// Trip when slow calls are at least this percent (1..=100, default 100) of the calls in
+    /// the window, once it holds `request_volume_threshold` calls. Needs
+    /// [`slow_call`](Self::slow_call).
+    pub const fn slow_call_threshold(mut self, percent: u64) -> Self {
+        self.config.slow_call_threshold = Some(percent);
+        self
+    }
+
+    /// Open-duration backoff: each re-opening after a failed trial sleeps twice as long as the
+    /// one before, from `sleep_window_ms` up to this, `sleep_window_max_ms` (at least
+    /// `sleep_window_ms`, at most one day); back to `sleep_window_ms` once the circuit closes.
+    pub const fn sleep_window_max(mut self, longest: Duration) -> Self {
+        self.config.sleep_window_max_ms = Some(millis(longest));
+        self
+    }
+
+    /// Lengthen each sleep window by a random share of itself, up to this percent (1..=100),
+    /// `sleep_window_jitter`: many instances of a service that opened together half-open at
+    /// different moments.
+    pub const fn sleep_window_jitter(mut self, percent: u64) -> Self {
+        self.config.sleep_window_jitter = Some(percent);
+        self
+    }
+
+    /// End a half-open period whose trials have not all finished after this long as a failure,
+    /// `half_open_max_wait_ms` (1 ms to one day): the circuit re-opens, and the late trials'
+    /// outcomes are ignored. Without it, a sync trial call that never returns keeps the circuit
+    /// half-open, and every other call rejected, for as long as it hangs.
+    pub const fn half_open_max_wait(mut self, limit: Duration) -> Self {
+        self.config.half_open_max_wait_ms = Some(millis(limit));
+        self
+    }
+
     /// Checks every value against [`limits`] and returns the configuration.
     ///
     /// # Errors
-    /// The first value outside its limit, or [`ConfigError::WindowNotDivisible`] or
-    /// [`ConfigError::BucketTooNarrow`].
+    /// The first value outside its limit, or [`ConfigError::WindowNotDivisible`],
+    /// [`ConfigError::BucketTooNarrow`], [`ConfigError::BelowKey`] (`sleep_window_max_ms`) or
+    /// [`ConfigError::Requires`] (`slow_call_threshold`).
     pub const fn build(self) -> Result<Config, ConfigError> {
         self.config.build()
     }
@@ -465,7 +637,7 @@ mod tests {
                 .iter()
                 .all(|limit| u32::try_from(limit.max).is_ok())
         );
-        assert_eq!(std::mem::size_of::<Config>(), 36);
+        assert_eq!(std::mem::size_of::<Config>(), 56);
     }
 
     #[test]
@@ -481,6 +653,11 @@ mod tests {
         assert_eq!(config.consecutive_failures(), None);
         assert_eq!(config.timeout(), None);
         assert_eq!(config.max_concurrent(), None);
+        assert_eq!(config.slow_call(), None);
+        assert_eq!(config.slow_call_threshold(), 100);
+        assert_eq!(config.sleep_window_max(), None);
+        assert_eq!(config.sleep_window_jitter(), None);
+        assert_eq!(config.half_open_max_wait(), None);
     }
 
     #[test]
@@ -512,6 +689,24 @@ mod tests {
                 ConfigBuilder::consecutive_failures,
             ),
             (limits::MAX_CONCURRENT, ConfigBuilder::max_concurrent),
+            (limits::SLOW_CALL_MS, |b, v| {
+                b.slow_call(Duration::from_millis(v))
+            }),
+            (limits::SLOW_CALL_THRESHOLD, |b, v| {
+                b.slow_call(Duration::from_secs(1)).slow_call_threshold(v)
+            }),
+            // The longest sleep window must not be shorter than the first.
+            (limits::SLEEP_WINDOW_MAX_MS, |b, v| {
+                b.sleep_window(Duration::from_millis(1))
+                    .sleep_window_max(Duration::from_millis(v))
+            }),
+            (
+                limits::SLEEP_WINDOW_JITTER,
+                ConfigBuilder::sleep_window_jitter,
+            ),
+            (limits::HALF_OPEN_MAX_WAIT_MS, |b, v| {
+                b.half_open_max_wait(Duration::from_millis(v))
+            }),
         ];
         #[cfg(feature = "tokio")]
         setters.push((limits::TIMEOUT_MS, |b, v| {
@@ -576,6 +771,52 @@ mod tests {
                 window_ms: 1_000,
                 window_buckets: 200
             })
+        );
+    }
+
+    #[test]
+    fn keys_that_involve_another_key() {
+        let backoff = |first, longest| {
+            Config::builder()
+                .sleep_window(Duration::from_millis(first))
+                .sleep_window_max(Duration::from_millis(longest))
+                .build()
+        };
+        assert_eq!(
+            backoff(5_000, 4_999),
+            Err(ConfigError::BelowKey {
+                key: "sleep_window_max_ms",
+                value: 4_999,
+                other: "sleep_window_ms",
+                minimum: 5_000
+            })
+        );
+        assert_eq!(
+            backoff(5_000, 5_000).unwrap().sleep_window_max(),
+            Some(Duration::from_secs(5))
+        );
+        // The default sleep window (5 s) counts when none is given.
+        assert!(matches!(
+            Config::builder()
+                .sleep_window_max(Duration::from_secs(1))
+                .build(),
+            Err(ConfigError::BelowKey { minimum: 5_000, .. })
+        ));
+        assert_eq!(
+            Config::builder().slow_call_threshold(50).build(),
+            Err(ConfigError::Requires {
+                key: "slow_call_threshold",
+                needs: "slow_call_ms",
+                because: "the time past which a call is slow"
+            })
+        );
+        let slow = Config::builder()
+            .slow_call(Duration::from_millis(250))
+            .build()
+            .unwrap();
+        assert_eq!(
+            (slow.slow_call(), slow.slow_call_threshold()),
+            (Some(Duration::from_millis(250)), 100)
         );
     }
 

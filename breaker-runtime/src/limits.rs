@@ -130,6 +130,53 @@ pub const MAX_CONCURRENT: Limit = Limit {
     default: None,
 };
 
+/// `slow_call_ms`: a call that takes longer than this is slow (off by default). At least
+/// [`MIN_BUCKET_MS`]: calls are timed on the breaker's coarse clock, whose tick is 1 to 10 ms
+/// (4 on most kernels), so a measured time is within a tick or so of the real one; at 10 ms
+/// that is a large share of the threshold, at 100 ms a few percent.
+pub const SLOW_CALL_MS: Limit = Limit {
+    key: "slow_call_ms",
+    min: MIN_BUCKET_MS,
+    max: MAX_MS,
+    default: None,
+};
+
+/// `slow_call_threshold`: percent of slow calls in the window that trips the breaker, once the
+/// window holds `request_volume_threshold` calls; only with `slow_call_ms`.
+pub const SLOW_CALL_THRESHOLD: Limit = Limit {
+    key: "slow_call_threshold",
+    min: 1,
+    max: 100,
+    default: Some(100),
+};
+
+/// `sleep_window_max_ms`: the longest sleep window open-duration backoff grows to; at least
+/// `sleep_window_ms` (off by default: every sleep window is `sleep_window_ms`).
+pub const SLEEP_WINDOW_MAX_MS: Limit = Limit {
+    key: "sleep_window_max_ms",
+    min: 1,
+    max: MAX_MS,
+    default: None,
+};
+
+/// `sleep_window_jitter`: each sleep window is lengthened by a random share of itself, up to
+/// this percent, so that many instances do not half-open at once (off by default).
+pub const SLEEP_WINDOW_JITTER: Limit = Limit {
+    key: "sleep_window_jitter",
+    min: 1,
+    max: 100,
+    default: None,
+};
+
+/// `half_open_max_wait_ms`: a half-open period whose trials have not all finished after this
+/// long ends as a failure (off by default).
+pub const HALF_OPEN_MAX_WAIT_MS: Limit = Limit {
+    key: "half_open_max_wait_ms",
+    min: 1,
+    max: MAX_MS,
+    default: None,
+};
+
 /// `max_keys`: breakers of their own a [`Keyed`](crate::Keyed) family (or an attribute with
 /// `key = …`) keeps at most; keys beyond it share an overflow breaker.
 pub const MAX_KEYS: Limit = Limit {
@@ -151,6 +198,11 @@ pub const ALL: &[Limit] = &[
     CONSECUTIVE_FAILURES,
     TIMEOUT_MS,
     MAX_CONCURRENT,
+    SLOW_CALL_MS,
+    SLOW_CALL_THRESHOLD,
+    SLEEP_WINDOW_MAX_MS,
+    SLEEP_WINDOW_JITTER,
+    HALF_OPEN_MAX_WAIT_MS,
     MAX_KEYS,
 ];
 
@@ -195,6 +247,67 @@ pub const fn check_window(window_ms: u64, window_buckets: u64) -> Result<(), Con
         Err(ConfigError::BucketTooNarrow {
             window_ms,
             window_buckets,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks that open-duration backoff grows: `sleep_window_max_ms`, when set, is at least
+/// `sleep_window_ms`.
+///
+/// # Errors
+/// [`ConfigError::BelowKey`] when it is shorter.
+///
+/// ```
+/// use fusebox::limits;
+///
+/// assert!(limits::check_sleep_window_max(5_000, Some(60_000)).is_ok());
+/// assert_eq!(
+///     limits::check_sleep_window_max(5_000, Some(1_000)).unwrap_err().to_string(),
+///     "sleep_window_max_ms (1000) must be at least sleep_window_ms (5000)"
+/// );
+/// ```
+pub const fn check_sleep_window_max(
+    sleep_window_ms: u64,
+    sleep_window_max_ms: Option<u64>,
+) -> Result<(), ConfigError> {
+    match sleep_window_max_ms {
+        Some(max) if max < sleep_window_ms => Err(ConfigError::BelowKey {
+            key: SLEEP_WINDOW_MAX_MS.key,
+            value: max,
+            other: SLEEP_WINDOW_MS.key,
+            minimum: sleep_window_ms,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that `slow_call_threshold` is given only with `slow_call_ms`, which says what a
+/// slow call is.
+///
+/// # Errors
+/// [`ConfigError::Requires`] when the threshold is given alone.
+///
+/// ```
+/// use fusebox::limits;
+///
+/// assert!(limits::check_slow_calls(Some(1_000), Some(50)).is_ok());
+/// assert!(limits::check_slow_calls(Some(1_000), None).is_ok());
+/// assert_eq!(
+///     limits::check_slow_calls(None, Some(50)).unwrap_err().to_string(),
+///     "slow_call_threshold needs slow_call_ms, the time past which a call is slow"
+/// );
+/// ```
+pub const fn check_slow_calls(
+    slow_call_ms: Option<u64>,
+    slow_call_threshold: Option<u64>,
+) -> Result<(), ConfigError> {
+    if slow_call_ms.is_none() && slow_call_threshold.is_some() {
+        Err(ConfigError::Requires {
+            key: SLOW_CALL_THRESHOLD.key,
+            needs: SLOW_CALL_MS.key,
+            because: "the time past which a call is slow",
         })
     } else {
         Ok(())

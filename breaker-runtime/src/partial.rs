@@ -55,12 +55,22 @@ pub struct PartialConfig {
     pub timeout_ms: Option<u64>,
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub max_concurrent: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub slow_call_ms: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub slow_call_threshold: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub sleep_window_max_ms: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub sleep_window_jitter: Option<u64>,
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub half_open_max_wait_ms: Option<u64>,
 }
 
 impl PartialConfig {
     /// The keys a `PartialConfig` has, in the order the attribute's documentation lists them:
     /// every numeric key of the attribute but `max_keys`, which belongs to a family.
-    pub const KEYS: [&str; 9] = [
+    pub const KEYS: [&str; 14] = [
         "error_threshold",
         "request_volume_threshold",
         "window_ms",
@@ -70,6 +80,11 @@ impl PartialConfig {
         "consecutive_failures",
         "timeout_ms",
         "max_concurrent",
+        "slow_call_ms",
+        "slow_call_threshold",
+        "sleep_window_max_ms",
+        "sleep_window_jitter",
+        "half_open_max_wait_ms",
     ];
 
     /// No key set.
@@ -85,6 +100,11 @@ impl PartialConfig {
             consecutive_failures: None,
             timeout_ms: None,
             max_concurrent: None,
+            slow_call_ms: None,
+            slow_call_threshold: None,
+            sleep_window_max_ms: None,
+            sleep_window_jitter: None,
+            half_open_max_wait_ms: None,
         }
     }
 
@@ -100,6 +120,11 @@ impl PartialConfig {
             "consecutive_failures" => &mut self.consecutive_failures,
             "timeout_ms" => &mut self.timeout_ms,
             "max_concurrent" => &mut self.max_concurrent,
+            "slow_call_ms" => &mut self.slow_call_ms,
+            "slow_call_threshold" => &mut self.slow_call_threshold,
+            "sleep_window_max_ms" => &mut self.sleep_window_max_ms,
+            "sleep_window_jitter" => &mut self.sleep_window_jitter,
+            "half_open_max_wait_ms" => &mut self.half_open_max_wait_ms,
             _ => return None,
         })
     }
@@ -127,6 +152,11 @@ impl PartialConfig {
             self.consecutive_failures,
             self.timeout_ms,
             self.max_concurrent,
+            self.slow_call_ms,
+            self.slow_call_threshold,
+            self.sleep_window_max_ms,
+            self.sleep_window_jitter,
+            self.half_open_max_wait_ms,
         ];
         Self::KEYS
             .into_iter()
@@ -180,6 +210,11 @@ impl PartialConfig {
             consecutive_failures: either(self.consecutive_failures, lower.consecutive_failures),
             timeout_ms: either(self.timeout_ms, lower.timeout_ms),
             max_concurrent: either(self.max_concurrent, lower.max_concurrent),
+            slow_call_ms: either(self.slow_call_ms, lower.slow_call_ms),
+            slow_call_threshold: either(self.slow_call_threshold, lower.slow_call_threshold),
+            sleep_window_max_ms: either(self.sleep_window_max_ms, lower.sleep_window_max_ms),
+            sleep_window_jitter: either(self.sleep_window_jitter, lower.sleep_window_jitter),
+            half_open_max_wait_ms: either(self.half_open_max_wait_ms, lower.half_open_max_wait_ms),
         }
     }
 
@@ -189,8 +224,10 @@ impl PartialConfig {
     ///
     /// # Errors
     /// The first value outside its limit, [`ConfigError::WindowNotDivisible`],
-    /// [`ConfigError::BucketTooNarrow`], or [`ConfigError::NeedsFeature`] for `timeout_ms`
-    /// without the `tokio` feature.
+    /// [`ConfigError::BucketTooNarrow`], [`ConfigError::BelowKey`] for a `sleep_window_max_ms`
+    /// under `sleep_window_ms`, [`ConfigError::Requires`] for `slow_call_threshold` without
+    /// `slow_call_ms`, or [`ConfigError::NeedsFeature`] for `timeout_ms` without the `tokio`
+    /// feature.
     pub const fn build(self) -> Result<Config, ConfigError> {
         const fn or_default(value: Option<u64>, limit: limits::Limit) -> u64 {
             match value {
@@ -207,6 +244,7 @@ impl PartialConfig {
         let window_buckets = or_default(self.window_buckets, limits::WINDOW_BUCKETS);
         let sleep_window_ms = or_default(self.sleep_window_ms, limits::SLEEP_WINDOW_MS);
         let half_open_max_calls = or_default(self.half_open_max_calls, limits::HALF_OPEN_MAX_CALLS);
+        let slow_call_threshold = or_default(self.slow_call_threshold, limits::SLOW_CALL_THRESHOLD);
         let checks = [
             limits::ERROR_THRESHOLD.check(error_threshold),
             limits::REQUEST_VOLUME_THRESHOLD.check(request_volume_threshold),
@@ -217,6 +255,11 @@ impl PartialConfig {
             check_optional(limits::CONSECUTIVE_FAILURES, self.consecutive_failures),
             check_optional(limits::TIMEOUT_MS, self.timeout_ms),
             check_optional(limits::MAX_CONCURRENT, self.max_concurrent),
+            check_optional(limits::SLOW_CALL_MS, self.slow_call_ms),
+            limits::SLOW_CALL_THRESHOLD.check(slow_call_threshold),
+            check_optional(limits::SLEEP_WINDOW_MAX_MS, self.sleep_window_max_ms),
+            check_optional(limits::SLEEP_WINDOW_JITTER, self.sleep_window_jitter),
+            check_optional(limits::HALF_OPEN_MAX_WAIT_MS, self.half_open_max_wait_ms),
         ];
         let mut i = 0;
         while i < checks.len() {
@@ -225,8 +268,17 @@ impl PartialConfig {
             }
             i += 1;
         }
-        if let Err(error) = limits::check_window(window_ms, window_buckets) {
-            return Err(error);
+        let relations = [
+            limits::check_window(window_ms, window_buckets),
+            limits::check_sleep_window_max(sleep_window_ms, self.sleep_window_max_ms),
+            limits::check_slow_calls(self.slow_call_ms, self.slow_call_threshold),
+        ];
+        let mut i = 0;
+        while i < relations.len() {
+            if let Err(error) = relations[i] {
+                return Err(error);
+            }
+            i += 1;
         }
         // Without tokio nothing would enforce a timeout: refuse it rather than ignore it.
         if self.timeout_ms.is_some() && !cfg!(feature = "tokio") {
@@ -247,6 +299,11 @@ impl PartialConfig {
             consecutive_failures: stored(self.consecutive_failures),
             timeout_ms: stored(self.timeout_ms),
             max_concurrent: stored(self.max_concurrent),
+            slow_call_ms: stored(self.slow_call_ms),
+            slow_call_threshold: slow_call_threshold as u32,
+            sleep_window_max_ms: stored(self.sleep_window_max_ms),
+            sleep_window_jitter: stored(self.sleep_window_jitter),
+            half_open_max_wait_ms: stored(self.half_open_max_wait_ms),
         })
     }
 }
@@ -264,6 +321,15 @@ impl From<Config> for PartialConfig {
             consecutive_failures: config.consecutive_failures(),
             timeout_ms: config.timeout_ms(),
             max_concurrent: config.max_concurrent(),
+            slow_call_ms: config.slow_call_ms(),
+            // Only with slow calls on: alone, the threshold would not build.
+            slow_call_threshold: match config.slow_call_ms() {
+                Some(_) => Some(config.slow_call_threshold()),
+                None => None,
+            },
+            sleep_window_max_ms: config.sleep_window_max_ms(),
+            sleep_window_jitter: config.sleep_window_jitter(),
+            half_open_max_wait_ms: config.half_open_max_wait_ms(),
         }
     }
 }
@@ -303,7 +369,7 @@ mod tests {
             partial.iter().map(|(key, _)| key).collect::<Vec<_>>(),
             PartialConfig::KEYS
         );
-        assert_eq!(partial.iter().map(|(_, value)| value).sum::<u64>(), 45);
+        assert_eq!(partial.iter().map(|(_, value)| value).sum::<u64>(), 105); // 1 + 2 + … + 14
         assert_eq!(partial.get("window_ms"), Some(3));
         assert_eq!(PartialConfig::new().get("window_ms"), None);
         assert_eq!(partial.set("threshold", 1), Err(ConfigError::UnknownKey));
