@@ -19,23 +19,29 @@ use once_cell::race::OnceBox;
 use crate::{
     BreakerError, CircuitBreaker, State,
     outcome::Outcome,
-    state::{Entry, Snapshot},
+    state::{Entry, HalfOpen, Snapshot},
     sync::{AtomicU64, CacheLine, Ordering},
 };
 
-/// What admission gave a call: the period it was admitted in, and whether as a half-open trial.
+/// What admission gave a call: the period it was admitted in, whether as a half-open trial,
+/// and, when slow calls are counted, when it started.
 ///
-/// One word (`generation << 3 | trial`, two bits left for the [`Permit`]'s flags) rather than a
-/// `u32` and a `bool`: a permit is moved around the operation (into an async call's future,
-/// say), and a value written as several fields and read back whole stalls the processor (a
-/// failed store-to-load forward) on every call, while a permit of two words moves in
-/// registers.
+/// One word (`start_ms << 32 | generation << 4 | flags`: the trial bit, the [`Permit`]'s two,
+/// and whether a start time is kept) rather than several fields: a permit is moved around the
+/// operation (into an async call's future, say), and a value written as several fields and
+/// read back whole stalls the processor (a failed store-to-load forward) on every call, while a
+/// permit of two words moves in registers. The start is the low 32 bits of the clock's
+/// milliseconds, enough to time calls of up to 49 days.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Ticket(u64);
 
 impl Ticket {
     const TRIAL: u64 = 1;
-    const GENERATION_SHIFT: u32 = 3;
+    /// `start_ms` holds when the call started.
+    const TIMED: u64 = 8;
+    const GENERATION_SHIFT: u32 = 4;
+    const GENERATION_MASK: u64 = (1 << crate::state::GENERATION_BITS) - 1;
+    const START_SHIFT: u32 = 32;
 
     pub(crate) const fn normal(generation: u32) -> Ticket {
         Ticket((generation as u64) << Ticket::GENERATION_SHIFT)
@@ -45,17 +51,32 @@ impl Ticket {
         Ticket((generation as u64) << Ticket::GENERATION_SHIFT | Ticket::TRIAL)
     }
 
+    /// The same ticket, for a call that started at `now_ms`.
+    pub(crate) const fn started(self, now_ms: u64) -> Ticket {
+        Ticket((self.0 & 0xffff_ffff) | Ticket::TIMED | (now_ms << Ticket::START_SHIFT))
+    }
+
     /// The state period the call was admitted in.
     pub(crate) const fn generation(self) -> u32 {
-        // Shifted back from a `u32`.
+        // Masked to 22 bits.
         #[allow(clippy::cast_possible_truncation)]
-        let generation = (self.0 >> Ticket::GENERATION_SHIFT) as u32;
+        let generation = ((self.0 >> Ticket::GENERATION_SHIFT) & Ticket::GENERATION_MASK) as u32;
         generation
     }
 
     /// Whether the call is a half-open trial.
     pub(crate) const fn is_trial(self) -> bool {
         self.0 & Ticket::TRIAL != 0
+    }
+
+    /// How long the call has run at `now_ms`, if its start was kept.
+    #[inline]
+    pub(crate) const fn elapsed_ms(self, now_ms: u64) -> Option<u64> {
+        if self.0 & Ticket::TIMED == 0 {
+            return None;
+        }
+        let start = self.0 >> Ticket::START_SHIFT;
+        Some(now_ms.wrapping_sub(start) & 0xffff_ffff)
     }
 }
 
@@ -99,11 +120,15 @@ impl CircuitBreaker {
     #[inline(always)]
     pub(crate) fn admit(&self) -> Result<Permit<&Self>, Refusal> {
         let word = self.state.load();
-        let ticket = if word.admits_freely() {
+        let mut ticket = if word.admits_freely() {
             Ticket::normal(word.generation())
         } else {
             self.admit_slow(word)?
         };
+        // Only slow calls need the start: without `slow_call_ms`, no clock reading here.
+        if self.config.slow_call_ms().is_some() {
+            ticket = ticket.started(self.clock.now_ms());
+        }
         // Read once: the permit and the bulkhead must agree on whether a slot is held.
         let max_concurrent = self.config.max_concurrent();
         let permit = Permit::new(self, ticket, max_concurrent.is_some());
@@ -142,16 +167,19 @@ impl CircuitBreaker {
     #[inline(never)]
     fn admit_slow(&self, word: Snapshot) -> Result<Ticket, Refusal> {
         let now = self.clock.now_ms();
-        let sleep = self.config.sleep_window_ms();
         // An open circuit inside its sleep window, by far the most frequent case here, is
         // answered before the state machine's loop, on a path short enough to keep rejections
         // cheap.
-        if let Some(retry_in) = word.asleep_for(now, sleep) {
+        if let Some(retry_in) = word.asleep_for(now) {
             return Err(self.refuse(now, State::Open, retry_in));
         }
-        let (entry, moved) =
-            self.state
-                .transition_to_trial(word, now, sleep, self.config.half_open_max_calls());
+        let half_open = HalfOpen {
+            max_trials: self.config.half_open_max_calls(),
+            max_wait_ms: self.config.half_open_max_wait_ms(),
+        };
+        let (entry, moved) = self.state.transition_to_trial(word, now, half_open, |streak| {
+            self.sleep_window_ms(streak)
+        });
         self.report(moved);
         match entry {
             Entry::Free { generation } => Ok(Ticket::normal(generation)),
@@ -183,7 +211,7 @@ impl Refusal {
     /// Refused in `state` (open, half-open with its trials taken, forced open); `retry_in_ms`
     /// is 0 when that is not known in advance.
     fn open(state: State, retry_in_ms: u64) -> Refusal {
-        // At most `sleep_window_ms`, which is at most a day: it fits in 32 bits.
+        // At most the longest sleep window, two days: it fits in 32 bits.
         let retry_in_ms = retry_in_ms.min(u64::from(u32::MAX));
         Refusal(retry_in_ms << 8 | state.kind())
     }
@@ -242,6 +270,7 @@ impl<'b> Permit<&'b CircuitBreaker> {
 const HOLDS_SLOT: u64 = 2;
 /// The outcome was recorded.
 const SETTLED: u64 = 4;
+// `Ticket::TIMED` is 8.
 
 impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     const fn has(&self, flag: u64) -> bool {

@@ -59,6 +59,8 @@ pub struct Counters {
     pub failures: u64,
     /// Calls that timed out.
     pub timeouts: u64,
+    /// Calls that took longer than `slow_call_ms` (also in `successes` or `failures`).
+    pub slow: u64,
     /// Calls rejected by an open circuit, or a half-open one with its trial permits taken.
     pub rejected: u64,
     /// Calls rejected because `max_concurrent` calls were in flight.
@@ -80,6 +82,7 @@ impl Counters {
             successes: since_creation.successes,
             failures: since_creation.failures,
             timeouts: since_creation.timeouts,
+            slow: since_creation.slow,
             rejected: since_creation.rejections.saturating_sub(busy),
             busy,
             ignored: tallies.map_or(0, |t| t.ignored.load(Ordering::Relaxed)),

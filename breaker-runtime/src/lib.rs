@@ -45,6 +45,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admission;
+mod backoff;
 mod breaker;
 mod call;
 mod cells;

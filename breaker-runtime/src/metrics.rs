@@ -11,7 +11,9 @@
 //! | `breaker_fallbacks_total` | counter | `breaker` | fallbacks served |
 //! | `breaker_transitions_total` | counter | `breaker`, `from`, `to` | state changes, per pair that happened |
 //! | `breaker_state` | gauge | `breaker`, `state` | 1 for the current state, 0 for the four others |
+//! | `breaker_slow_calls_total` | counter | `breaker` | calls slower than `slow_call_ms` since the breaker was created (also counted by their outcome in `breaker_calls_total`) |
 //! | `breaker_failure_rate` | gauge | `breaker` | failed calls in the rolling window, in percent (0 with no calls) |
+//! | `breaker_slow_call_rate` | gauge | `breaker` | slow calls in the rolling window, in percent (0 with no calls, or without `slow_call_ms`) |
 //! | `breaker_window_calls` | gauge | `breaker` | calls in the rolling window |
 //!
 //! States are `closed`, `open`, `half_open`, `forced_open` and `forced_closed`
@@ -73,6 +75,7 @@ pub fn publish_one(breaker: &CircuitBreaker) {
         counter!("breaker_calls_total", "breaker" => name.clone(), "kind" => kind).absolute(count);
     }
     counter!("breaker_fallbacks_total", "breaker" => name.clone()).absolute(counters.fallbacks);
+    counter!("breaker_slow_calls_total", "breaker" => name.clone()).absolute(counters.slow);
     for (from, to, count) in counters.transitions.iter() {
         counter!(
             "breaker_transitions_total",
@@ -84,20 +87,23 @@ pub fn publish_one(breaker: &CircuitBreaker) {
         let current = if state == metrics.state { 1.0 } else { 0.0 };
         gauge!("breaker_state", "breaker" => name.clone(), "state" => state.as_str()).set(current);
     }
-    gauge!("breaker_failure_rate", "breaker" => name.clone()).set(failure_rate(&metrics));
+    gauge!("breaker_failure_rate", "breaker" => name.clone())
+        .set(percent(metrics.failures, metrics.calls));
+    gauge!("breaker_slow_call_rate", "breaker" => name.clone())
+        .set(percent(metrics.slow_calls, metrics.calls));
     // Calls in a window are far below 2^52: the conversion is exact.
     #[allow(clippy::cast_precision_loss)]
     gauge!("breaker_window_calls", "breaker" => name).set(metrics.calls as f64);
 }
 
-/// The window's failure rate in percent, unrounded.
+/// `part` of the window's `calls` in percent, unrounded; 0 with no calls.
 // Window counts are far below 2^52: the conversions are exact.
 #[allow(clippy::cast_precision_loss)]
-fn failure_rate(metrics: &crate::Metrics) -> f64 {
-    if metrics.calls == 0 {
+fn percent(part: u64, calls: u64) -> f64 {
+    if calls == 0 {
         0.0
     } else {
-        metrics.failures as f64 * 100.0 / metrics.calls as f64
+        part as f64 * 100.0 / calls as f64
     }
 }
 
@@ -124,6 +130,15 @@ fn describe() {
         "breaker_failure_rate",
         Unit::Percent,
         "Failed calls in a circuit breaker's rolling window"
+    );
+    describe_counter!(
+        "breaker_slow_calls_total",
+        "Calls slower than slow_call_ms since a circuit breaker was created"
+    );
+    describe_gauge!(
+        "breaker_slow_call_rate",
+        Unit::Percent,
+        "Slow calls in a circuit breaker's rolling window"
     );
     describe_gauge!(
         "breaker_window_calls",

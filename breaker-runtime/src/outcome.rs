@@ -2,10 +2,13 @@
 //! judged by.
 //!
 //! A success while closed is counted in the window and, only while the window holds enough
-//! failures to trip on, checked against the error rate. A failure is counted, then the window
-//! is summed and the rules applied: the error rate over the window with its volume threshold
-//! (Hystrix's rule), and failures in a row (pybreaker's `fail_max`). A trial's outcome decides
-//! the half-open period. Outcomes from an earlier period are ignored.
+//! failures (or slow calls) to trip on, checked against the rates. A failure is counted, then
+//! the window is summed and the rules applied: the error rate over the window with its volume
+//! threshold (Hystrix's rule), the slow-call rate with the same volume threshold when
+//! `slow_call_ms` is set (Resilience4j's rule), and failures in a row (pybreaker's
+//! `fail_max`). A slow call, success or failure, is counted and judged as a failure is. A
+//! trial's outcome decides the half-open period: a failed or slow trial re-opens it. Outcomes
+//! from an earlier period are ignored.
 
 use crate::{
     CircuitBreaker, Config, State,
@@ -67,40 +70,59 @@ impl CircuitBreaker {
         if word.generation() != ticket.generation() {
             return; // admitted in an earlier period: it has no say in this one
         }
+        // Only a call whose start was kept (slow calls are counted) can be slow.
+        let slow = ticket.elapsed_ms(now).is_some_and(|elapsed| self.is_slow(elapsed));
         // The path nearly every call takes, kept small enough to inline into the caller.
-        if outcome == Outcome::Success && !ticket.is_trial() {
+        if outcome == Outcome::Success && !ticket.is_trial() && !slow {
             self.window.record(now, outcome);
             if word.state() == State::Closed {
                 self.closed_success(word, now);
             }
             return; // forced closed: counted, never trips
         }
-        self.record_rare(ticket, outcome, word, now);
+        self.record_rare(ticket, outcome, slow, word, now);
     }
 
-    /// Failures, timeouts and trial outcomes.
+    /// Whether a call that ran `elapsed_ms` is slow: longer than `slow_call_ms`.
+    #[cold]
+    fn is_slow(&self, elapsed_ms: u64) -> bool {
+        self.config
+            .slow_call_ms()
+            .is_some_and(|limit| elapsed_ms > limit)
+    }
+
+    /// Failures, timeouts, slow calls and trial outcomes.
     #[inline(never)]
-    fn record_rare(&self, ticket: Ticket, outcome: Outcome, word: Snapshot, now: u64) {
-        let bucket_start = self.window.record(now, outcome);
-        // A failure is followed by a look at the whole window, whatever the state: the rate
-        // decides a trip in Closed, and failures counted while forced closed or half-open are
-        // still in the window after `release`.
-        let totals = outcome
-            .is_failure()
-            .then(|| self.note_failure(bucket_start, now));
+    fn record_rare(&self, ticket: Ticket, outcome: Outcome, slow: bool, word: Snapshot, now: u64) {
+        let bucket_start = if slow {
+            self.window.record_slow(now, outcome)
+        } else {
+            self.window.record(now, outcome)
+        };
+        // A failure or a slow call is followed by a look at the whole window, whatever the
+        // state: the rates decide a trip in Closed, and what was counted while forced closed or
+        // half-open is still in the window after `release`.
+        let totals = (outcome.is_failure() || slow).then(|| self.note_failure(bucket_start, now));
         if ticket.is_trial() {
             let moved = self.state.transition_after_trial(
                 word,
-                outcome.is_failure(),
+                outcome.is_failure() || slow,
                 self.config.half_open_max_calls(),
                 now,
+                |streak| self.sleep_window_ms(streak),
                 || self.empty_window(),
             );
             self.report(moved);
         } else if word.state() == State::Closed
             && let Some(totals) = totals
         {
-            self.closed_failure(word, &totals, now);
+            if outcome.is_failure() {
+                self.closed_failure(word, &totals, now);
+            } else {
+                // A slow success: a success for the failures in a row, slow for the rates.
+                self.streaks.restart();
+                self.trip_on_rates(word, &totals, now);
+            }
         }
         // Forced closed: counted above, never trips.
     }
@@ -125,11 +147,15 @@ impl CircuitBreaker {
         self.window.totals(now)
     }
 
-    /// Whether `totals` holds enough failures that successes alone could trip the breaker:
-    /// failures × 100 ≥ threshold × volume.
+    /// Whether `totals` holds enough failures, or slow calls, that successes alone could trip
+    /// the breaker: failures × 100 ≥ threshold × volume, or slow calls × 100 ≥ slow-call
+    /// threshold × volume.
     fn enough_failures_to_trip(&self, totals: &Totals) -> bool {
-        totals.failures * 100
-            >= self.config.error_threshold() * self.config.request_volume_threshold()
+        let volume = self.config.request_volume_threshold();
+        totals.failures * 100 >= self.config.error_threshold() * volume
+            || (totals.slow > 0
+                && self.config.slow_call_ms().is_some()
+                && totals.slow * 100 >= self.config.slow_call_threshold() * volume)
     }
 
     /// Makes successes check the error rate until `expiry`.
@@ -161,7 +187,7 @@ impl CircuitBreaker {
             self.trip(word, now);
             return;
         }
-        self.trip_on_error_rate(word, totals, now);
+        self.trip_on_rates(word, totals, now);
     }
 
     #[inline]
@@ -182,23 +208,31 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn check_error_rate(&self, word: Snapshot, now: u64) {
-        self.trip_on_error_rate(word, &self.window.totals(now), now);
+        self.trip_on_rates(word, &self.window.totals(now), now);
     }
 
     /// Hystrix's rule: at least `request_volume_threshold` calls in the window, and at least
-    /// `error_threshold` percent of them failed.
-    fn trip_on_error_rate(&self, word: Snapshot, totals: &Totals, now: u64) {
+    /// `error_threshold` percent of them failed; and Resilience4j's: as many calls, and at
+    /// least `slow_call_threshold` percent of them slow.
+    fn trip_on_rates(&self, word: Snapshot, totals: &Totals, now: u64) {
         let calls = totals.calls();
-        if calls >= self.config.request_volume_threshold()
-            && totals.failures * 100 >= self.config.error_threshold() * calls
-        {
+        if calls < self.config.request_volume_threshold() {
+            return;
+        }
+        let too_slow = totals.slow > 0
+            && self.config.slow_call_ms().is_some()
+            && totals.slow * 100 >= self.config.slow_call_threshold() * calls;
+        if too_slow || totals.failures * 100 >= self.config.error_threshold() * calls {
             self.trip(word, now);
         }
     }
 
-    /// Closed → Open, if the breaker is still in the period `word` describes.
+    /// Closed → Open, if the breaker is still in the period `word` describes: the first
+    /// opening since the circuit closed, for the first sleep window.
     fn trip(&self, word: Snapshot, now: u64) {
-        let moved = self.state.transition_to_open(word, now);
+        let moved = self
+            .state
+            .transition_to_open(word, now, self.sleep_window_ms(0));
         self.report(moved);
     }
 

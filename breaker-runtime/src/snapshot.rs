@@ -42,6 +42,11 @@ pub struct Metrics {
     pub rejections: u64,
     /// `failures * 100 / calls`, rounded down; 0 with no calls.
     pub error_percent: u64,
+    /// Calls that took longer than `slow_call_ms` (also in `successes` or `failures`); 0
+    /// without `slow_call_ms`.
+    pub slow_calls: u64,
+    /// `slow_calls * 100 / calls`, rounded down; 0 with no calls.
+    pub slow_call_percent: u64,
     /// How long the breaker has been in `state`.
     #[cfg_attr(
         feature = "serde",
@@ -68,6 +73,8 @@ impl Metrics {
             timeouts: totals.timeouts,
             rejections: totals.rejections,
             error_percent: (totals.failures * 100).checked_div(calls).unwrap_or(0),
+            slow_calls: totals.slow,
+            slow_call_percent: (totals.slow * 100).checked_div(calls).unwrap_or(0),
             time_in_state,
             counters,
         }

@@ -2,13 +2,16 @@
 //! transition is a single compare-and-swap and a reader always sees a consistent state.
 //!
 //! ```text
-//!  63                                  30 29                            3 2      0
-//! +--------------------------------------+-------------------------------+--------+
-//! |               payload                |          generation           |  kind  |
-//! +--------------------------------------+-------------------------------+--------+
-//!   Open:     when it opened (ms, 34 bits, wrapping)
+//!  63                          30 29      25 24                  3 2      0
+//! +------------------------------+----------+---------------------+--------+
+//! |           payload            |  streak  |     generation      |  kind  |
+//! +------------------------------+----------+---------------------+--------+
+//!   Open:     when a trial may be let through (ms, 34 bits, wrapping)
 //!   HalfOpen: trial permits taken (16 bits) | trial successes (16 bits)
 //!   others:   zero
+//!   streak:   re-openings after a failed (or timed-out) half-open period since the circuit
+//!             last closed, which lengthen the next sleep window (open-duration backoff);
+//!             zero in every state but Open and HalfOpen
 //! ```
 //!
 //! [`StateWord`] holds the word; a [`Snapshot`] is one value of it. Every change goes through
@@ -18,8 +21,13 @@
 //! The generation grows by one on every transition. A call remembers the generation it was
 //! admitted in, and its outcome is applied only if the word still has that generation: a slow
 //! success from before the circuit opened cannot close it, a late failure cannot re-open a
-//! circuit that has closed since. 27 bits wrap after 134 million transitions, far more than can
+//! circuit that has closed since. 22 bits wrap after four million transitions, far more than can
 //! happen while one call is in flight.
+//!
+//! An open circuit keeps the moment its sleep window ends rather than the moment it opened: the
+//! window's length (backed off, with jitter) is drawn once, by the transition that opens it, and
+//! every reader then agrees on it. A sleep window changed by reconfiguration applies from the
+//! next opening.
 
 use std::fmt;
 
@@ -141,9 +149,13 @@ const KIND_HALF_OPEN: u64 = 2;
 const KIND_FORCED_OPEN: u64 = 3;
 const KIND_FORCED_CLOSED: u64 = 4;
 
-const GENERATION_BITS: u32 = 27;
+pub(crate) const GENERATION_BITS: u32 = 22;
 const GENERATION_MASK: u64 = (1 << GENERATION_BITS) - 1;
-const PAYLOAD_SHIFT: u32 = KIND_BITS + GENERATION_BITS;
+const STREAK_SHIFT: u32 = KIND_BITS + GENERATION_BITS;
+const STREAK_BITS: u32 = 5;
+/// The longest streak counted: doubling 31 times takes any sleep window past any maximum.
+pub(crate) const MAX_STREAK: u32 = (1 << STREAK_BITS) - 1;
+const PAYLOAD_SHIFT: u32 = STREAK_SHIFT + STREAK_BITS;
 
 /// Bits of the time an open circuit remembers: 2^34 ms is 198 days.
 const TIME_BITS: u32 = 64 - PAYLOAD_SHIFT;
@@ -151,6 +163,10 @@ const TIME_MASK: u64 = (1 << TIME_BITS) - 1;
 /// How far a reading may lag behind the opening time (a thread that read the clock just before
 /// another one opened the circuit) and still count as "no time has passed".
 const CLOCK_SKEW_MS: u64 = 60_000;
+/// The longest a sleep window can be: the longest `sleep_window_max_ms`, lengthened by the
+/// largest jitter (100 %). A sleep window's end further ahead than this (and the clock skew) is
+/// one that has passed, seen through the wrapping of the 34-bit time.
+pub(crate) const LONGEST_SLEEP_MS: u64 = 2 * crate::limits::MAX_MS;
 
 const COUNT_BITS: u32 = 16;
 const COUNT_MASK: u64 = (1 << COUNT_BITS) - 1;
@@ -164,8 +180,13 @@ impl Snapshot {
     const INITIAL: Snapshot = Snapshot(KIND_CLOSED);
 
     const fn new(kind: u64, generation: u32, payload: u64) -> Snapshot {
+        Snapshot::with_streak(kind, generation, 0, payload)
+    }
+
+    const fn with_streak(kind: u64, generation: u32, streak: u32, payload: u64) -> Snapshot {
         Snapshot(
             kind | ((generation as u64 & GENERATION_MASK) << KIND_BITS)
+                | ((streak as u64) << STREAK_SHIFT)
                 | (payload << PAYLOAD_SHIFT),
         )
     }
@@ -176,7 +197,7 @@ impl Snapshot {
 
     /// The state period this value belongs to.
     pub(crate) const fn generation(self) -> u32 {
-        // The mask keeps the value within 27 bits.
+        // The mask keeps the value within 22 bits.
         #[allow(clippy::cast_possible_truncation)]
         let generation = ((self.0 >> KIND_BITS) & GENERATION_MASK) as u32;
         generation
@@ -189,18 +210,27 @@ impl Snapshot {
         kind == KIND_CLOSED || kind == KIND_FORCED_CLOSED
     }
 
-    /// Open, and inside its sleep window of `sleep_ms` at `now_ms`: how much of it is left.
+    /// Open, and inside its sleep window at `now_ms`: how much of it is left.
     #[inline]
-    pub(crate) const fn asleep_for(self, now_ms: u64, sleep_ms: u64) -> Option<u64> {
+    pub(crate) const fn asleep_for(self, now_ms: u64) -> Option<u64> {
         if self.0 & KIND_MASK != KIND_OPEN {
             return None;
         }
-        let open_for = self.open_for(now_ms);
-        if open_for < sleep_ms {
-            Some(sleep_ms - open_for)
+        let left = self.payload().wrapping_sub(now_ms) & TIME_MASK;
+        // Past the end, the difference wraps to nearly 2^34: more than any sleep window.
+        if left > 0 && left <= LONGEST_SLEEP_MS + CLOCK_SKEW_MS {
+            Some(left)
         } else {
             None
         }
+    }
+
+    /// Open or half-open: the failed half-open periods in a row so far.
+    pub(crate) const fn streak(self) -> u32 {
+        // Five bits.
+        #[allow(clippy::cast_possible_truncation)]
+        let streak = ((self.0 >> STREAK_SHIFT) & MAX_STREAK as u64) as u32;
+        streak
     }
 
     const fn payload(self) -> u64 {
@@ -216,14 +246,32 @@ impl Snapshot {
         Snapshot::new(KIND_CLOSED, self.next_generation(), 0)
     }
 
-    /// The next period, open since `now_ms`.
-    const fn opened(self, now_ms: u64) -> Snapshot {
-        Snapshot::new(KIND_OPEN, self.next_generation(), now_ms & TIME_MASK)
+    /// The next period, open from `now_ms` for `sleep_ms`, after `streak` failed half-open
+    /// periods in a row.
+    const fn opened(self, now_ms: u64, sleep_ms: u64, streak: u32) -> Snapshot {
+        Snapshot::with_streak(
+            KIND_OPEN,
+            self.next_generation(),
+            streak,
+            now_ms.wrapping_add(sleep_ms) & TIME_MASK,
+        )
     }
 
-    /// The next period, half-open with one trial permit taken (by the call that moved it).
+    /// The streak the next opening from this value has: one more after a half-open period,
+    /// none from any other state.
+    const fn next_streak(self) -> u32 {
+        if self.0 & KIND_MASK == KIND_HALF_OPEN {
+            let streak = self.streak() + 1;
+            if streak > MAX_STREAK { MAX_STREAK } else { streak }
+        } else {
+            0
+        }
+    }
+
+    /// The next period, half-open with one trial permit taken (by the call that moved it),
+    /// keeping the streak.
     const fn half_opened(self) -> Snapshot {
-        Snapshot::new(KIND_HALF_OPEN, self.next_generation(), 1)
+        Snapshot::with_streak(KIND_HALF_OPEN, self.next_generation(), self.streak(), 1)
     }
 
     const fn forced_open(self) -> Snapshot {
@@ -232,18 +280,6 @@ impl Snapshot {
 
     const fn forced_closed(self) -> Snapshot {
         Snapshot::new(KIND_FORCED_CLOSED, self.next_generation(), 0)
-    }
-
-    /// Milliseconds since an open circuit opened, as seen at `now_ms`. Readings up to a minute
-    /// older than the opening count as zero; the 34-bit time wraps after 198 days, so a circuit
-    /// left open and untouched that long may wait up to one more sleep window.
-    const fn open_for(self, now_ms: u64) -> u64 {
-        let elapsed = (now_ms.wrapping_sub(self.payload())) & TIME_MASK;
-        if elapsed > TIME_MASK - CLOCK_SKEW_MS {
-            0
-        } else {
-            elapsed
-        }
     }
 
     /// Half-open: trial permits taken and not given back.
@@ -258,9 +294,10 @@ impl Snapshot {
 
     /// The same half-open period with its counts changed.
     const fn with_trials(self, trials: u64, successes: u64) -> Snapshot {
-        Snapshot::new(
+        Snapshot::with_streak(
             KIND_HALF_OPEN,
             self.generation(),
+            self.streak(),
             (trials & COUNT_MASK) | ((successes & COUNT_MASK) << COUNT_BITS),
         )
     }
@@ -286,12 +323,23 @@ pub(crate) enum Entry {
     Refused { state: State, retry_in_ms: u64 },
 }
 
+/// What admission needs to know of the half-open rules.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HalfOpen {
+    /// `half_open_max_calls`.
+    pub(crate) max_trials: u64,
+    /// `half_open_max_wait_ms`, if set.
+    pub(crate) max_wait_ms: Option<u64>,
+}
+
 /// A breaker's state word, and when its current state period began.
 pub(crate) struct StateWord {
     /// Read by every call, written only by transitions.
     word: AtomicU64,
-    /// When the current period began (for `Metrics::time_in_state`).
-    since_ms: AtomicU64,
+    /// When the current period began, `ms << GENERATION_BITS | generation`: stored just after
+    /// the transition, so the generation tells a reader whether the value it sees is the
+    /// current period's (for `Metrics::time_in_state` and `half_open_max_wait_ms`).
+    since: AtomicU64,
 }
 
 impl StateWord {
@@ -299,7 +347,7 @@ impl StateWord {
     pub(crate) fn new(now_ms: u64) -> StateWord {
         StateWord {
             word: AtomicU64::new(Snapshot::INITIAL.0),
-            since_ms: AtomicU64::new(now_ms),
+            since: AtomicU64::new(now_ms << GENERATION_BITS),
         }
     }
 
@@ -310,7 +358,14 @@ impl StateWord {
 
     /// When the current state period began.
     pub(crate) fn since_ms(&self) -> u64 {
-        self.since_ms.load(Ordering::Relaxed)
+        self.since.load(Ordering::Relaxed) >> GENERATION_BITS
+    }
+
+    /// When the period `generation` began, if that is what the last transition stored (the
+    /// thread that made the transition may not have stored its time yet).
+    fn since_ms_of(&self, generation: u32) -> Option<u64> {
+        let since = self.since.load(Ordering::Acquire);
+        (since & GENERATION_MASK == u64::from(generation)).then_some(since >> GENERATION_BITS)
     }
 
     /// The one way the word changes, as tokio's task state: `f` looks at the current value
@@ -355,7 +410,10 @@ impl StateWord {
         if from.generation() == to.generation() {
             return None; // the same period with its trial counts changed
         }
-        self.since_ms.store(now_ms, Ordering::Relaxed);
+        self.since.store(
+            (now_ms << GENERATION_BITS) | u64::from(to.generation()),
+            Ordering::Release,
+        );
         (from.state() != to.state()).then_some(Transitioned {
             from: from.state(),
             to: to.state(),
@@ -363,14 +421,16 @@ impl StateWord {
     }
 
     /// Admission when the circuit was not closed in `current`: open → half-open once the sleep
-    /// window of `sleep_ms` has passed (the moving call takes the first trial permit), or
-    /// one more of `max_trials` trial permits taken while half-open; otherwise a refusal.
+    /// window has passed (the moving call takes the first trial permit), or one more of
+    /// `half_open.max_trials` trial permits taken while half-open; otherwise a refusal. A
+    /// half-open period with every permit taken for `half_open.max_wait_ms` or longer ends as a
+    /// failed one would: open again, for `sleep_ms(streak)`.
     pub(crate) fn transition_to_trial(
         &self,
         current: Snapshot,
         now_ms: u64,
-        sleep_ms: u64,
-        max_trials: u64,
+        half_open: HalfOpen,
+        sleep_ms: impl Fn(u32) -> u64,
     ) -> (Entry, Option<Transitioned>) {
         self.fetch_update_action(current, now_ms, |word| match word.state() {
             State::Closed | State::ForcedClosed => (
@@ -387,7 +447,7 @@ impl StateWord {
                 None,
             ),
             State::Open => {
-                if let Some(retry_in_ms) = word.asleep_for(now_ms, sleep_ms) {
+                if let Some(retry_in_ms) = word.asleep_for(now_ms) {
                     let state = State::Open;
                     return (Entry::Refused { state, retry_in_ms }, None);
                 }
@@ -395,19 +455,41 @@ impl StateWord {
                 let generation = next.generation();
                 (Entry::Trial { generation }, Some(next))
             }
-            State::HalfOpen if word.trials() >= max_trials => (
-                Entry::Refused {
-                    state: State::HalfOpen,
-                    retry_in_ms: 0,
-                },
-                None,
-            ),
+            State::HalfOpen if word.trials() >= half_open.max_trials => {
+                if self.waited_too_long(word, now_ms, half_open.max_wait_ms) {
+                    let streak = word.next_streak();
+                    let sleep = sleep_ms(streak);
+                    return (
+                        Entry::Refused {
+                            state: State::Open,
+                            retry_in_ms: sleep,
+                        },
+                        Some(word.opened(now_ms, sleep, streak)),
+                    );
+                }
+                (
+                    Entry::Refused {
+                        state: State::HalfOpen,
+                        retry_in_ms: 0,
+                    },
+                    None,
+                )
+            }
             State::HalfOpen => (
                 Entry::Trial {
                     generation: word.generation(),
                 },
                 Some(word.with_trials(word.trials() + 1, word.trial_successes())),
             ),
+        })
+    }
+
+    /// Whether the half-open period `word` has waited on its trials for `max_wait_ms` or
+    /// longer at `now_ms`. A period whose start is not stored yet has only just begun.
+    fn waited_too_long(&self, word: Snapshot, now_ms: u64, max_wait_ms: Option<u64>) -> bool {
+        max_wait_ms.is_some_and(|max_wait| {
+            self.since_ms_of(word.generation())
+                .is_some_and(|since| now_ms.saturating_sub(since) >= max_wait)
         })
     }
 
@@ -423,29 +505,33 @@ impl StateWord {
         debug_assert!(moved.is_none(), "the same period, so no transition");
     }
 
-    /// Closed → Open at `now_ms`, if the breaker is still in the closed period `current`.
+    /// Closed → Open at `now_ms` for `sleep_ms`, if the breaker is still in the closed period
+    /// `current`.
     pub(crate) fn transition_to_open(
         &self,
         current: Snapshot,
         now_ms: u64,
+        sleep_ms: u64,
     ) -> Option<Transitioned> {
         // One attempt: if anything changed the word, the period that tripped is over.
         self.fetch_update_action(current, now_ms, |word| {
-            ((), (word == current).then(|| word.opened(now_ms)))
+            ((), (word == current).then(|| word.opened(now_ms, sleep_ms, 0)))
         })
         .1
     }
 
-    /// A trial of the half-open period `current` finished: a failure re-opens the circuit; the
-    /// success that makes `max_trials` closes it, with `empty_window` run first so that the new
-    /// closed period starts from nothing; an earlier success is counted. Nothing happens if the
-    /// period has ended meanwhile (an operator moved the breaker).
+    /// A trial of the half-open period `current` finished: a failure re-opens the circuit for
+    /// `sleep_ms(streak)`, one streak longer; the success that makes `max_trials` closes it,
+    /// with `empty_window` run first so that the new closed period starts from nothing; an
+    /// earlier success is counted. Nothing happens if the period has ended meanwhile (an
+    /// operator moved the breaker, or it waited too long on its trials).
     pub(crate) fn transition_after_trial(
         &self,
         current: Snapshot,
         failed: bool,
         max_trials: u64,
         now_ms: u64,
+        sleep_ms: impl Fn(u32) -> u64,
         empty_window: impl Fn(),
     ) -> Option<Transitioned> {
         let generation = current.generation();
@@ -454,7 +540,8 @@ impl StateWord {
                 return ((), None);
             }
             let next = if failed {
-                word.opened(now_ms)
+                let streak = word.next_streak();
+                word.opened(now_ms, sleep_ms(streak), streak)
             } else if word.trial_successes() + 1 >= max_trials {
                 // Every trial has succeeded, so none is still running to count into the window.
                 empty_window();
@@ -500,10 +587,10 @@ mod tests {
 
     #[test]
     fn fields_round_trip() {
-        let open = Snapshot::INITIAL.opened(123_456);
+        let open = Snapshot::INITIAL.opened(123_456, 500, 0);
         assert_eq!(open.state(), State::Open);
         assert_eq!(open.generation(), 1);
-        assert_eq!(open.open_for(123_456 + 70), 70);
+        assert_eq!(open.asleep_for(123_456 + 70), Some(430));
         let half = open.half_opened();
         assert_eq!((half.state(), half.generation()), (State::HalfOpen, 2));
         assert_eq!((half.trials(), half.trial_successes()), (1, 0));
@@ -521,44 +608,134 @@ mod tests {
     }
 
     #[test]
+    fn the_streak_grows_through_half_open_periods_and_ends_elsewhere() {
+        let open = Snapshot::INITIAL.opened(0, 100, Snapshot::INITIAL.next_streak());
+        assert_eq!(open.streak(), 0, "a first opening, from closed");
+        let half = open.half_opened().with_trials(3, 2);
+        assert_eq!(half.streak(), 0);
+        let reopened = half.opened(100, 200, half.next_streak());
+        assert_eq!(reopened.streak(), 1);
+        let again = reopened.half_opened();
+        assert_eq!(again.next_streak(), 2);
+        let longest = Snapshot::with_streak(KIND_HALF_OPEN, 9, MAX_STREAK, 1);
+        assert_eq!(longest.next_streak(), MAX_STREAK, "saturates");
+        assert_eq!(longest.generation(), 9);
+        assert_eq!((longest.trials(), longest.trial_successes()), (1, 0));
+        for ended in [
+            again.closed(),
+            again.forced_open(),
+            again.forced_closed(),
+        ] {
+            assert_eq!(ended.streak(), 0);
+            assert_eq!(ended.next_streak(), 0);
+        }
+    }
+
+    #[test]
     fn generation_wraps_without_touching_other_fields() {
-        let last = Snapshot::new(KIND_CLOSED, u32::try_from(GENERATION_MASK).unwrap(), 0);
-        let next = last.opened(5);
+        let last = Snapshot::new(KIND_HALF_OPEN, u32::try_from(GENERATION_MASK).unwrap(), 0);
+        let next = last.opened(5, 10, MAX_STREAK);
         assert_eq!(next.generation(), 0);
         assert_eq!(next.state(), State::Open);
-        assert_eq!(next.open_for(5), 0);
+        assert_eq!(next.streak(), MAX_STREAK);
+        assert_eq!(next.asleep_for(5), Some(10));
     }
 
     #[test]
-    fn open_time_tolerates_a_slightly_older_reading_and_wraps() {
-        let open = Snapshot::INITIAL.opened(1_000_000);
-        assert_eq!(open.open_for(999_990), 0);
-        assert_eq!(open.open_for(1_000_000 + 5_000), 5_000);
-        let near_wrap = Snapshot::INITIAL.opened(TIME_MASK - 10);
-        assert_eq!(near_wrap.open_for(TIME_MASK + 20), 30);
+    fn a_sleep_window_tolerates_a_slightly_older_reading_and_wraps() {
+        let open = Snapshot::INITIAL.opened(1_000_000, 5_000, 0);
+        assert_eq!(open.asleep_for(999_990), Some(5_010));
+        assert_eq!(open.asleep_for(1_000_000 + 4_000), Some(1_000));
+        assert_eq!(open.asleep_for(1_000_000 + 5_000), None);
+        let near_wrap = Snapshot::INITIAL.opened(TIME_MASK - 10, 40, 0);
+        assert_eq!(near_wrap.asleep_for(TIME_MASK + 20), Some(10));
+        assert_eq!(near_wrap.asleep_for(TIME_MASK + 30), None);
     }
 
     #[test]
-    fn open_time_counts_up_to_the_longest_sleep_window() {
-        let open = Snapshot::INITIAL.opened(1_000_000);
-        let day = crate::limits::MAX_MS;
-        assert_eq!(open.open_for(1_000_000 + day), day);
-        assert_eq!(open.asleep_for(1_000_000 + day, day), None);
-        // The last reading that still counts as time passed, and the first one that counts as
-        // a reading from just before the opening.
-        let latest = TIME_MASK - CLOCK_SKEW_MS;
-        assert_eq!(open.open_for(1_000_000 + latest), latest);
-        assert_eq!(open.open_for(1_000_000 + latest + 1), 0);
+    fn a_sleep_window_may_be_as_long_as_the_longest_backoff_with_jitter() {
+        let open = Snapshot::INITIAL.opened(1_000_000, LONGEST_SLEEP_MS, 0);
+        assert_eq!(open.asleep_for(1_000_000), Some(LONGEST_SLEEP_MS));
+        assert_eq!(open.asleep_for(1_000_000 + LONGEST_SLEEP_MS - 1), Some(1));
+        assert_eq!(open.asleep_for(1_000_000 + LONGEST_SLEEP_MS), None);
+        // Long after the end, until the 34-bit time comes round again (198 days), it has passed.
+        let later = TIME_MASK - LONGEST_SLEEP_MS - CLOCK_SKEW_MS;
+        assert_eq!(open.asleep_for(1_000_000 + LONGEST_SLEEP_MS + later), None);
     }
 
     #[test]
     fn asleep_only_while_open_inside_the_sleep_window() {
-        let open = Snapshot::INITIAL.opened(1_000);
-        assert_eq!(open.asleep_for(1_000, 500), Some(500));
-        assert_eq!(open.asleep_for(1_499, 500), Some(1));
-        assert_eq!(open.asleep_for(1_500, 500), None);
-        assert_eq!(Snapshot::INITIAL.asleep_for(1_000, 500), None);
-        assert_eq!(open.half_opened().asleep_for(1_000, 500), None);
+        let open = Snapshot::INITIAL.opened(1_000, 500, 0);
+        assert_eq!(open.asleep_for(1_000), Some(500));
+        assert_eq!(open.asleep_for(1_499), Some(1));
+        assert_eq!(open.asleep_for(1_500), None);
+        assert_eq!(Snapshot::INITIAL.asleep_for(1_000), None);
+        assert_eq!(open.half_opened().asleep_for(1_000), None);
+    }
+
+    #[test]
+    fn a_half_open_period_full_for_too_long_reopens_with_a_longer_sleep() {
+        let word = StateWord::new(0);
+        let rules = HalfOpen {
+            max_trials: 1,
+            max_wait_ms: Some(1_000),
+        };
+        let sleep = |streak: u32| 100 << streak;
+        assert!(word.transition_to_open(word.load(), 0, 100).is_some());
+        let (entry, moved) = word.transition_to_trial(word.load(), 100, rules, sleep);
+        assert!(matches!(entry, Entry::Trial { .. }));
+        assert_eq!(moved.map(|m| m.to), Some(State::HalfOpen));
+        // The trial hangs: the next callers are refused as half-open until the wait is over.
+        let (entry, moved) = word.transition_to_trial(word.load(), 1_099, rules, sleep);
+        assert_eq!(
+            entry,
+            Entry::Refused {
+                state: State::HalfOpen,
+                retry_in_ms: 0
+            }
+        );
+        assert_eq!(moved, None);
+        let (entry, moved) = word.transition_to_trial(word.load(), 1_100, rules, sleep);
+        assert_eq!(
+            entry,
+            Entry::Refused {
+                state: State::Open,
+                retry_in_ms: 200
+            }
+        );
+        assert_eq!(
+            moved,
+            Some(Transitioned {
+                from: State::HalfOpen,
+                to: State::Open
+            })
+        );
+        assert_eq!(word.load().streak(), 1);
+        assert_eq!(word.load().asleep_for(1_100), Some(200));
+        // Without the rule, the same wait changes nothing.
+        let patient = HalfOpen {
+            max_wait_ms: None,
+            ..rules
+        };
+        let (_, moved) = word.transition_to_trial(word.load(), 1_300, patient, sleep);
+        assert_eq!(moved.map(|m| m.to), Some(State::HalfOpen));
+        let (entry, moved) = word.transition_to_trial(word.load(), 90_000, patient, sleep);
+        assert!(matches!(entry, Entry::Refused { state: State::HalfOpen, .. }));
+        assert_eq!(moved, None);
+    }
+
+    #[test]
+    fn a_half_open_period_whose_start_is_not_stored_yet_has_only_begun() {
+        let word = StateWord::new(0);
+        let open = Snapshot::INITIAL.opened(0, 10, 0);
+        let half = open.half_opened();
+        word.word.store(half.0, Ordering::Relaxed);
+        // `since` still holds the closed period's start (generation 0).
+        assert!(!word.waited_too_long(half, 1_000_000, Some(1)));
+        word.since
+            .store((5 << GENERATION_BITS) | u64::from(half.generation()), Ordering::Relaxed);
+        assert!(!word.waited_too_long(half, 5, Some(1)));
+        assert!(word.waited_too_long(half, 6, Some(1)));
     }
 
     #[test]
@@ -593,7 +770,7 @@ mod tests {
         let word = StateWord::new(0);
         let closed = word.load();
         assert!(word.transition_to_reset(1).is_none());
-        assert_eq!(word.transition_to_open(closed, 2), None);
+        assert_eq!(word.transition_to_open(closed, 2, 100), None);
         assert_eq!(word.load().state(), State::Closed);
     }
 }

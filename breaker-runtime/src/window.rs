@@ -34,6 +34,9 @@ pub(crate) struct Totals {
     pub(crate) failures: u64,
     pub(crate) timeouts: u64,
     pub(crate) rejections: u64,
+    /// Calls that took longer than `slow_call_ms`, successes and failures alike: also in
+    /// `successes` or `failures`.
+    pub(crate) slow: u64,
 }
 
 impl Totals {
@@ -58,6 +61,7 @@ impl Totals {
         self.failures += other.failures;
         self.timeouts += other.timeouts;
         self.rejections += other.rejections;
+        self.slow += other.slow;
     }
 
     fn is_empty(&self) -> bool {
@@ -83,6 +87,37 @@ impl Bucket {
     fn add_to(&self, totals: &mut Totals) {
         totals.add_hot(&self.hot);
         totals.failures += u64::from(self.failures.load(COUNTED));
+    }
+}
+
+/// A count per bucket that only some breakers keep (timeouts, slow calls), beside the buckets
+/// rather than in them: allocated at the first count, so that a breaker that never has one
+/// does not pay for it in every bucket.
+#[derive(Default)]
+struct BesideBuckets {
+    counts: OnceBox<Box<[AtomicU32]>>,
+}
+
+impl BesideBuckets {
+    /// The counter of bucket `slot` of `buckets`, made with the others at the first count.
+    fn at(&self, slot: usize, buckets: usize) -> &AtomicU32 {
+        &self
+            .counts
+            .get_or_init(|| Box::new((0..buckets).map(|_| AtomicU32::new(0)).collect()))[slot]
+    }
+
+    /// What bucket `slot` holds.
+    fn count(&self, slot: usize) -> u64 {
+        self.counts
+            .get()
+            .map_or(0, |counts| u64::from(counts[slot].load(COUNTED)))
+    }
+
+    /// Empties bucket `slot`, returning what it held.
+    fn take(&self, slot: usize) -> u64 {
+        self.counts.get().map_or(0, |counts| {
+            u64::from(counts[slot].swap(0, Ordering::Relaxed))
+        })
     }
 }
 
@@ -119,9 +154,10 @@ impl Head {
 pub(crate) struct Window {
     head: AtomicU64,
     buckets: Box<[Bucket]>,
-    /// Timeouts per bucket, allocated at the first timeout: only a breaker with a timeout has
-    /// any.
-    timeouts: OnceBox<Box<[AtomicU32]>>,
+    /// Timeouts per bucket: only a breaker with a timeout has any.
+    timeouts: BesideBuckets,
+    /// Slow calls per bucket: only a breaker with `slow_call_ms` has any.
+    slow: BesideBuckets,
     /// Allocated at the first collision of two threads on a counter of this window.
     cells: LazyCells,
     /// `bucket_ms << 32 | count`: the window is `count` buckets of `bucket_ms` (the
@@ -144,6 +180,7 @@ struct Folded {
     failures: AtomicU64,
     timeouts: AtomicU64,
     rejections: AtomicU64,
+    slow: AtomicU64,
 }
 
 impl Folded {
@@ -153,6 +190,7 @@ impl Folded {
             failures: self.failures.load(Ordering::Relaxed),
             timeouts: self.timeouts.load(Ordering::Relaxed),
             rejections: self.rejections.load(Ordering::Relaxed),
+            slow: self.slow.load(Ordering::Relaxed),
         }
     }
 
@@ -168,6 +206,7 @@ impl Folded {
         add(&self.failures, totals.failures);
         add(&self.timeouts, totals.timeouts);
         add(&self.rejections, totals.rejections);
+        add(&self.slow, totals.slow);
     }
 }
 
@@ -259,7 +298,8 @@ impl Window {
         Window {
             head: AtomicU64::new(Head::new(0, 0).0),
             buckets: (0..capacity).map(|_| Bucket::default()).collect(),
-            timeouts: OnceBox::new(),
+            timeouts: BesideBuckets::default(),
+            slow: BesideBuckets::default(),
             cells: LazyCells::new(capacity),
             shape: AtomicU64::new(shape.packed()),
             folded: LazyFolded::new(),
@@ -347,9 +387,8 @@ impl Window {
     /// Adds the counts of bucket `slot`, its timeouts and its cells' counts, to `totals`.
     fn add_bucket(&self, slot: usize, totals: &mut Totals) {
         self.buckets[slot].add_to(totals);
-        if let Some(timeouts) = self.timeouts.get() {
-            totals.timeouts += u64::from(timeouts[slot].load(COUNTED));
-        }
+        totals.timeouts += self.timeouts.count(slot);
+        totals.slow += self.slow.count(slot);
         for counts in self
             .cells
             .get()
@@ -380,17 +419,16 @@ impl Window {
             rejections: add(&bucket.hot.rejections, totals.rejections),
             failures: add(&bucket.failures, totals.failures),
             timeouts: if totals.timeouts > 0 {
-                add(&self.timeouts_array()[slot], totals.timeouts)
+                add(self.timeouts.at(slot, self.buckets.len()), totals.timeouts)
+            } else {
+                0
+            },
+            slow: if totals.slow > 0 {
+                add(self.slow.at(slot, self.buckets.len()), totals.slow)
             } else {
                 0
             },
         }
-    }
-
-    /// The timeouts per bucket, allocated at the first timeout.
-    fn timeouts_array(&self) -> &[AtomicU32] {
-        self.timeouts
-            .get_or_init(|| Box::new((0..self.buckets.len()).map(|_| AtomicU32::new(0)).collect()))
     }
 
     /// Counts an outcome at `now_ms`, and returns the start of the bucket period it went into.
@@ -401,7 +439,24 @@ impl Window {
             Outcome::Success => self.count_hot(head, |counts| &counts.successes),
             Outcome::Failure => add_one(&self.buckets[head.slot()].failures),
             Outcome::Timeout => {
-                add_one(&self.timeouts_array()[head.slot()]);
+                add_one(self.timeouts.at(head.slot(), self.buckets.len()));
+                add_one(&self.buckets[head.slot()].failures);
+            }
+        }
+        counted_before_reading();
+        head.start_ms()
+    }
+
+    /// Counts a slow call's outcome at `now_ms`, and that it was slow, in one bucket; returns
+    /// the start of its period.
+    pub(crate) fn record_slow(&self, now_ms: u64, outcome: Outcome) -> u64 {
+        let head = self.current(now_ms);
+        add_one(self.slow.at(head.slot(), self.buckets.len()));
+        match outcome {
+            Outcome::Success => add_one(&self.buckets[head.slot()].hot.successes),
+            Outcome::Failure => add_one(&self.buckets[head.slot()].failures),
+            Outcome::Timeout => {
+                add_one(self.timeouts.at(head.slot(), self.buckets.len()));
                 add_one(&self.buckets[head.slot()].failures);
             }
         }
@@ -511,9 +566,8 @@ impl Window {
     /// Empties bucket `slot`, in the shared buckets and in the cells, into `totals`.
     fn take(&self, slot: usize, totals: &mut Totals) {
         self.buckets[slot].take(totals);
-        if let Some(timeouts) = self.timeouts.get() {
-            totals.timeouts += u64::from(timeouts[slot].swap(0, Ordering::Relaxed));
-        }
+        totals.timeouts += self.timeouts.take(slot);
+        totals.slow += self.slow.take(slot);
         for counts in self
             .cells
             .get()
@@ -634,17 +688,20 @@ mod tests {
         w.record(10_050, Outcome::Failure);
         w.record(10_150, Outcome::Timeout);
         w.record_rejection(10_150);
+        w.record_slow(10_160, Outcome::Success);
+        w.record_slow(10_170, Outcome::Timeout);
         let totals = w.totals(10_200);
         assert_eq!(
             totals,
             Totals {
-                successes: 1,
-                failures: 2,
-                timeouts: 1,
-                rejections: 1
+                successes: 2,
+                failures: 3,
+                timeouts: 2,
+                rejections: 1,
+                slow: 2,
             }
         );
-        assert_eq!(totals.calls(), 3);
+        assert_eq!(totals.calls(), 5);
     }
 
     #[test]
@@ -670,11 +727,13 @@ mod tests {
         w.record(10_000, Outcome::Success);
         w.record(10_050, Outcome::Timeout);
         w.record_rejection(10_100);
+        w.record_slow(10_150, Outcome::Failure);
         let all = Totals {
             successes: 1,
-            failures: 1,
+            failures: 2,
             timeouts: 1,
             rejections: 1,
+            slow: 1,
         };
         assert_eq!(
             w.since_creation(),
