@@ -10,10 +10,14 @@
 //! - the window counts of `metrics()`: calls, successes, failures and rejections.
 //!
 //! What the model covers: the rolling window (buckets aligned to absolute time, outcomes ageing
-//! out a bucket at a time), both trip rules (error rate over a volume, consecutive failures), the
-//! sleep window, half-open trial permits (kept on success, given back on cancel), generations
-//! (an outcome counts only in the period its call was admitted in), the bulkhead, the failure
-//! predicate, cancelled futures, and `force_open`/`force_closed`/`release`/`reset`.
+//! out a bucket at a time), the trip rules (error rate over a volume, consecutive failures, the
+//! slow-call rate over the same volume), calls that take time and are slow past `slow_call_ms`,
+//! the sleep window and its backoff up to `sleep_window_max_ms`, half-open trial permits (kept
+//! on success, given back on cancel), a slow trial re-opening, `half_open_max_wait_ms`,
+//! generations (an outcome counts only in the period its call was admitted in), the bulkhead,
+//! the failure predicate, cancelled futures, and `force_open`/`force_closed`/`release`/`reset`.
+//! Jitter is random by design, so the model runs without it (`tests/policies.rs` checks its
+//! bounds and spread).
 //!
 //! Time is a [`TestClock`]; each case first moves it to a generated phase within a bucket, so a
 //! case runs the same way whenever it runs (`PROPTEST_RNG_SEED` replays a run).
@@ -71,8 +75,8 @@ fn is_failure(error: &BackendError) -> bool {
 
 #[derive(Clone, Copy, Debug)]
 enum Op {
-    /// A sync call that answers at once.
-    Call(Reply),
+    /// A sync call that answers after this many milliseconds on the clock.
+    Call(Reply, u64),
     /// An async call, polled once (that is when it is admitted) and left in flight.
     Start,
     /// The in-flight call at this index gets its reply and is polled to the end.
@@ -103,13 +107,16 @@ struct Counts {
     successes: u64,
     failures: u64,
     rejections: u64,
+    slow: u64,
 }
 
-/// The period an admitted call belongs to, and whether it holds a half-open trial permit.
+/// The period an admitted call belongs to, whether it holds a half-open trial permit, and when
+/// it started.
 #[derive(Clone, Copy, Debug)]
 struct Ticket {
     generation: u64,
     trial: bool,
+    started: u64,
 }
 
 /// The breaker as the contract describes it, one step at a time.
@@ -118,7 +125,12 @@ struct Model {
     config: Config,
     state: State,
     generation: u64,
-    opened_at: u64,
+    /// Open: when the sleep window ends.
+    open_until: u64,
+    /// Failed half-open periods in a row since the circuit was last closed.
+    streak: u32,
+    /// Half-open: when the period began.
+    half_open_since: u64,
     /// Half-open: trial permits taken and not given back.
     trials_taken: u64,
     trial_successes: u64,
@@ -135,7 +147,9 @@ impl Model {
             config,
             state: State::Closed,
             generation: 0,
-            opened_at: 0,
+            open_until: 0,
+            streak: 0,
+            half_open_since: 0,
             trials_taken: 0,
             trial_successes: 0,
             consecutive_failures: 0,
@@ -144,10 +158,11 @@ impl Model {
         }
     }
 
-    /// Applies `op` at time `now`; for an operation that makes a call, returns its admission.
-    fn step(&mut self, op: Op, now: u64) -> Option<Admission> {
+    /// Applies `op`, which began at `before` and ended at `now`; for an operation that makes a
+    /// call, returns its admission.
+    fn step(&mut self, op: Op, before: u64, now: u64) -> Option<Admission> {
         match op {
-            Op::Call(reply) => Some(match self.admit(now) {
+            Op::Call(reply, _) => Some(match self.admit(before) {
                 Ok(ticket) => {
                     self.finish(ticket, reply, now);
                     Admission::Admitted
@@ -207,8 +222,9 @@ impl Model {
     fn admit(&mut self, now: u64) -> Result<Ticket, Admission> {
         let trial = match self.state {
             State::Closed | State::ForcedClosed => false,
-            State::Open if now - self.opened_at >= millis(self.config.sleep_window()) => {
+            State::Open if now >= self.open_until => {
                 self.enter(State::HalfOpen);
+                self.half_open_since = now;
                 self.trials_taken = 1;
                 self.trial_successes = 0;
                 true
@@ -216,6 +232,17 @@ impl Model {
             State::HalfOpen if self.trials_taken < self.config.half_open_max_calls() => {
                 self.trials_taken += 1;
                 true
+            }
+            // Every trial taken, for too long: the period ends as a failed one.
+            State::HalfOpen
+                if self
+                    .config
+                    .half_open_max_wait()
+                    .is_some_and(|wait| now - self.half_open_since >= millis(wait)) =>
+            {
+                self.open(now);
+                self.bucket(now).rejections += 1;
+                return Err(Admission::Rejected(State::Open));
             }
             // Open in its sleep window, half-open with its trials taken, forced open.
             _ => {
@@ -226,6 +253,7 @@ impl Model {
         let ticket = Ticket {
             generation: self.generation,
             trial,
+            started: now,
         };
         let in_flight = self.in_flight.len() as u64;
         if self
@@ -247,15 +275,22 @@ impl Model {
             return; // admitted in an earlier period: it has no say in this one
         }
         let failed = reply.is_failure();
+        let slow = self
+            .config
+            .slow_call()
+            .is_some_and(|limit| now - ticket.started > millis(limit));
         let bucket = self.bucket(now);
         if failed {
             bucket.failures += 1;
         } else {
             bucket.successes += 1;
         }
+        if slow {
+            bucket.slow += 1;
+        }
         if ticket.trial {
-            if failed {
-                self.trip(now);
+            if failed || slow {
+                self.open(now);
             } else {
                 self.trial_successes += 1;
                 if self.trial_successes >= self.config.half_open_max_calls() {
@@ -278,9 +313,11 @@ impl Model {
                     .consecutive_failures()
                     .is_some_and(|limit| self.consecutive_failures >= limit);
             let rate_reached = calls >= self.config.request_volume_threshold()
-                && totals.failures * 100 >= self.config.error_threshold() * calls;
+                && (totals.failures * 100 >= self.config.error_threshold() * calls
+                    || (self.config.slow_call().is_some()
+                        && totals.slow * 100 >= self.config.slow_call_threshold() * calls));
             if run_reached || rate_reached {
-                self.trip(now);
+                self.open(now);
             }
         }
         // Forced closed: counted, never trips.
@@ -297,14 +334,30 @@ impl Model {
         }
     }
 
-    fn trip(&mut self, now: u64) {
+    /// Opens the circuit: from half-open one backoff step longer than the last time, from
+    /// closed for the first sleep window.
+    fn open(&mut self, now: u64) {
+        let streak = if self.state == State::HalfOpen {
+            (self.streak + 1).min(31)
+        } else {
+            0
+        };
         self.enter(State::Open);
-        self.opened_at = now;
+        self.streak = streak;
+        let first = millis(self.config.sleep_window());
+        let sleep = match self.config.sleep_window_max() {
+            Some(longest) => (first << streak).min(millis(longest)),
+            None => first,
+        };
+        self.open_until = now + sleep;
     }
 
     fn enter(&mut self, state: State) {
         self.state = state;
         self.generation += 1;
+        if !matches!(state, State::Open | State::HalfOpen) {
+            self.streak = 0;
+        }
     }
 
     fn bucket_ms(&self) -> u64 {
@@ -326,6 +379,7 @@ impl Model {
                 successes: sum.successes + counts.successes,
                 failures: sum.failures + counts.failures,
                 rejections: sum.rejections + counts.rejections,
+                slow: sum.slow + counts.slow,
             })
     }
 }
@@ -363,10 +417,17 @@ impl<'b> Caller<'b> {
     fn step(&mut self, op: Op) -> Result<Option<Admission>, TestCaseError> {
         let breaker = self.breaker;
         Ok(match op {
-            Op::Call(reply) => Some(admission(
-                breaker.call_with(|| reply.result(), is_failure),
-                reply,
-            )?),
+            Op::Call(reply, took_ms) => {
+                let clock = &self.clock;
+                let answer = breaker.call_with(
+                    || {
+                        clock.advance(Duration::from_millis(took_ms));
+                        reply.result()
+                    },
+                    is_failure,
+                );
+                Some(admission(answer, reply)?)
+            }
             Op::Start => {
                 let reply = Rc::new(Cell::new(None));
                 let mut call: AsyncCall<'b> =
@@ -461,6 +522,9 @@ fn config() -> impl Strategy<Value = Config> {
         1..=3_u64,
         proptest::option::of(1..=4_u64),
         proptest::option::of(1..=3_u64),
+        proptest::option::of((10..=40_u64, 1..=100_u64)),
+        proptest::option::of(1..=4_u64),
+        proptest::option::of(1..=100_u64),
     )
         .prop_map(
             |(
@@ -472,6 +536,9 @@ fn config() -> impl Strategy<Value = Config> {
                 half_open_max_calls,
                 consecutive_failures,
                 max_concurrent,
+                slow_calls,
+                backoff_factor,
+                half_open_max_wait_ms,
             )| {
                 let mut builder = Config::builder()
                     .error_threshold(error_threshold)
@@ -485,6 +552,18 @@ fn config() -> impl Strategy<Value = Config> {
                 }
                 if let Some(calls) = max_concurrent {
                     builder = builder.max_concurrent(calls);
+                }
+                if let Some((slow_call_ms, threshold)) = slow_calls {
+                    builder = builder
+                        .slow_call(Duration::from_millis(slow_call_ms))
+                        .slow_call_threshold(threshold);
+                }
+                if let Some(factor) = backoff_factor {
+                    builder = builder
+                        .sleep_window_max(Duration::from_millis(sleep_window_ms * factor));
+                }
+                if let Some(wait) = half_open_max_wait_ms {
+                    builder = builder.half_open_max_wait(Duration::from_millis(wait));
                 }
                 builder
                     .build()
@@ -504,8 +583,9 @@ fn reply() -> impl Strategy<Value = Reply> {
 /// Operations for `config`: clock moves of up to twice its longest period.
 fn op(config: Config) -> impl Strategy<Value = Op> {
     let longest = millis(config.sleep_window()).max(millis(config.window()));
+    let took = prop_oneof![3 => Just(0_u64), 1 => 0..=60_u64];
     prop_oneof![
-        12 => reply().prop_map(Op::Call),
+        12 => (reply(), took).prop_map(|(reply, took)| Op::Call(reply, took)),
         8 => Just(Op::Start),
         8 => (any::<Index>(), reply()).prop_map(|(index, reply)| Op::Finish(index, reply)),
         2 => any::<Index>().prop_map(Op::Cancel),
@@ -546,9 +626,10 @@ fn agree(config: Config, phase: u64, ops: &[Op]) -> Result<(), TestCaseError> {
         in_flight: Vec::new(),
     };
     for (step, &op) in ops.iter().enumerate() {
+        let before = clock.now_ms();
         let actual = caller.step(op)?;
         let now = clock.now_ms();
-        let expected = model.step(op, now);
+        let expected = model.step(op, before, now);
         prop_assert_eq!(
             actual,
             expected,
@@ -572,13 +653,15 @@ fn agree(config: Config, phase: u64, ops: &[Op]) -> Result<(), TestCaseError> {
                 metrics.calls,
                 metrics.successes,
                 metrics.failures,
-                metrics.rejections
+                metrics.rejections,
+                metrics.slow_calls
             ),
             (
                 totals.successes + totals.failures,
                 totals.successes,
                 totals.failures,
-                totals.rejections
+                totals.rejections,
+                totals.slow
             ),
             "metrics after step {} ({:?}); model {:?}",
             step,
@@ -616,9 +699,9 @@ fn failures_counted_while_forced_closed_count_after_release() {
         .expect("in range");
     let ops = [
         Op::ForceClosed,
-        Op::Call(Reply::Unavailable),
+        Op::Call(Reply::Unavailable, 0),
         Op::Release,
-        Op::Call(Reply::Success),
+        Op::Call(Reply::Success, 0),
     ];
     agree(config, 0, &ops).unwrap();
 }
