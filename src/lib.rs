@@ -233,6 +233,11 @@ pub use breaker_runtime::{
 /// | `consecutive_failures` | off | ≥ 1 | also trip after this many failures in a row |
 /// | `timeout_ms` | off | 1..=86400000 | `async fn` only, needs the `tokio` feature: a call still running is dropped and fails with [`BreakerError::Timeout`] |
 /// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected with [`BreakerError::Busy`] |
+/// | `slow_call_ms` | off | 10..=86400000 | a call taking longer is slow (timed on the breaker's coarse clock, hence at least 10 ms) |
+/// | `slow_call_threshold` | 100 | 1..=100, with `slow_call_ms` | trip when slow calls are at least this percent of the calls in the window (volume reached) |
+/// | `sleep_window_max_ms` | off | ≥ `sleep_window_ms`, ..=86400000 | backoff: each re-opening after a failed half-open period sleeps twice as long, up to this; back to `sleep_window_ms` once closed |
+/// | `sleep_window_jitter` | off | 1..=100 | lengthen each sleep window by a random share of itself, up to this percent |
+/// | `half_open_max_wait_ms` | off | 1..=86400000 | a half-open period whose trials have not all finished after this long re-opens (their late outcomes are ignored) |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `fallback` | none | a path, bare or as a string | called instead of failing (below) |

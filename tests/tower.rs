@@ -268,6 +268,52 @@ async fn a_timeout_in_the_layer_fails_the_call_and_counts_it() {
     assert_eq!((counters.timeouts, counters.failures), (1, 1));
 }
 
+#[test]
+fn slow_responses_trip_the_layer_on_the_slow_call_rate() {
+    let layer = CircuitBreakerLayer::new(
+        "tower::slow",
+        Config::builder()
+            .request_volume_threshold(2)
+            .slow_call(Duration::from_millis(200))
+            .slow_call_threshold(50)
+            .build()
+            .unwrap(),
+    );
+    let clock = TestClock::new();
+    layer.breaker().set_clock(&clock);
+    let mut service = layer.layer(tower::service_fn(|()| pending::<Result<(), Infallible>>()));
+    // Both requests are admitted when made and answered once the gate opens: the first at
+    // once, the second 250 ms later on the breaker's clock.
+    let gate = std::sync::Arc::new(std::sync::Mutex::new(false));
+    let open = std::sync::Arc::clone(&gate);
+    let mut service_ok = layer.layer(tower::service_fn(move |()| {
+        let open = std::sync::Arc::clone(&open);
+        std::future::poll_fn(move |_| {
+            if *open.lock().unwrap() {
+                Poll::Ready(Ok::<_, Infallible>(()))
+            } else {
+                Poll::Pending
+            }
+        })
+    }));
+    let mut fast = pin!(service_ok.call(()));
+    let mut slow = pin!(service_ok.call(()));
+    assert!(poll_once(slow.as_mut()).is_pending());
+    *gate.lock().unwrap() = true;
+    assert!(matches!(poll_once(fast.as_mut()), Poll::Ready(Ok(()))));
+    assert_eq!(layer.breaker().state(), State::Closed);
+    clock.advance(Duration::from_millis(250));
+    assert!(matches!(poll_once(slow.as_mut()), Poll::Ready(Ok(()))));
+    let metrics = layer.breaker().metrics();
+    assert_eq!((metrics.successes, metrics.slow_calls), (2, 1));
+    assert_eq!(metrics.state, State::Open, "1 slow response of 2: 50 %");
+    let mut refused = pin!(service.call(()));
+    assert!(matches!(
+        poll_once(refused.as_mut()),
+        Poll::Ready(Err(Failure::Breaker(BreakerError::Open { .. })))
+    ));
+}
+
 #[tokio::test]
 async fn an_ignored_response_counts_neither_way() {
     let layer = CircuitBreakerLayer::new(

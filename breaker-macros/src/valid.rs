@@ -73,7 +73,7 @@ pub(crate) enum Pass {
 }
 
 /// The keys that are plain numbers passed to the builder, with their limits.
-fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 8] {
+fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 13] {
     [
         (args.error_threshold, limits::ERROR_THRESHOLD),
         (
@@ -86,6 +86,11 @@ fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 8] {
         (args.half_open_max_calls, limits::HALF_OPEN_MAX_CALLS),
         (args.consecutive_failures, limits::CONSECUTIVE_FAILURES),
         (args.max_concurrent, limits::MAX_CONCURRENT),
+        (args.slow_call_ms, limits::SLOW_CALL_MS),
+        (args.slow_call_threshold, limits::SLOW_CALL_THRESHOLD),
+        (args.sleep_window_max_ms, limits::SLEEP_WINDOW_MAX_MS),
+        (args.sleep_window_jitter, limits::SLEEP_WINDOW_JITTER),
+        (args.half_open_max_wait_ms, limits::HALF_OPEN_MAX_WAIT_MS),
     ]
 }
 
@@ -119,7 +124,34 @@ fn numbers(args: &Args, errors: &mut Accumulator) -> Vec<(Ident, u64)> {
             .map_or_else(Span::call_site, |n| n.span);
         errors.push(Error::custom(error).with_span(&span));
     }
+    relations(args, errors);
     settings
+}
+
+/// The rules between keys other than the window's: `sleep_window_max_ms` at least the sleep
+/// window (given or the default), and `slow_call_threshold` only with `slow_call_ms`. Each
+/// only when the values it involves are in range, so that one mistake gets one error.
+fn relations(args: &Args, errors: &mut Accumulator) {
+    let in_range = |number: Option<Number>, limit: Limit| {
+        number.is_none_or(|number| limit.check(number.value).is_ok())
+    };
+    if let Some(longest) = args.sleep_window_max_ms {
+        let sleep = args
+            .sleep_window_ms
+            .map_or(default_of(limits::SLEEP_WINDOW_MS), |n| n.value);
+        if in_range(Some(longest), limits::SLEEP_WINDOW_MAX_MS)
+            && in_range(args.sleep_window_ms, limits::SLEEP_WINDOW_MS)
+            && let Err(error) = limits::check_sleep_window_max(sleep, Some(longest.value))
+        {
+            errors.push(Error::custom(error).with_span(&longest.span));
+        }
+    }
+    if let Some(threshold) = args.slow_call_threshold
+        && let Err(error) =
+            limits::check_slow_calls(args.slow_call_ms.map(|n| n.value), Some(threshold.value))
+    {
+        errors.push(Error::custom(error).with_span(&threshold.span));
+    }
 }
 
 /// Checks `args` against the limits the runtime enforces and `func` against the shapes the

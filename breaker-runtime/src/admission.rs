@@ -177,9 +177,9 @@ impl CircuitBreaker {
             max_trials: self.config.half_open_max_calls(),
             max_wait_ms: self.config.half_open_max_wait_ms(),
         };
-        let (entry, moved) = self.state.transition_to_trial(word, now, half_open, |streak| {
-            self.sleep_window_ms(streak)
-        });
+        let (entry, moved) = self
+            .state
+            .transition_to_trial(word, now, half_open, |streak| self.sleep_window_ms(streak));
         self.report(moved);
         match entry {
             Entry::Free { generation } => Ok(Ticket::normal(generation)),

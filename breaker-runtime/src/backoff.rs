@@ -71,11 +71,19 @@ mod tests {
         assert_eq!(sleeps, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
         assert_eq!(backed_off(1_000, None, 5), 1_000, "no maximum, no backoff");
         assert_eq!(
-            backed_off(crate::limits::MAX_MS, Some(crate::limits::MAX_MS), MAX_STREAK),
+            backed_off(
+                crate::limits::MAX_MS,
+                Some(crate::limits::MAX_MS),
+                MAX_STREAK
+            ),
             crate::limits::MAX_MS
         );
         assert_eq!(backed_off(1, Some(u64::MAX), MAX_STREAK), 1 << MAX_STREAK);
-        assert_eq!(backed_off(5_000, Some(1_000), 3), 5_000, "never under the first");
+        assert_eq!(
+            backed_off(5_000, Some(1_000), 3),
+            5_000,
+            "never under the first"
+        );
     }
 
     #[test]
@@ -85,7 +93,11 @@ mod tests {
         assert_eq!(jittered(1_000, 20, 201), 1_000);
         assert_eq!(jittered(1_000, 100, u64::MAX), 1_000 + u64::MAX % 1_001);
         let draws: Vec<u64> = (0..1_000).map(|_| jittered(10_000, 50, random())).collect();
-        assert!(draws.iter().all(|&sleep| (10_000..=15_000).contains(&sleep)));
+        assert!(
+            draws
+                .iter()
+                .all(|&sleep| (10_000..=15_000).contains(&sleep))
+        );
         let distinct: std::collections::BTreeSet<u64> = draws.iter().copied().collect();
         assert!(
             distinct.len() > 500,
@@ -93,6 +105,9 @@ mod tests {
             distinct.len()
         );
         let low = draws.iter().filter(|&&sleep| sleep < 12_500).count();
-        assert!((350..=650).contains(&low), "{low} of 1000 in the lower half");
+        assert!(
+            (350..=650).contains(&low),
+            "{low} of 1000 in the lower half"
+        );
     }
 }

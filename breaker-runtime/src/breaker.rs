@@ -27,18 +27,26 @@ use crate::{
 /// Calls run. Their outcomes go into a rolling window of [`Config::window_buckets`] buckets
 /// covering [`Config::window`]. After each outcome, if the window holds at least
 /// [`Config::request_volume_threshold`] calls and at least [`Config::error_threshold`] percent
-/// of them failed, or [`Config::consecutive_failures`] failures came in a row, the breaker trips.
+/// of them failed, or at least [`Config::slow_call_threshold`] percent of them were slower than
+/// [`Config::slow_call`] (when set), or [`Config::consecutive_failures`] failures came in a row,
+/// the breaker trips.
 ///
 /// # Open
 /// Calls are rejected with [`BreakerError::Open`](crate::BreakerError::Open) without running. Once
-/// [`Config::sleep_window`] has passed since it opened, the next call moves it to half-open
-/// (there is no background thread: the first call after the sleep window does it).
+/// its sleep window has passed, the next call moves it to half-open (there is no background
+/// thread: the first call after the sleep window does it). The sleep window is
+/// [`Config::sleep_window`]; with [`Config::sleep_window_max`] each re-opening after a failed
+/// half-open period doubles it, up to that maximum, until the circuit closes; with
+/// [`Config::sleep_window_jitter`] each is lengthened by a random share, drawn at the opening.
 ///
 /// # Half-open
 /// At most [`Config::half_open_max_calls`] trial calls are admitted; the others are rejected as
-/// open. A failed trial opens the circuit again for a new sleep window; once that many trials
-/// have succeeded it closes with an empty window. A trial call that is dropped before it
-/// finishes gives its permit back to the next caller.
+/// open. A failed (or slow) trial opens the circuit again for a new sleep window; once that many
+/// trials have succeeded it closes with an empty window. A trial call that is dropped before it
+/// finishes gives its permit back to the next caller. With [`Config::half_open_max_wait`], a
+/// half-open period with every trial taken for that long ends as a failed one (the next caller
+/// finds it open again); without it, a trial that never finishes (a sync call that hangs) keeps
+/// the circuit half-open and every other call rejected.
 ///
 /// # Generations
 /// Each state period has a generation, and an outcome only counts in the period its call was
@@ -148,8 +156,11 @@ impl CircuitBreaker {
     ///
     /// - New thresholds judge the window as it is: if the failures already in it cross them,
     ///   the next call's outcome trips the breaker.
-    /// - A new `sleep_window_ms` or `half_open_max_calls` applies to an open or half-open
-    ///   circuit from the next call (trials already admitted run on).
+    /// - A new `half_open_max_calls` or `half_open_max_wait_ms` applies to a half-open circuit
+    ///   from the next call (trials already admitted run on). A new `sleep_window_ms`,
+    ///   `sleep_window_max_ms` or `sleep_window_jitter` applies to an open circuit from the next
+    ///   call: its sleep window is drawn again, counted from when it opened.
+    /// - A new `slow_call_ms` times calls admitted from then on.
     /// - A new `window_ms` or `window_buckets` re-buckets the window's counts: each bucket
     ///   still inside the new window keeps its counts, in the new bucket holding the moment it
     ///   started; a smaller window drops what falls outside it. The bucket array is never

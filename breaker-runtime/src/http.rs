@@ -159,6 +159,8 @@ struct Window {
     timeouts: u64,
     rejections: u64,
     error_percent: u64,
+    slow_calls: u64,
+    slow_call_percent: u64,
 }
 
 impl<'a> View<'a> {
@@ -176,6 +178,8 @@ impl<'a> View<'a> {
                 timeouts: metrics.timeouts,
                 rejections: metrics.rejections,
                 error_percent: metrics.error_percent,
+                slow_calls: metrics.slow_calls,
+                slow_call_percent: metrics.slow_call_percent,
             },
             counters: metrics.counters,
         }

@@ -13,6 +13,10 @@
 //! - a closed → open trip racing with successes and with other failures: one transition,
 //!   reported once, and never missed by both racing checks (the store-buffering shape, which
 //!   the counts' sequentially consistent order rules out; see the test on it);
+//! - `half_open_max_wait_ms`: a trial finishing just as a caller finds the period has waited
+//!   too long ends the period once (closed by the trial, or re-opened by the caller, whose
+//!   win makes the trial's outcome stale), and a caller that sees a half-open period before
+//!   its start is stored never takes it for one that has waited too long;
 //! - the window's head: concurrent rotation loses no outcome, and `clear` racing with a
 //!   rotation leaves the head unlocked;
 //! - the counting: threads adding to one window at once lose no count, whether they add to the
@@ -304,6 +308,84 @@ fn loom_stale_trial_success_does_not_count_in_the_next_half_open_period() {
         assert_eq!(rig.log(), [(State::Open, State::HalfOpen)]);
         assert!(rig.succeed());
         assert_eq!(rig.breaker.state(), State::Closed);
+    });
+}
+
+/// A half-open period (one trial permit, generation 2) whose trial has run for its whole
+/// `half_open_max_wait_ms`.
+fn half_open_waited_out() -> (Arc<Rig>, Ticket) {
+    let rig = Rig::new(
+        Config::builder()
+            .consecutive_failures(1)
+            .half_open_max_wait(Duration::from_millis(100)),
+    );
+    rig.trip_and_wait();
+    std::mem::forget(rig.breaker.admit().expect("the trial"));
+    rig.clock.advance(Duration::from_millis(100));
+    rig.transitions.lock().unwrap().clear();
+    (rig, Ticket::trial(2))
+}
+
+#[test]
+fn loom_trial_finishing_as_the_half_open_wait_runs_out_ends_the_period_once() {
+    loom::model(|| {
+        let (rig, trial) = half_open_waited_out();
+        let handles = vec![
+            spawn(&rig, move |rig| {
+                Permit::new(&rig.breaker, trial, false).finish(Outcome::Success);
+            }),
+            // A caller that, if it comes first, finds every trial taken for too long.
+            spawn(&rig, |rig| {
+                rig.succeed();
+            }),
+        ];
+        join_all(handles);
+
+        let log = rig.log();
+        match rig.breaker.state() {
+            // The trial landed first and closed it; the caller then ran while closed.
+            State::Closed => assert_eq!(log, [(State::HalfOpen, State::Closed)]),
+            // The caller re-opened it first; the trial's success was from the ended period.
+            State::Open => {
+                assert_eq!(log, [(State::HalfOpen, State::Open)]);
+                assert_eq!(
+                    rig.breaker.metrics().successes,
+                    0,
+                    "the stale success counted"
+                );
+            }
+            other => panic!("ended {other:?}, log {log:?}"),
+        }
+    });
+}
+
+#[test]
+fn loom_a_half_open_period_whose_start_is_not_stored_yet_is_not_waited_out() {
+    loom::model(|| {
+        // The wait (500 ms) is shorter than the sleep window (1000 ms) that has just passed:
+        // read with the opening's start, the new half-open period would look waited out.
+        let rig = Rig::new(
+            Config::builder()
+                .consecutive_failures(1)
+                .half_open_max_wait(Duration::from_millis(500)),
+        );
+        rig.trip_and_wait();
+        let handles = (0..2)
+            .map(|_| {
+                spawn(&rig, |rig| {
+                    // One of the two half-opens the circuit and holds the trial; the other is
+                    // refused, as half-open, never as a period that waited too long.
+                    if let Ok(permit) = rig.breaker.admit() {
+                        thread::yield_now();
+                        std::mem::forget(permit);
+                    }
+                })
+            })
+            .collect();
+        join_all(handles);
+
+        assert_eq!(rig.log(), [(State::Open, State::HalfOpen)]);
+        assert_eq!(rig.breaker.state(), State::HalfOpen);
     });
 }
 

@@ -71,7 +71,9 @@ impl CircuitBreaker {
             return; // admitted in an earlier period: it has no say in this one
         }
         // Only a call whose start was kept (slow calls are counted) can be slow.
-        let slow = ticket.elapsed_ms(now).is_some_and(|elapsed| self.is_slow(elapsed));
+        let slow = ticket
+            .elapsed_ms(now)
+            .is_some_and(|elapsed| self.is_slow(elapsed));
         // The path nearly every call takes, kept small enough to inline into the caller.
         if outcome == Outcome::Success && !ticket.is_trial() && !slow {
             self.window.record(now, outcome);
@@ -174,6 +176,20 @@ impl CircuitBreaker {
     pub(crate) fn config_changed(&self, before: &Config, now: u64) {
         if before.consecutive_failures() != self.config.consecutive_failures() {
             self.streaks.restart();
+        }
+        // An open circuit sleeps by the new rules from now on, counted from when it opened.
+        let after = self.config.load();
+        if (
+            before.sleep_window_ms(),
+            before.sleep_window_max_ms(),
+            before.sleep_window_jitter(),
+        ) != (
+            after.sleep_window_ms(),
+            after.sleep_window_max_ms(),
+            after.sleep_window_jitter(),
+        ) {
+            self.state
+                .transition_to_new_sleep(now, |streak| self.sleep_window_ms(streak));
         }
         if self.enough_failures_to_trip(&self.window.totals(now)) {
             self.check_rate_until(self.window.expiry_of(now));

@@ -323,10 +323,7 @@ impl From<Config> for PartialConfig {
             max_concurrent: config.max_concurrent(),
             slow_call_ms: config.slow_call_ms(),
             // Only with slow calls on: alone, the threshold would not build.
-            slow_call_threshold: match config.slow_call_ms() {
-                Some(_) => Some(config.slow_call_threshold()),
-                None => None,
-            },
+            slow_call_threshold: config.slow_call_ms().map(|_| config.slow_call_threshold()),
             sleep_window_max_ms: config.sleep_window_max_ms(),
             sleep_window_jitter: config.sleep_window_jitter(),
             half_open_max_wait_ms: config.half_open_max_wait_ms(),

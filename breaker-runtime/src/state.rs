@@ -26,8 +26,8 @@
 //!
 //! An open circuit keeps the moment its sleep window ends rather than the moment it opened: the
 //! window's length (backed off, with jitter) is drawn once, by the transition that opens it, and
-//! every reader then agrees on it. A sleep window changed by reconfiguration applies from the
-//! next opening.
+//! every reader then agrees on it. When the configuration changes, an open circuit's end is
+//! drawn again from when it opened ([`StateWord::transition_to_new_sleep`]).
 
 use std::fmt;
 
@@ -225,6 +225,16 @@ impl Snapshot {
         }
     }
 
+    /// The same open period, its sleep window ending at `end_ms` instead.
+    const fn sleeping_until(self, end_ms: u64) -> Snapshot {
+        Snapshot::with_streak(
+            KIND_OPEN,
+            self.generation(),
+            self.streak(),
+            end_ms & TIME_MASK,
+        )
+    }
+
     /// Open or half-open: the failed half-open periods in a row so far.
     pub(crate) const fn streak(self) -> u32 {
         // Five bits.
@@ -262,7 +272,11 @@ impl Snapshot {
     const fn next_streak(self) -> u32 {
         if self.0 & KIND_MASK == KIND_HALF_OPEN {
             let streak = self.streak() + 1;
-            if streak > MAX_STREAK { MAX_STREAK } else { streak }
+            if streak > MAX_STREAK {
+                MAX_STREAK
+            } else {
+                streak
+            }
         } else {
             0
         }
@@ -363,7 +377,7 @@ impl StateWord {
 
     /// When the period `generation` began, if that is what the last transition stored (the
     /// thread that made the transition may not have stored its time yet).
-    fn since_ms_of(&self, generation: u32) -> Option<u64> {
+    pub(crate) fn since_ms_of(&self, generation: u32) -> Option<u64> {
         let since = self.since.load(Ordering::Acquire);
         (since & GENERATION_MASK == u64::from(generation)).then_some(since >> GENERATION_BITS)
     }
@@ -515,7 +529,10 @@ impl StateWord {
     ) -> Option<Transitioned> {
         // One attempt: if anything changed the word, the period that tripped is over.
         self.fetch_update_action(current, now_ms, |word| {
-            ((), (word == current).then(|| word.opened(now_ms, sleep_ms, 0)))
+            (
+                (),
+                (word == current).then(|| word.opened(now_ms, sleep_ms, 0)),
+            )
         })
         .1
     }
@@ -552,6 +569,19 @@ impl StateWord {
             ((), Some(next))
         })
         .1
+    }
+
+    /// An open circuit's sleep window drawn again, as `sleep_ms(streak)` from when it opened
+    /// (the configuration changed); nothing in any other state. The same period: no
+    /// transition.
+    pub(crate) fn transition_to_new_sleep(&self, now_ms: u64, sleep_ms: impl Fn(u32) -> u64) {
+        let moved = self.fetch_update(now_ms, |word| {
+            (word.state() == State::Open).then(|| {
+                let opened = self.since_ms_of(word.generation()).unwrap_or(now_ms);
+                word.sleeping_until(opened + sleep_ms(word.streak()))
+            })
+        });
+        debug_assert!(moved.is_none(), "the same period, so no transition");
     }
 
     /// An operator's force open: every call rejected, no half-opening, until released.
@@ -621,11 +651,7 @@ mod tests {
         assert_eq!(longest.next_streak(), MAX_STREAK, "saturates");
         assert_eq!(longest.generation(), 9);
         assert_eq!((longest.trials(), longest.trial_successes()), (1, 0));
-        for ended in [
-            again.closed(),
-            again.forced_open(),
-            again.forced_closed(),
-        ] {
+        for ended in [again.closed(), again.forced_open(), again.forced_closed()] {
             assert_eq!(ended.streak(), 0);
             assert_eq!(ended.next_streak(), 0);
         }
@@ -720,7 +746,13 @@ mod tests {
         let (_, moved) = word.transition_to_trial(word.load(), 1_300, patient, sleep);
         assert_eq!(moved.map(|m| m.to), Some(State::HalfOpen));
         let (entry, moved) = word.transition_to_trial(word.load(), 90_000, patient, sleep);
-        assert!(matches!(entry, Entry::Refused { state: State::HalfOpen, .. }));
+        assert!(matches!(
+            entry,
+            Entry::Refused {
+                state: State::HalfOpen,
+                ..
+            }
+        ));
         assert_eq!(moved, None);
     }
 
@@ -732,8 +764,10 @@ mod tests {
         word.word.store(half.0, Ordering::Relaxed);
         // `since` still holds the closed period's start (generation 0).
         assert!(!word.waited_too_long(half, 1_000_000, Some(1)));
-        word.since
-            .store((5 << GENERATION_BITS) | u64::from(half.generation()), Ordering::Relaxed);
+        word.since.store(
+            (5 << GENERATION_BITS) | u64::from(half.generation()),
+            Ordering::Relaxed,
+        );
         assert!(!word.waited_too_long(half, 5, Some(1)));
         assert!(word.waited_too_long(half, 6, Some(1)));
     }

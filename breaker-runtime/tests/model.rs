@@ -559,8 +559,8 @@ fn config() -> impl Strategy<Value = Config> {
                         .slow_call_threshold(threshold);
                 }
                 if let Some(factor) = backoff_factor {
-                    builder = builder
-                        .sleep_window_max(Duration::from_millis(sleep_window_ms * factor));
+                    builder =
+                        builder.sleep_window_max(Duration::from_millis(sleep_window_ms * factor));
                 }
                 if let Some(wait) = half_open_max_wait_ms {
                     builder = builder.half_open_max_wait(Duration::from_millis(wait));

@@ -20,7 +20,7 @@ fn breaker(config: ConfigBuilder) -> (CircuitBreaker, TestClock) {
 }
 
 /// (calls, successes, failures, timeouts, rejections)
-fn counts(metrics: Metrics) -> (u64, u64, u64, u64, u64) {
+fn counts(metrics: &Metrics) -> (u64, u64, u64, u64, u64) {
     (
         metrics.calls,
         metrics.successes,
@@ -49,7 +49,7 @@ fn is_outage(error: &Backend) -> bool {
 fn ok_is_a_success_and_returned() {
     let (b, _) = breaker(Config::builder());
     assert_eq!(b.call(|| Ok::<_, Backend>(5)), Ok(5));
-    assert_eq!(counts(b.metrics()), (1, 1, 0, 0, 0));
+    assert_eq!(counts(&b.metrics()), (1, 1, 0, 0, 0));
 }
 
 #[test]
@@ -63,7 +63,7 @@ fn err_is_a_failure_and_returned() {
         b.call_with(|| Err::<(), _>(Backend::Down), is_outage),
         Err(Failure::Error(Backend::Down))
     );
-    assert_eq!(counts(b.metrics()), (2, 0, 2, 0, 0));
+    assert_eq!(counts(&b.metrics()), (2, 0, 2, 0, 0));
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn err_the_predicate_lets_pass_is_a_success_and_returned() {
     let (b, _) = breaker(Config::builder().consecutive_failures(1));
     let answer = b.call_with(|| Err::<(), _>(Backend::NotFound), is_outage);
     assert_eq!(answer, Err(Failure::Error(Backend::NotFound)));
-    assert_eq!(counts(b.metrics()), (1, 1, 0, 0, 0));
+    assert_eq!(counts(&b.metrics()), (1, 1, 0, 0, 0));
     assert_eq!(b.state(), State::Closed);
 }
 
@@ -95,7 +95,7 @@ fn open_rejects_without_running_and_outside_the_error_rate() {
         "circuit breaker `outcomes` is open; next trial call in 5000 ms"
     );
     let metrics = b.metrics();
-    assert_eq!(counts(metrics), (1, 0, 1, 0, 1));
+    assert_eq!(counts(&metrics), (1, 0, 1, 0, 1));
     assert_eq!(metrics.error_percent, 100, "the rejection is not a call");
 }
 
@@ -117,7 +117,7 @@ fn busy_rejects_without_running_and_outside_the_error_rate() {
         error.to_string(),
         "circuit breaker `outcomes` is busy: 1 calls already in flight"
     );
-    assert_eq!(counts(b.metrics()), (1, 1, 0, 0, 1));
+    assert_eq!(counts(&b.metrics()), (1, 1, 0, 0, 1));
     assert_eq!(
         b.call(|| Ok::<_, Backend>(3)),
         Ok(3),
@@ -157,7 +157,7 @@ fn a_panic_is_a_failure_and_keeps_unwinding() {
     }));
     let payload = unwound.expect_err("the panic reaches the caller");
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"bug in the client"));
-    assert_eq!(counts(b.metrics()), (1, 0, 1, 0, 0));
+    assert_eq!(counts(&b.metrics()), (1, 0, 1, 0, 0));
     assert_eq!(b.state(), State::Open);
     b.reset();
     assert_eq!(
@@ -196,14 +196,14 @@ fn async_outcomes_match_sync_ones() {
             Err(Failure::Error(Backend::NotFound))
         );
     });
-    assert_eq!(counts(b.metrics()), (3, 2, 1, 0, 0));
+    assert_eq!(counts(&b.metrics()), (3, 2, 1, 0, 0));
     b.force_open();
     let rejected = rt.block_on(b.call_async(async { Ok::<_, Backend>(1) }));
     assert!(matches!(
         rejected,
         Err(Failure::Breaker(BreakerError::Open { .. }))
     ));
-    assert_eq!(counts(b.metrics()), (3, 2, 1, 0, 1));
+    assert_eq!(counts(&b.metrics()), (3, 2, 1, 0, 1));
 }
 
 #[test]
@@ -233,7 +233,7 @@ fn an_async_call_pending_at_first_is_admitted_once_and_counted_once() {
     assert!(poll_once(call.as_mut()).is_pending());
     // A second admission would find the only bulkhead slot taken and answer `Busy`.
     assert_eq!(poll_once(call.as_mut()), Poll::Ready(Ok(5)));
-    assert_eq!(counts(b.metrics()), (1, 1, 0, 0, 0));
+    assert_eq!(counts(&b.metrics()), (1, 1, 0, 0, 0));
     assert_eq!(b.call(|| Ok::<_, Backend>(6)), Ok(6), "the slot was freed");
 }
 
@@ -257,10 +257,10 @@ fn a_panic_in_an_async_call_is_a_failure_and_keeps_unwinding() {
         }));
         let unwound = catch_unwind(AssertUnwindSafe(|| poll_once(call.as_mut())));
         assert!(unwound.is_err());
-        assert_eq!(counts(b.metrics()), (1, 0, 1, 0, 0));
+        assert_eq!(counts(&b.metrics()), (1, 0, 1, 0, 0));
         assert_eq!(b.state(), State::Open);
     } // dropping the poisoned future records nothing more
-    assert_eq!(counts(b.metrics()), (1, 0, 1, 0, 0));
+    assert_eq!(counts(&b.metrics()), (1, 0, 1, 0, 0));
     b.reset();
     assert_eq!(
         b.call(|| Ok::<_, Backend>(1)),
@@ -281,7 +281,7 @@ fn a_dropped_future_records_nothing_and_returns_its_slot() {
             Err(Failure::Breaker(BreakerError::Busy { .. }))
         ));
     }
-    assert_eq!(counts(b.metrics()), (0, 0, 0, 0, 1));
+    assert_eq!(counts(&b.metrics()), (0, 0, 0, 0, 1));
     assert_eq!(b.call(|| Ok::<_, Backend>(2)), Ok(2));
 }
 
@@ -331,7 +331,7 @@ async fn a_timeout_is_a_failure_and_a_timeout() {
         error.to_string(),
         "circuit breaker `outcomes` timed the call out after 100 ms"
     );
-    assert_eq!(counts(b.metrics()), (1, 0, 1, 1, 0));
+    assert_eq!(counts(&b.metrics()), (1, 0, 1, 1, 0));
     assert_eq!(b.state(), State::Open);
     b.reset();
     let quick = b.call_async(async { Ok::<_, Backend>(4) }).await;

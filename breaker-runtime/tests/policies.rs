@@ -106,7 +106,11 @@ fn a_call_is_slow_only_past_the_limit_and_only_with_the_key_set() {
     for _ in 0..4 {
         assert!(rig.taking(100, Ok(1)).is_ok());
     }
-    assert_eq!(rig.breaker.metrics().slow_calls, 0, "exactly the limit is not slow");
+    assert_eq!(
+        rig.breaker.metrics().slow_calls,
+        0,
+        "exactly the limit is not slow"
+    );
     assert_eq!(rig.breaker.state(), State::Closed);
 
     let untimed = Rig::new(Config::builder().request_volume_threshold(1));
@@ -153,7 +157,11 @@ fn slow_calls_age_out_of_the_window_but_not_out_of_the_counters() {
     for _ in 0..4 {
         assert!(rig.ok().is_ok());
     }
-    assert_eq!(rig.breaker.state(), State::Closed, "the slow call has aged out");
+    assert_eq!(
+        rig.breaker.state(),
+        State::Closed,
+        "the slow call has aged out"
+    );
     let metrics = rig.breaker.metrics();
     assert_eq!((metrics.slow_calls, metrics.counters.slow), (0, 1));
 }
@@ -168,7 +176,10 @@ fn a_slow_trial_reopens_the_circuit() {
     assert!(rig.fail().is_err());
     assert_eq!(rig.breaker.state(), State::Open);
     rig.advance(500);
-    assert!(rig.taking(300, Ok(7)).is_ok(), "the trial's answer reaches the caller");
+    assert!(
+        rig.taking(300, Ok(7)).is_ok(),
+        "the trial's answer reaches the caller"
+    );
     assert_eq!(rig.breaker.state(), State::Open, "too slow to close on");
     rig.advance(500);
     assert!(rig.taking(50, Ok(7)).is_ok());
@@ -189,7 +200,7 @@ fn backoff() -> ConfigBuilder {
     Config::builder()
         .consecutive_failures(1)
         .sleep_window(Duration::from_millis(100))
-        .sleep_window_max(Duration::from_millis(1_000))
+        .sleep_window_max(Duration::from_secs(1))
 }
 
 #[test]
@@ -263,7 +274,7 @@ fn jitter_spreads_the_half_opens_of_breakers_that_opened_together() {
     let clock = TestClock::new();
     let config = Config::builder()
         .consecutive_failures(1)
-        .sleep_window(Duration::from_millis(1_000))
+        .sleep_window(Duration::from_secs(1))
         .sleep_window_jitter(50)
         .build()
         .unwrap();
@@ -294,9 +305,18 @@ fn jitter_spreads_the_half_opens_of_breakers_that_opened_together() {
 fn jitter_and_backoff_together_stay_within_the_maximum_lengthened_by_the_jitter() {
     let rig = Rig::new(backoff().sleep_window_jitter(20));
     assert!(rig.fail().is_err());
-    for (floor, ceiling) in [(100, 120), (200, 240), (400, 480), (800, 960), (1_000, 1_200)] {
+    for (floor, ceiling) in [
+        (100, 120),
+        (200, 240),
+        (400, 480),
+        (800, 960),
+        (1_000, 1_200),
+    ] {
         let sleep = rig.retry_in().unwrap().as_millis();
-        assert!((floor..=ceiling).contains(&sleep), "{sleep} in {floor}..={ceiling}");
+        assert!(
+            (floor..=ceiling).contains(&sleep),
+            "{sleep} in {floor}..={ceiling}"
+        );
         rig.advance(u64::try_from(sleep).unwrap());
         assert!(rig.fail().is_err());
     }
@@ -365,7 +385,11 @@ fn a_late_trial_success_does_not_close_the_circuit_reopened_without_it() {
     assert!(rig.retry_in().is_some(), "re-opened by the wait");
     *answer.lock().unwrap() = Some(Ok::<u32, &str>(5));
     assert!(matches!(late.as_mut().poll(&mut cx), Poll::Ready(Ok(5))));
-    assert_eq!(rig.breaker.state(), State::Open, "the success came too late");
+    assert_eq!(
+        rig.breaker.state(),
+        State::Open,
+        "the success came too late"
+    );
     assert_eq!(rig.breaker.metrics().successes, 0, "and is not counted");
 }
 
@@ -384,4 +408,27 @@ fn without_a_max_wait_a_hanging_trial_keeps_the_circuit_half_open() {
         }))
     ));
     assert_eq!(rig.breaker.state(), State::HalfOpen);
+}
+
+#[test]
+fn a_new_sleep_window_applies_to_an_open_circuit_from_when_it_opened() {
+    let rig = Rig::new(backoff());
+    assert!(rig.fail().is_err());
+    rig.advance(100);
+    assert!(
+        rig.fail().is_err(),
+        "re-opened for 200 ms, one step of backoff"
+    );
+    rig.advance(30);
+    assert_eq!(rig.retry_in(), Some(Duration::from_millis(170)));
+    let faster = backoff()
+        .sleep_window(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    rig.breaker.reconfigure(faster);
+    // One step of backoff from 50 ms is 100 ms, of which 30 have passed.
+    assert_eq!(rig.retry_in(), Some(Duration::from_millis(70)));
+    rig.advance(70);
+    assert!(rig.ok().is_ok());
+    assert_eq!(rig.breaker.state(), State::Closed);
 }

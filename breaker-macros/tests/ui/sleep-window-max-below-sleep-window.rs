@@ -1,0 +1,19 @@
+use fusebox::{BreakerError, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<BreakerError> for Error {
+    fn from(_: BreakerError) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(sleep_window_ms = 2000, sleep_window_max_ms = 1000)]
+fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = fetch();
+}
