@@ -103,7 +103,7 @@ impl CircuitBreaker {
     /// A closed breaker named `name` (a `&'static str`, or a `String` or `Arc<str>` that the
     /// breaker keeps and frees with itself: see [`Name`]).
     ///
-    /// An idle breaker with the default 10-bucket window takes about 330 bytes, its own size
+    /// An idle breaker with the default 10-bucket window takes about 360 bytes, its own size
     /// included (`cargo bench -p benchmarks --bench memory`), and does not grow with the number
     /// of threads that call it one after another; threads that call it at once give it
     /// contention cells (see [`Keyed`](crate::Keyed) for many breakers).
