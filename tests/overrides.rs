@@ -180,6 +180,45 @@ fn hot_reload_keeps_the_state_and_the_window() {
 }
 
 #[test]
+fn the_policies_keys_come_from_files_and_the_environment_with_their_rules_checked() {
+    let _turn = serial();
+    clear();
+    let (breaker, _clock) = live("overrides::policies", Config::default());
+    let file = "[breakers.\"overrides::policies\"]\nslow_call_ms = 250\nslow_call_threshold = 40\n\
+                sleep_window_max_ms = 60000\n";
+    registry::apply(&toml(file)).unwrap();
+    registry::apply(&env(&[
+        ("BREAKER__OVERRIDES__POLICIES__SLEEP_WINDOW_JITTER", "10"),
+        (
+            "BREAKER__OVERRIDES__POLICIES__HALF_OPEN_MAX_WAIT_MS",
+            "3000",
+        ),
+    ]))
+    .unwrap();
+    let config = breaker.config();
+    assert_eq!(config.slow_call(), Some(Duration::from_millis(250)));
+    assert_eq!(config.slow_call_threshold(), 40);
+    assert_eq!(config.sleep_window_max(), Some(Duration::from_secs(60)));
+    assert_eq!(config.sleep_window_jitter(), Some(10));
+    assert_eq!(config.half_open_max_wait(), Some(Duration::from_secs(3)));
+
+    // The rules between keys are checked on the merged layers, naming the breaker.
+    let error = registry::apply(&toml(
+        "[breakers.\"overrides::policies\"]\nsleep_window_max_ms = 1000\n",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("overrides::policies"), "{error}");
+    assert!(
+        error.contains("sleep_window_max_ms (1000) must be at least sleep_window_ms (5000)"),
+        "{error}"
+    );
+    assert_eq!(breaker.config(), config, "nothing half-applied");
+    clear();
+    registry::remove("overrides::policies");
+}
+
+#[test]
 fn lower_thresholds_judge_the_failures_already_in_the_window() {
     let _turn = serial();
     clear();
@@ -307,6 +346,11 @@ fn malformed_documents() -> Vec<String> {
         ("consecutive_failures", u64::from(u32::MAX)),
         ("timeout_ms", 86_400_000),
         ("max_concurrent", u64::from(u32::MAX)),
+        ("slow_call_ms", 86_400_000),
+        ("slow_call_threshold", 100),
+        ("sleep_window_max_ms", 86_400_000),
+        ("sleep_window_jitter", 100),
+        ("half_open_max_wait_ms", 86_400_000),
     ];
     let places = [
         "[defaults]",

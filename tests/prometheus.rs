@@ -126,6 +126,21 @@ async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     assert_eq!(types["breaker_transitions_total"], "counter");
     assert_eq!(types["breaker_state"], "gauge");
     assert_eq!(types["breaker_failure_rate"], "gauge");
+    // No call was slower than `slow_call_ms` (the example does not set it): zero, and present.
+    assert_eq!(
+        value(&samples, "breaker_slow_call_rate", &[("breaker", "quotes")]),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "breaker_slow_calls_total",
+            &[("breaker", "quotes")]
+        ),
+        0.0
+    );
+    assert_eq!(types["breaker_slow_call_rate"], "gauge");
+    assert_eq!(types["breaker_slow_calls_total"], "counter");
 
     // A closed breaker's old "open" series goes back to 0 at the next scrape.
     fusebox::registry::get("quotes")
