@@ -142,6 +142,9 @@
 //!   `metrics::spawn_publisher`.
 //! - `http`: `http::router()` and `http::admin_router()`, axum routes with the dashboard
 //!   (implies `serde` and `tokio`).
+//! - `redis`: fleet mode, `fleet::start`: breakers with `fleet = true` share their counts with
+//!   the service's other instances through Redis, in the background, and trip together on the
+//!   fleet's failures (with a quorum of failing instances); nothing is added to a call.
 //!
 //! Async calls need no particular executor; only timeouts need Tokio's timer.
 //!
@@ -159,6 +162,9 @@ extern crate self as fusebox;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub use breaker_runtime::TestClock;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use breaker_runtime::fleet;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use breaker_runtime::http;
@@ -176,7 +182,8 @@ pub use breaker_runtime::tower;
 pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use breaker_runtime::{
     BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Counters, Failure,
-    Keyed, Metrics, Name, PartialConfig, State, Transition, Transitions, limits, registry,
+    FleetState, FleetView, Keyed, Metrics, Name, PartialConfig, State, Transition, Transitions,
+    limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.
@@ -238,6 +245,7 @@ pub use breaker_runtime::{
 /// | `sleep_window_max_ms` | off | ≥ `sleep_window_ms`, ..=86400000 | backoff: each re-opening after a failed half-open period sleeps twice as long, up to this; back to `sleep_window_ms` once closed |
 /// | `sleep_window_jitter` | off | 1..=100 | lengthen each sleep window by a random share of itself, up to this percent |
 /// | `half_open_max_wait_ms` | off | 1..=86400000 | a half-open period whose trials have not all finished after this long re-opens (their late outcomes are ignored) |
+/// | `fleet` | `false` | `true` or `false` | with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `fallback` | none | a path, bare or as a string | called instead of failing (below) |

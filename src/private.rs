@@ -156,6 +156,12 @@ impl Settings {
         self.0.half_open_max_wait_ms = Some(value);
         self
     }
+    /// `fleet = true` (1) or `fleet = false` (0).
+    #[must_use]
+    pub const fn fleet(mut self, value: u64) -> Self {
+        self.0.fleet = Some(value == 1);
+        self
+    }
 
     /// `timeout_ms`, set only when the `tokio` feature can enforce it. Without that feature
     /// the attribute also emits `require_tokio!()`, whose error says so; this stays quiet so

@@ -20,7 +20,11 @@ use std::{
 };
 
 use base64::Engine;
-use fusebox::{CircuitBreaker, Config, registry};
+use fusebox::{
+    CircuitBreaker, Config,
+    fleet::{Fleet, FleetOptions},
+    registry,
+};
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket, stream::MaybeTlsStream};
 
@@ -42,6 +46,9 @@ const BREAKERS: [(&str, u64); 12] = [
 
 /// The breaker the test forces open: closed until then (it never fails).
 const FORCED: &str = "shop::catalog::images";
+
+/// The breaker the test puts in fleet mode, with no store to reach.
+const FLEET: &str = "shop::ads";
 
 #[test]
 fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
@@ -101,6 +108,32 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     );
     eprintln!("the forced-open tile turned open {took:?} after the admin route answered");
 
+    // A breaker in fleet mode whose store is away: its tile says the fleet view is stale.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime");
+    let fleet = {
+        let _entered = runtime.enter();
+        Fleet::connect(
+            "redis://127.0.0.1:1",
+            FleetOptions::new().timeout(Duration::from_millis(100)),
+        )
+        .expect("a fleet client")
+    };
+    fleet
+        .join(registry::get(FLEET).expect("registered"))
+        .expect("joined");
+    browser.wait_for(
+        &page,
+        &format!(
+            "(() => {{ const f = document.querySelector('.tile[data-name=\"{FLEET}\"] .fleet'); \
+             return !f.hidden && f.classList.contains('stale') \
+             && f.textContent.includes('STALE: not synced yet'); }})()"
+        ),
+    );
+
     // Let the sparklines fill for a few seconds, then keep a picture of the page.
     thread::sleep(Duration::from_secs(4));
     let picture = browser.call(
@@ -124,6 +157,7 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
         400
     );
     drop(browser);
+    fleet.stop();
     drop(traffic); // runs until the process ends
 }
 

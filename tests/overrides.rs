@@ -219,6 +219,49 @@ fn the_policies_keys_come_from_files_and_the_environment_with_their_rules_checke
 }
 
 #[test]
+fn fleet_is_a_flag_in_files_and_the_environment() {
+    let _turn = serial();
+    clear();
+    let (breaker, _clock) = live("overrides::fleet", Config::default());
+    assert!(!breaker.config().fleet(), "off by default");
+    registry::apply(&toml("[breakers.\"overrides::fleet\"]\nfleet = true\n")).unwrap();
+    assert!(breaker.config().fleet());
+    // The environment beats the file, in any case; a breaker's own variable beats defaults.
+    registry::apply(&env(&[
+        ("BREAKER__OVERRIDES__FLEET__FLEET", "False"),
+        ("BREAKER__DEFAULTS__FLEET", "1"),
+    ]))
+    .unwrap();
+    assert!(!breaker.config().fleet());
+    registry::apply(&env(&[])).unwrap();
+    assert!(breaker.config().fleet(), "the file's layer again");
+    let change = registry::apply(&Overrides::new()).unwrap();
+    assert!(
+        change
+            .changed
+            .iter()
+            .any(|change| change.to_string() == "overrides::fleet: fleet true → false"),
+        "{:?}",
+        change
+            .changed
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+    for bad in ["yes", "2", ""] {
+        let error = Overrides::from_vars([("BREAKER__OVERRIDES__FLEET__FLEET", bad)]).unwrap_err();
+        assert!(
+            error.to_string().contains("fleet must be true or false"),
+            "{error}"
+        );
+    }
+    let error = Overrides::from_toml_str("[breakers.x]\nfleet = 1\n").unwrap_err();
+    assert!(error.to_string().contains("fleet"), "{error}");
+    clear();
+    registry::remove("overrides::fleet");
+}
+
+#[test]
 fn lower_thresholds_judge_the_failures_already_in_the_window() {
     let _turn = serial();
     clear();

@@ -70,6 +70,44 @@ fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -
         .unwrap_or_else(|| panic!("no series {name}{labels:?} in the scrape"))
 }
 
+/// A breaker in fleet mode whose store is away, with 3 calls made since it joined.
+fn fleet_breaker() -> fusebox::fleet::Fleet {
+    let breaker =
+        fusebox::registry::get_or_register("prometheus::fleet", fusebox::Config::default());
+    let fleet = fusebox::fleet::Fleet::connect(
+        "redis://127.0.0.1:1",
+        fusebox::fleet::FleetOptions::new().timeout(std::time::Duration::from_millis(50)),
+    )
+    .expect("a fleet client");
+    fleet.join(std::sync::Arc::clone(&breaker)).expect("joined");
+    for _ in 0..3 {
+        let _ = breaker.call(|| Ok::<_, ()>(()));
+    }
+    fleet
+}
+
+/// Its series: stale, its outcomes pending; none for the breakers not in fleet mode.
+fn fleet_series(samples: &BTreeMap<Series, f64>, types: &BTreeMap<String, String>) {
+    let of_fleet = [("breaker", "prometheus::fleet")];
+    assert_eq!(value(samples, "breaker_fleet_stale", &of_fleet), 1.0);
+    assert_eq!(value(samples, "breaker_fleet_open", &of_fleet), 0.0);
+    assert_eq!(
+        value(samples, "breaker_fleet_pending_outcomes", &of_fleet),
+        3.0
+    );
+    let synced = [("breaker", "prometheus::fleet"), ("kind", "synced")];
+    assert_eq!(value(samples, "breaker_fleet_outcomes_total", &synced), 0.0);
+    assert_eq!(types["breaker_fleet_stale"], "gauge");
+    assert_eq!(types["breaker_fleet_sync_faults_total"], "counter");
+    assert!(
+        !samples
+            .keys()
+            .any(|(name, labels)| name.starts_with("breaker_fleet")
+                && labels.get("breaker").is_some_and(|b| b == "quotes")),
+        "no fleet series for a breaker not in fleet mode"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -90,7 +128,10 @@ async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     }
     assert_eq!((ok, failed, rejected), (5, 3, 6));
 
+    let fleet = fleet_breaker();
     let (samples, types) = parse(&example::scrape(address).await);
+    fleet_series(&samples, &types);
+    fleet.stop();
     let calls = |kind| {
         value(
             &samples,

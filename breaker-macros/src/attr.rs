@@ -13,7 +13,14 @@ fn keys() -> impl Iterator<Item = &'static str> {
     ["name"]
         .into_iter()
         .chain(breaker_runtime::PartialConfig::KEYS)
-        .chain(["key", "max_keys", "fallback", "failure_if", "crate"])
+        .chain([
+            "fleet",
+            "key",
+            "max_keys",
+            "fallback",
+            "failure_if",
+            "crate",
+        ])
 }
 
 /// `#[circuit_breaker(...)]`'s arguments: the keys that parsed. Each value is read with its
@@ -35,6 +42,7 @@ pub(crate) struct Args {
     pub(crate) sleep_window_max_ms: Option<Number>,
     pub(crate) sleep_window_jitter: Option<Number>,
     pub(crate) half_open_max_wait_ms: Option<Number>,
+    pub(crate) fleet: Option<Flag>,
     pub(crate) key: Option<PathArg>,
     pub(crate) max_keys: Option<Number>,
     pub(crate) fallback: Option<PathArg>,
@@ -77,6 +85,7 @@ impl Args {
                 "sleep_window_max_ms" => set(&mut args.sleep_window_max_ms, meta, errors),
                 "sleep_window_jitter" => set(&mut args.sleep_window_jitter, meta, errors),
                 "half_open_max_wait_ms" => set(&mut args.half_open_max_wait_ms, meta, errors),
+                "fleet" => set(&mut args.fleet, meta, errors),
                 "key" => set(&mut args.key, meta, errors),
                 "max_keys" => set(&mut args.max_keys, meta, errors),
                 "fallback" => set(&mut args.fallback, meta, errors),
@@ -188,6 +197,35 @@ impl Value for Number {
                  are compiled defaults, checked at compile time; to set {key} from a constant, a \
                  file or the environment, write a literal here and override it at run time with \
                  `fusebox::Overrides` and `fusebox::registry::apply`"
+            ))
+            .with_span(other)),
+        }
+    }
+}
+
+/// A boolean literal: `fleet = true`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flag {
+    pub(crate) value: bool,
+}
+
+impl Value for Flag {
+    fn parse(key: &str, expr: &Expr) -> Result<Self> {
+        match expr {
+            Expr::Lit(ExprLit {
+                lit: Lit::Bool(flag),
+                ..
+            }) => Ok(Flag { value: flag.value }),
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(text),
+                ..
+            }) if matches!(text.value().trim(), "true" | "false") => Err(Error::custom(format!(
+                "{key} takes `true` or `false`, not a string: write `{key} = {}`",
+                text.value().trim()
+            ))
+            .with_span(text)),
+            other => Err(Error::custom(format!(
+                "{key} takes `true` or `false`, like `{key} = true`"
             ))
             .with_span(other)),
         }

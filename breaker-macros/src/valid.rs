@@ -125,6 +125,12 @@ fn numbers(args: &Args, errors: &mut Accumulator) -> Vec<(Ident, u64)> {
         errors.push(Error::custom(error).with_span(&span));
     }
     relations(args, errors);
+    if let Some(flag) = args.fleet {
+        settings.push((
+            Ident::new(limits::FLEET.key, Span::call_site()),
+            u64::from(flag.value),
+        ));
+    }
     settings
 }
 

@@ -97,6 +97,9 @@ pub struct CircuitBreaker {
     pub(crate) listeners: Listeners,
     pub(crate) tallies: LazyTallies,
     pub(crate) clock: Clock,
+    /// Its tie to the fleet, once it joins one (fleet mode).
+    #[cfg(feature = "redis")]
+    pub(crate) fleet: once_cell::race::OnceBox<crate::fleet::Link>,
 }
 
 impl CircuitBreaker {
@@ -133,6 +136,8 @@ impl CircuitBreaker {
             listeners: Listeners::new(),
             tallies: LazyTallies::new(),
             clock,
+            #[cfg(feature = "redis")]
+            fleet: once_cell::race::OnceBox::new(),
         }
     }
 
@@ -235,12 +240,19 @@ impl CircuitBreaker {
         let now = self.clock.now_ms();
         let totals = self.window.totals(now);
         let since = self.state.since_ms();
-        Metrics::new(
+        #[allow(unused_mut)] // without fleet mode, nothing more to say
+        let mut metrics = Metrics::new(
             self.state(),
             &totals,
             Duration::from_millis(now.saturating_sub(since)),
             Counters::new(&self.window.since_creation(), self.tallies.get()),
-        )
+        );
+        #[cfg(feature = "redis")]
+        {
+            let calls = metrics.counters.calls;
+            metrics.fleet = self.fleet.get().map(|link| link.view(now, calls));
+        }
+        metrics
     }
 
     /// Counts a fallback served for a call of this breaker, in

@@ -86,7 +86,7 @@ pub enum ConfigError {
     },
     /// A name that is none of the configuration's keys.
     #[error(
-        "unknown key: the keys are error_threshold, request_volume_threshold, window_ms, window_buckets, sleep_window_ms, half_open_max_calls, consecutive_failures, timeout_ms, max_concurrent, slow_call_ms, slow_call_threshold, sleep_window_max_ms, sleep_window_jitter, half_open_max_wait_ms"
+        "unknown key: the keys are error_threshold, request_volume_threshold, window_ms, window_buckets, sleep_window_ms, half_open_max_calls, consecutive_failures, timeout_ms, max_concurrent, slow_call_ms, slow_call_threshold, sleep_window_max_ms, sleep_window_jitter, half_open_max_wait_ms, fleet"
     )]
     UnknownKey,
     /// A key that only a cargo feature of this crate can enforce, given without that feature
@@ -122,7 +122,7 @@ pub enum ConfigError {
 /// assert_eq!(config.consecutive_failures(), Some(5));
 /// # Ok::<(), fusebox::ConfigError>(())
 /// ```
-// Every limit's maximum fits in 32 bits, so a `Config` takes 56 bytes rather than 144 (it is in
+// Every limit's maximum fits in 32 bits, so a `Config` takes 60 bytes rather than 144 (it is in
 // every breaker); an unset optional value is 0, below each optional key's minimum of 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -145,6 +145,7 @@ pub struct Config {
     pub(crate) sleep_window_max_ms: u32,
     pub(crate) sleep_window_jitter: u32,
     pub(crate) half_open_max_wait_ms: u32,
+    pub(crate) fleet: bool,
 }
 
 impl Config {
@@ -279,6 +280,13 @@ impl Config {
     pub(crate) const fn half_open_max_wait_ms(&self) -> Option<u64> {
         optional(self.half_open_max_wait_ms)
     }
+
+    /// Whether the breaker shares its counts with the other instances of the service
+    /// (`fleet`), when the process runs fleet mode (feature `redis`). Off by default.
+    #[must_use]
+    pub const fn fleet(&self) -> bool {
+        self.fleet
+    }
 }
 
 /// The configuration a breaker runs with: a [`Config`] that can be replaced while calls read
@@ -304,6 +312,7 @@ pub(crate) struct LiveConfig {
     sleep_window_max_ms: AtomicU32,
     sleep_window_jitter: AtomicU32,
     half_open_max_wait_ms: AtomicU32,
+    fleet: AtomicBool,
     /// Set by `CircuitBreaker::reconfigure`: overrides no longer apply to this breaker.
     pub(crate) reconfigured: AtomicBool,
 }
@@ -326,6 +335,7 @@ impl LiveConfig {
             sleep_window_max_ms: live(config.sleep_window_max_ms),
             sleep_window_jitter: live(config.sleep_window_jitter),
             half_open_max_wait_ms: live(config.half_open_max_wait_ms),
+            fleet: AtomicBool::new(config.fleet),
             reconfigured: AtomicBool::new(false),
         }
     }
@@ -348,6 +358,7 @@ impl LiveConfig {
             sleep_window_max_ms: get(&self.sleep_window_max_ms),
             sleep_window_jitter: get(&self.sleep_window_jitter),
             half_open_max_wait_ms: get(&self.half_open_max_wait_ms),
+            fleet: self.fleet.load(Ordering::Relaxed),
         }
     }
 
@@ -371,6 +382,13 @@ impl LiveConfig {
         set(&self.sleep_window_max_ms, config.sleep_window_max_ms);
         set(&self.sleep_window_jitter, config.sleep_window_jitter);
         set(&self.half_open_max_wait_ms, config.half_open_max_wait_ms);
+        self.fleet.store(config.fleet, Ordering::Relaxed);
+    }
+
+    /// Whether the breaker is in fleet mode: read by the fleet's sync, never by a call.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn fleet(&self) -> bool {
+        self.fleet.load(Ordering::Relaxed)
     }
 
     #[inline]
@@ -586,6 +604,14 @@ impl ConfigBuilder {
         self
     }
 
+    /// Share this breaker's counts with the other instances of the service, `fleet`: when the
+    /// process runs `fleet::start` (feature `redis`), the fleet trips on the fleet's
+    /// failures. Without fleet mode running, the key changes nothing.
+    pub const fn fleet(mut self, on: bool) -> Self {
+        self.config.fleet = Some(on);
+        self
+    }
+
     /// Checks every value against [`limits`] and returns the configuration.
     ///
     /// # Errors
@@ -637,7 +663,9 @@ mod tests {
                 .iter()
                 .all(|limit| u32::try_from(limit.max).is_ok())
         );
-        assert_eq!(std::mem::size_of::<Config>(), 56);
+        assert_eq!(std::mem::size_of::<Config>(), 60);
+        // The flag `fleet` takes padding of the live configuration, not a word of its own.
+        assert_eq!(std::mem::size_of::<LiveConfig>(), 60);
     }
 
     #[test]

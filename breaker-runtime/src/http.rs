@@ -148,6 +148,9 @@ struct View<'a> {
     config: Config,
     window: Window,
     counters: Counters,
+    /// Fleet mode: what the breaker knows of the fleet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fleet: Option<crate::FleetView>,
 }
 
 /// The rolling window's figures.
@@ -182,6 +185,7 @@ impl<'a> View<'a> {
                 slow_call_percent: metrics.slow_call_percent,
             },
             counters: metrics.counters,
+            fleet: metrics.fleet,
         }
     }
 }

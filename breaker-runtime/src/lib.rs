@@ -42,6 +42,8 @@
 //!   `reqwest-middleware` client.
 //! - `http`: `http::router()`, every breaker as JSON, a Server-Sent Events stream and a live
 //!   dashboard page, as an axum router.
+//! - `redis`: `fleet::start`, fleet mode: breakers with `fleet = true` share their counts with
+//!   the service's other instances through Redis, off the call path.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod admission;
@@ -54,6 +56,10 @@ mod config;
 mod counters;
 mod declaration;
 mod error;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod fleet;
+mod fleet_view;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
@@ -94,6 +100,7 @@ pub use counters::{Counters, Transitions};
 #[doc(hidden)]
 pub use declaration::{DECLARATIONS, Declaration};
 pub use error::{BreakerError, Failure};
+pub use fleet_view::{FleetState, FleetView};
 pub use keyed::Keyed;
 pub use listener::Transition;
 pub use name::Name;

@@ -177,6 +177,15 @@ pub const HALF_OPEN_MAX_WAIT_MS: Limit = Limit {
     default: None,
 };
 
+/// `fleet`, a flag: as a number, 1 is on and 0 off (off by default). Not in [`ALL`], whose
+/// keys are numbers.
+pub const FLEET: Limit = Limit {
+    key: "fleet",
+    min: 0,
+    max: 1,
+    default: Some(0),
+};
+
 /// `max_keys`: breakers of their own a [`Keyed`](crate::Keyed) family (or an attribute with
 /// `key = …`) keeps at most; keys beyond it share an overflow breaker.
 pub const MAX_KEYS: Limit = Limit {

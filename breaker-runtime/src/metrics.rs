@@ -93,7 +93,39 @@ pub fn publish_one(breaker: &CircuitBreaker) {
         .set(percent(metrics.slow_calls, metrics.calls));
     // Calls in a window are far below 2^52: the conversion is exact.
     #[allow(clippy::cast_precision_loss)]
-    gauge!("breaker_window_calls", "breaker" => name).set(metrics.calls as f64);
+    gauge!("breaker_window_calls", "breaker" => name.clone()).set(metrics.calls as f64);
+    if let Some(fleet) = metrics.fleet {
+        publish_fleet(&name, &fleet);
+    }
+}
+
+/// A fleet-mode breaker's view of the fleet: `breaker_fleet_*`.
+// Counts far below 2^52: the conversions are exact.
+#[allow(clippy::cast_precision_loss)]
+fn publish_fleet(name: &str, fleet: &crate::FleetView) {
+    let name = name.to_owned();
+    gauge!("breaker_fleet_stale", "breaker" => name.clone()).set(f64::from(u8::from(fleet.stale)));
+    gauge!("breaker_fleet_open", "breaker" => name.clone()).set(f64::from(u8::from(
+        fleet.state != crate::FleetState::Closed,
+    )));
+    gauge!("breaker_fleet_instances", "breaker" => name.clone()).set(fleet.instances as f64);
+    gauge!("breaker_fleet_failing_instances", "breaker" => name.clone())
+        .set(fleet.failing_instances as f64);
+    gauge!("breaker_fleet_failure_rate", "breaker" => name.clone())
+        .set(percent(fleet.failures, fleet.calls));
+    gauge!("breaker_fleet_pending_outcomes", "breaker" => name.clone()).set(fleet.pending as f64);
+    for (kind, count) in [("synced", fleet.synced), ("expired", fleet.expired)] {
+        counter!("breaker_fleet_outcomes_total", "breaker" => name.clone(), "kind" => kind)
+            .absolute(count);
+    }
+    for (kind, count) in [
+        ("error", fleet.sync_errors),
+        ("bad_reply", fleet.bad_replies),
+        ("reseed", fleet.reseeds),
+    ] {
+        counter!("breaker_fleet_sync_faults_total", "breaker" => name.clone(), "kind" => kind)
+            .absolute(count);
+    }
 }
 
 /// `part` of the window's `calls` in percent, unrounded; 0 with no calls.
@@ -139,6 +171,42 @@ fn describe() {
         "breaker_slow_call_rate",
         Unit::Percent,
         "Slow calls in a circuit breaker's rolling window"
+    );
+    describe_gauge!(
+        "breaker_fleet_stale",
+        "1 while a fleet-mode breaker's view of the fleet is out of date (the store is away)"
+    );
+    describe_gauge!(
+        "breaker_fleet_open",
+        "1 while the fleet's circuit is open or half-open, as last synced"
+    );
+    describe_gauge!(
+        "breaker_fleet_instances",
+        Unit::Count,
+        "Instances syncing a fleet-mode breaker within its window"
+    );
+    describe_gauge!(
+        "breaker_fleet_failing_instances",
+        Unit::Count,
+        "Instances whose own window fails at the error threshold"
+    );
+    describe_gauge!(
+        "breaker_fleet_failure_rate",
+        Unit::Percent,
+        "Failed calls in the fleet's rolling window"
+    );
+    describe_gauge!(
+        "breaker_fleet_pending_outcomes",
+        Unit::Count,
+        "Outcomes of this instance waiting to reach the fleet's store"
+    );
+    describe_counter!(
+        "breaker_fleet_outcomes_total",
+        "Outcomes of this instance the store counted (synced) or that aged out unsent (expired)"
+    );
+    describe_counter!(
+        "breaker_fleet_sync_faults_total",
+        "Failed syncs, replies of the wrong shape ignored, and stores found empty and re-seeded"
     );
     describe_gauge!(
         "breaker_window_calls",

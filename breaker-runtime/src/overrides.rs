@@ -288,9 +288,26 @@ impl Overrides {
             if variable.to_str().is_none() {
                 return Err(error("the name is not Unicode".to_owned()));
             }
+            if let Some(name) = flag_name(rest) {
+                let value = value
+                    .to_str()
+                    .ok_or_else(|| error("the value is not Unicode".to_owned()))?;
+                let on = parse_flag(value).ok_or_else(|| {
+                    error(format!(
+                        "`{value}` is not a flag (fleet must be true or false)"
+                    ))
+                })?;
+                let entry = if name == "DEFAULTS" {
+                    &mut overrides.defaults
+                } else {
+                    overrides.breakers.entry(name.to_owned()).or_default()
+                };
+                entry.fleet = Some(on);
+                continue;
+            }
             let Some((name, limit)) = split_key(rest) else {
                 return Err(error(format!(
-                    "expected {ENV_PREFIX}<NAME>__<KEY>, where <KEY> is one of {}",
+                    "expected {ENV_PREFIX}<NAME>__<KEY>, where <KEY> is one of {} or FLEET",
                     PartialConfig::KEYS.map(str::to_uppercase).join(", ")
                 )));
             };
@@ -354,6 +371,24 @@ fn variable_form(name: &str) -> String {
         .collect()
 }
 
+/// `<NAME>__FLEET` → the name, the key in any case.
+fn flag_name(rest: &str) -> Option<&str> {
+    let (name, suffix) = rest.split_at_checked(rest.len().checked_sub("FLEET".len())?)?;
+    let name = name.strip_suffix("__").filter(|name| !name.is_empty())?;
+    suffix.eq_ignore_ascii_case("FLEET").then_some(name)
+}
+
+/// A flag as the environment writes it: `true`/`false` in any case, or `1`/`0`.
+fn parse_flag(value: &str) -> Option<bool> {
+    match value.trim() {
+        "1" => Some(true),
+        "0" => Some(false),
+        value if value.eq_ignore_ascii_case("true") => Some(true),
+        value if value.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
 /// `<NAME>__<KEY>` → the name and the key's limit, the key in any case.
 fn split_key(rest: &str) -> Option<(&str, Limit)> {
     PartialConfig::KEYS.iter().find_map(|key| {
@@ -412,6 +447,10 @@ impl fmt::Display for Change {
             if old != new {
                 write!(f, " {key} {old} → {new}")?;
             }
+        }
+        if self.before.fleet() != self.after.fleet() {
+            let (old, new) = (self.before.fleet(), self.after.fleet());
+            write!(f, " fleet {old} → {new}")?;
         }
         Ok(())
     }

@@ -65,11 +65,16 @@ pub struct PartialConfig {
     pub sleep_window_jitter: Option<u64>,
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub half_open_max_wait_ms: Option<u64>,
+    /// `fleet`, the one key that is a flag: `true` or `false` in files, the environment and
+    /// the attribute.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub fleet: Option<bool>,
 }
 
 impl PartialConfig {
-    /// The keys a `PartialConfig` has, in the order the attribute's documentation lists them:
-    /// every numeric key of the attribute but `max_keys`, which belongs to a family.
+    /// The numeric keys a `PartialConfig` has, in the order the attribute's documentation lists
+    /// them: every numeric key of the attribute but `max_keys`, which belongs to a family. The
+    /// flag `fleet` is the field of that name.
     pub const KEYS: [&str; 14] = [
         "error_threshold",
         "request_volume_threshold",
@@ -105,6 +110,7 @@ impl PartialConfig {
             sleep_window_max_ms: None,
             sleep_window_jitter: None,
             half_open_max_wait_ms: None,
+            fleet: None,
         }
     }
 
@@ -132,9 +138,17 @@ impl PartialConfig {
     /// Sets the key named `key` (as the attribute names it) to `value`, unchecked until
     /// [`build`](Self::build).
     ///
+    /// The flag `fleet` takes 1 for on and 0 for off.
+    ///
     /// # Errors
-    /// [`ConfigError::UnknownKey`] if no key has that name.
+    /// [`ConfigError::UnknownKey`] if no key has that name; [`ConfigError::OutOfRange`] for a
+    /// `fleet` other than 0 or 1.
     pub fn set(&mut self, key: &str, value: u64) -> Result<(), ConfigError> {
+        if key == "fleet" {
+            let on = limits::FLEET.check(value)?;
+            self.fleet = Some(on == 1);
+            return Ok(());
+        }
         let slot = self.slot(key).ok_or(ConfigError::UnknownKey)?;
         *slot = Some(value);
         Ok(())
@@ -174,7 +188,7 @@ impl PartialConfig {
     /// Whether no key is set.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
+        self.iter().next().is_none() && self.fleet.is_none()
     }
 
     /// These keys where set, `lower`'s elsewhere: `self` is the layer of higher precedence.
@@ -215,6 +229,10 @@ impl PartialConfig {
             sleep_window_max_ms: either(self.sleep_window_max_ms, lower.sleep_window_max_ms),
             sleep_window_jitter: either(self.sleep_window_jitter, lower.sleep_window_jitter),
             half_open_max_wait_ms: either(self.half_open_max_wait_ms, lower.half_open_max_wait_ms),
+            fleet: match self.fleet {
+                Some(on) => Some(on),
+                None => lower.fleet,
+            },
         }
     }
 
@@ -304,6 +322,7 @@ impl PartialConfig {
             sleep_window_max_ms: stored(self.sleep_window_max_ms),
             sleep_window_jitter: stored(self.sleep_window_jitter),
             half_open_max_wait_ms: stored(self.half_open_max_wait_ms),
+            fleet: matches!(self.fleet, Some(true)),
         })
     }
 }
@@ -327,6 +346,8 @@ impl From<Config> for PartialConfig {
             sleep_window_max_ms: config.sleep_window_max_ms(),
             sleep_window_jitter: config.sleep_window_jitter(),
             half_open_max_wait_ms: config.half_open_max_wait_ms(),
+            // Only when on, as the optional keys: off is the default.
+            fleet: config.fleet().then_some(true),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Counters, State, window::Totals};
+use crate::{Counters, FleetView, State, window::Totals};
 
 /// Counts over a breaker's rolling window, and its state, at one moment; and in `counters`,
 /// what it has seen since it was created.
@@ -55,6 +55,13 @@ pub struct Metrics {
     pub time_in_state: Duration,
     /// Counts since the breaker was created.
     pub counters: Counters,
+    /// What the breaker knows of the fleet, when it syncs with one (fleet mode, feature
+    /// `redis`); `None` otherwise.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub fleet: Option<FleetView>,
 }
 
 impl Metrics {
@@ -77,6 +84,7 @@ impl Metrics {
             slow_call_percent: (totals.slow * 100).checked_div(calls).unwrap_or(0),
             time_in_state,
             counters,
+            fleet: None,
         }
     }
 }

@@ -584,6 +584,67 @@ impl StateWord {
         debug_assert!(moved.is_none(), "the same period, so no transition");
     }
 
+    /// The fleet is open: closed or half-open → open until `end_ms` (a new period; a half-open
+    /// period's trials are over, their outcomes ignored), or an open circuit's sleep window
+    /// lengthened to end no sooner than `end_ms` (the same period). Forced states are the
+    /// operator's and stay. Returns the generation of the open period, and the transition.
+    #[cfg(feature = "redis")]
+    pub(crate) fn transition_to_held_open(
+        &self,
+        now_ms: u64,
+        end_ms: u64,
+    ) -> (Option<u32>, Option<Transitioned>) {
+        self.fetch_update_action(self.load(), now_ms, |word| match word.state() {
+            State::Closed | State::HalfOpen => {
+                let sleep = end_ms.saturating_sub(now_ms);
+                let next = word.opened(now_ms, sleep, word.next_streak());
+                (Some(next.generation()), Some(next))
+            }
+            State::Open => {
+                let left = word.asleep_for(now_ms).unwrap_or(0);
+                let generation = Some(word.generation());
+                if now_ms + left >= end_ms {
+                    (generation, None)
+                } else {
+                    (generation, Some(word.sleeping_until(end_ms)))
+                }
+            }
+            State::ForcedOpen | State::ForcedClosed => (None, None),
+        })
+    }
+
+    /// The fleet lent this instance a trial: the open period `generation` ends its sleep
+    /// window now, so the next call half-opens the circuit as after any sleep window.
+    #[cfg(feature = "redis")]
+    pub(crate) fn transition_to_awake(&self, now_ms: u64, generation: u32) {
+        let moved = self.fetch_update(now_ms, |word| {
+            (word.state() == State::Open
+                && word.generation() == generation
+                && word.asleep_for(now_ms).is_some())
+            .then(|| word.sleeping_until(now_ms))
+        });
+        debug_assert!(moved.is_none(), "the same period, so no transition");
+    }
+
+    /// The fleet closed: the open or half-open period `generation`, which the fleet held,
+    /// closes, with `empty_window` run first as when trials close it.
+    #[cfg(feature = "redis")]
+    pub(crate) fn transition_to_closed_by_fleet(
+        &self,
+        now_ms: u64,
+        generation: u32,
+        empty_window: impl Fn(),
+    ) -> Option<Transitioned> {
+        self.fetch_update(now_ms, |word| {
+            (matches!(word.state(), State::Open | State::HalfOpen)
+                && word.generation() == generation)
+                .then(|| {
+                    empty_window();
+                    word.closed()
+                })
+        })
+    }
+
     /// An operator's force open: every call rejected, no half-opening, until released.
     pub(crate) fn transition_to_forced_open(&self, now_ms: u64) -> Option<Transitioned> {
         self.fetch_update(now_ms, |word| {

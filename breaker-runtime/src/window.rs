@@ -512,6 +512,20 @@ impl Window {
         totals
     }
 
+    /// The buckets still inside the window at `now_ms`, newest first: each one's start and
+    /// counts (fleet mode seeds a store that lost its data with them).
+    #[cfg(feature = "redis")]
+    pub(crate) fn buckets(&self, now_ms: u64) -> Vec<(u64, Totals)> {
+        let head = self.unlocked_head();
+        Window::inside(head, self.shape(), now_ms)
+            .map(|(start_ms, slot)| {
+                let mut totals = Totals::default();
+                self.add_bucket(slot, &mut totals);
+                (start_ms, totals)
+            })
+            .collect()
+    }
+
     /// The counts since the window was made: what every bucket emptied so far held, and what
     /// the buckets hold now (inside the window or not).
     pub(crate) fn since_creation(&self) -> Totals {

@@ -27,7 +27,7 @@ fn quote() -> Result<u32, Error> {
 }
 
 // Alone, the threshold defaults to 100 and the maximum may equal the default sleep window.
-#[circuit_breaker(name = "prices", slow_call_ms = 10, sleep_window_max_ms = 5000)]
+#[circuit_breaker(name = "prices", slow_call_ms = 10, sleep_window_max_ms = 5000, fleet = true)]
 async fn price() -> Result<u32, Error> {
     Ok(2)
 }
@@ -45,4 +45,6 @@ fn main() {
     assert_eq!(prices.slow_call(), Some(Duration::from_millis(10)));
     assert_eq!(prices.slow_call_threshold(), 100);
     assert_eq!(prices.sleep_window_max(), Some(Duration::from_secs(5)));
+    assert!(prices.fleet());
+    assert!(!quotes.fleet(), "off by default");
 }

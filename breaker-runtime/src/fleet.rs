@@ -1,0 +1,497 @@
+//! Fleet mode: the instances of a service share what their breakers see through Redis (or
+//! Valkey), so that the fleet trips on the fleet's failures, not each instance on its own.
+//!
+//! Fifty instances whose breakers each need 20 failed calls make a thousand failed requests
+//! before the fleet stops calling a dead dependency. In fleet mode each instance still decides
+//! every call on its own, from its own state word, exactly as without it: **no network call,
+//! lock or extra atomic operation is on the call path**. A background task per breaker reads
+//! the counts the breaker keeps anyway and, about once per bucket period, runs one Lua script
+//! that adds this instance's new outcomes to the fleet's rolling window and answers with the
+//! fleet's view; the breaker then follows the fleet:
+//!
+//! - **Trip with a quorum.** The fleet trips when its window holds at least
+//!   `request_volume_threshold` calls, at least `error_threshold` percent of them failed, **and**
+//!   at least two instances (and [`FleetOptions::quorum`] percent of the active ones) are failing
+//!   at that rate in their own windows. One bad instance (a broken network path, a bad deploy)
+//!   trips only its own breaker, as without fleet mode. Each instance learns of a trip at its
+//!   next sync, within one sync period, and holds its breaker open for the fleet's sleep window.
+//! - **Half-open across the fleet.** When the fleet's sleep window has passed, the script hands
+//!   out [`FleetOptions::trial_leases`] trial leases, each for [`FleetOptions::lease`]; an
+//!   instance holding one lets its breaker half-open and run its trials, the others stay open.
+//!   The fleet closes once trials of two instances have succeeded (one, when only one is
+//!   active), and every instance closes with it; a failed trial opens the fleet again, for a
+//!   sleep window that doubles as the breaker's own does (`sleep_window_max_ms`,
+//!   `sleep_window_jitter`).
+//! - **Faults.** Redis slow, down, paused, restarted empty or answering garbage: calls go on
+//!   deciding locally, and [`FleetView::stale`](crate::FleetView::stale) says the fleet view is
+//!   old (in [`Metrics::fleet`](crate::Metrics::fleet), the `metrics` feature's
+//!   `breaker_fleet_stale` and the dashboard). A hold the fleet put on a breaker lapses by
+//!   itself two sync periods after the last answer. Syncs back off while the store fails and
+//!   resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and ignored.
+//!   A store that lost the fleet's data is detected (its epoch changed) and seeded again with
+//!   each instance's window. Every outcome is counted in exactly one of `synced`, `pending` and
+//!   `expired`; what waits is one entry per bucket period of the window, whatever the outage.
+//!
+//! # The store
+//!
+//! One breaker's keys share a hash tag (one slot, so that on Redis Cluster the script runs on
+//! the one node that holds them; this client connects to one endpoint, a server or a proxy in
+//! front of a cluster) and a version: `<prefix>:v1:{<name>}:meta`, `…:buckets`, `…:seen`, `…:failing`, `…:seqs`,
+//! `…:leases` and `…:trials`, all hashes, expiring by themselves when no instance syncs them.
+//! The script reads the server's clock (`TIME`); instances send the *age* of each delta on
+//! their own clock, so clock skew between hosts cancels out. Each batch carries the instance's
+//! id and a sequence number, added once: a batch resent after a lost answer never counts
+//! twice. The instances must agree on the breaker's configuration; the last to sync sets the
+//! thresholds the script applies.
+//!
+//! ```no_run
+//! use fusebox::{circuit_breaker, fleet};
+//!
+//! #[circuit_breaker(error_threshold = 50, fleet = true, fallback = "popular")]
+//! async fn recommendations(user: u64) -> Result<Vec<String>, std::io::Error> {
+//!     Ok(vec![format!("for {user}")])
+//! }
+//!
+//! async fn popular(_user: u64) -> Result<Vec<String>, std::io::Error> {
+//!     Ok(vec!["the classics".to_owned()])
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), fleet::FleetError> {
+//!     // Once per process: every breaker with `fleet = true` syncs from now on.
+//!     fleet::start("redis://127.0.0.1:6379", fleet::FleetOptions::new())?;
+//!     let _ = recommendations(7).await;
+//!     Ok(())
+//! }
+//! ```
+
+mod ledger;
+mod member;
+mod reply;
+
+use std::{
+    fmt,
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::{CircuitBreaker, FleetView, registry};
+
+/// How this process takes part in the fleet. Every value is checked by
+/// [`start`]/[`Fleet::connect`].
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox::fleet::FleetOptions;
+///
+/// let options = FleetOptions::new()
+///     .instance("checkout-7f9c")
+///     .quorum(30)
+///     .timeout(Duration::from_millis(250));
+/// assert_eq!(options.quorum_percent(), 30);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetOptions {
+    instance: Option<String>,
+    quorum: u64,
+    trial_leases: u64,
+    lease: Duration,
+    timeout: Duration,
+    max_backoff: Duration,
+    prefix: String,
+}
+
+impl Default for FleetOptions {
+    fn default() -> Self {
+        FleetOptions::new()
+    }
+}
+
+impl FleetOptions {
+    /// The defaults: an instance id made of the host name, the process id and a random part;
+    /// a quorum of 50 % of the active instances (and at least two); 2 trial leases of 10 s;
+    /// 500 ms to answer a sync; backing off up to 5 s while the store fails; keys under
+    /// `fusebox`.
+    #[must_use]
+    pub fn new() -> Self {
+        FleetOptions {
+            instance: None,
+            quorum: 50,
+            trial_leases: 2,
+            lease: Duration::from_secs(10),
+            timeout: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(5),
+            prefix: "fusebox".to_owned(),
+        }
+    }
+
+    /// This instance's id in the fleet (unique among the instances; 1 to 200 characters).
+    #[must_use]
+    pub fn instance(mut self, id: impl Into<String>) -> Self {
+        self.instance = Some(id.into());
+        self
+    }
+
+    /// Percent of the active instances (1..=100) that must be failing for the fleet to trip;
+    /// at least two always must.
+    #[must_use]
+    pub fn quorum(mut self, percent: u64) -> Self {
+        self.quorum = percent;
+        self
+    }
+
+    /// The quorum, in percent of the active instances.
+    #[must_use]
+    pub fn quorum_percent(&self) -> u64 {
+        self.quorum
+    }
+
+    /// Instances (1..=100) that may run trial calls at once while the fleet is half-open.
+    #[must_use]
+    pub fn trial_leases(mut self, leases: u64) -> Self {
+        self.trial_leases = leases;
+        self
+    }
+
+    /// How long a trial lease lasts (100 ms to one hour): an instance that got one and saw
+    /// no call to try in that time gives way to another.
+    #[must_use]
+    pub fn lease(mut self, lifetime: Duration) -> Self {
+        self.lease = lifetime;
+        self
+    }
+
+    /// How long a sync may take before it counts as failed (10 ms to 60 s).
+    #[must_use]
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
+        self
+    }
+
+    /// The longest wait between syncs while the store fails (100 ms to 10 minutes); the wait
+    /// doubles from one sync period after each failure.
+    #[must_use]
+    pub fn max_backoff(mut self, limit: Duration) -> Self {
+        self.max_backoff = limit;
+        self
+    }
+
+    /// The first part of every key (1 to 100 characters, no `{` or `}`): several services,
+    /// or environments, can share one store.
+    #[must_use]
+    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    fn check(&self) -> Result<(), FleetError> {
+        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        let ranges = [
+            ("quorum", self.quorum, 1, 100),
+            ("trial_leases", self.trial_leases, 1, 100),
+            ("lease (ms)", millis(self.lease), 100, 3_600_000),
+            ("timeout (ms)", millis(self.timeout), 10, 60_000),
+            ("max_backoff (ms)", millis(self.max_backoff), 100, 600_000),
+        ];
+        for (option, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(FleetError::Option {
+                    option,
+                    message: format!("must be between {min} and {max}, got {value}"),
+                });
+            }
+        }
+        let text = |option, value: &str| {
+            if value.is_empty() || value.chars().count() > 200 {
+                return Err(FleetError::Option {
+                    option,
+                    message: format!("must be 1 to 200 characters, got {}", value.chars().count()),
+                });
+            }
+            if value.contains(['{', '}']) {
+                return Err(FleetError::Option {
+                    option,
+                    message: format!(
+                        "must not contain `{{` or `}}` (the keys' hash tag), got `{value}`"
+                    ),
+                });
+            }
+            Ok(())
+        };
+        if let Some(instance) = &self.instance {
+            text("instance", instance)?;
+        }
+        text("key_prefix", &self.prefix)
+    }
+}
+
+/// Why fleet mode could not start, or a breaker could not join it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FleetError {
+    /// The Redis URL does not parse.
+    #[error(
+        "invalid Redis URL `{url}`: {message} (expected redis://[user:password@]host[:port][/db] or redis+unix:///path)"
+    )]
+    Url {
+        /// The URL given.
+        url: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Called outside a Tokio runtime.
+    #[error("fleet mode syncs on Tokio: call it from within a Tokio runtime")]
+    NoRuntime,
+    /// [`start`] was called before in this process.
+    #[error("fleet mode is already running in this process: fleet::start is called once")]
+    AlreadyStarted,
+    /// A [`FleetOptions`] value out of range.
+    #[error("fleet option {option} {message}")]
+    Option {
+        /// The option.
+        option: &'static str,
+        /// What it allows.
+        message: String,
+    },
+    /// The breaker already syncs with a fleet.
+    #[error("the breaker `{0}` already syncs with a fleet: a breaker joins one, once")]
+    AlreadyJoined(String),
+}
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Starts fleet mode for this process: every breaker in the [`registry`] whose configuration
+/// has `fleet = true` (the attribute's key, [`ConfigBuilder::fleet`](crate::ConfigBuilder::fleet)
+/// or an override) syncs through the store at `url`, those registered later too (the registry
+/// is looked at every second), each key of a family with `fleet = true` as a breaker of its
+/// own. A breaker removed from the registry (or an evicted key) stops syncing. Returns at once,
+/// without connecting: the store may be down at startup, and the breakers decide locally until
+/// it answers.
+///
+/// # Errors
+/// [`FleetError::Url`], [`FleetError::Option`], [`FleetError::NoRuntime`] outside a Tokio
+/// runtime, or [`FleetError::AlreadyStarted`] on a second call.
+pub fn start(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
+    let fleet = Fleet::connect(url, options)?;
+    if STARTED.swap(true, Ordering::AcqRel) {
+        return Err(FleetError::AlreadyStarted);
+    }
+    let shared = Arc::downgrade(&fleet.shared);
+    let task = fleet.shared.runtime.spawn(async move {
+        loop {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            if shared.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            for breaker in registry::all() {
+                if breaker.config.fleet() && breaker.fleet.get().is_none() {
+                    // Joined by another fleet meanwhile: that one syncs it.
+                    let _ = Fleet::join_with(&shared, breaker, true);
+                }
+            }
+            drop(shared);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    fleet
+        .shared
+        .tasks
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(task);
+    Ok(fleet)
+}
+
+/// A connection to the fleet's store and the breakers that sync through it. Cheap to clone;
+/// the syncs run until [`stop`](Self::stop), whether or not a handle is kept.
+#[derive(Clone)]
+pub struct Fleet {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    connection: ConnectionManager,
+    options: FleetOptions,
+    instance: Arc<str>,
+    runtime: tokio::runtime::Handle,
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    stopped: AtomicBool,
+}
+
+impl Fleet {
+    /// A fleet client for the breakers given to [`join`](Self::join) only, not the
+    /// registry's: for breakers made in code (or several simulated instances in one process,
+    /// as the tests do). Returns at once, without connecting.
+    ///
+    /// # Errors
+    /// [`FleetError::Url`], [`FleetError::Option`] or [`FleetError::NoRuntime`].
+    pub fn connect(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
+        options.check()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| FleetError::NoRuntime)?;
+        let url_error = |error: redis::RedisError| FleetError::Url {
+            url: url.to_owned(),
+            message: error.to_string(),
+        };
+        let client = redis::Client::open(url).map_err(url_error)?;
+        // Reconnects in the background; each sync is bounded by its own timeout too.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.timeout))
+            .set_response_timeout(Some(options.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(options.max_backoff);
+        let connection = {
+            let _entered = runtime.enter();
+            ConnectionManager::new_lazy_with_config(client, config).map_err(url_error)?
+        };
+        let instance = options.instance.clone().unwrap_or_else(default_instance);
+        Ok(Fleet {
+            shared: Arc::new(Shared {
+                connection,
+                instance: instance.into(),
+                options,
+                runtime,
+                tasks: Mutex::new(Vec::new()),
+                stopped: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Syncs `breaker` with the fleet from now on, whatever its `fleet` key says. Its
+    /// outcomes from before are not the fleet's.
+    ///
+    /// # Errors
+    /// [`FleetError::AlreadyJoined`] if the breaker syncs with a fleet already.
+    pub fn join(&self, breaker: Arc<CircuitBreaker>) -> Result<(), FleetError> {
+        Fleet::join_with(&self.shared, breaker, false)
+    }
+
+    fn join_with(
+        shared: &Arc<Shared>,
+        breaker: Arc<CircuitBreaker>,
+        from_registry: bool,
+    ) -> Result<(), FleetError> {
+        if breaker.fleet.set(Box::new(Link::default())).is_err() {
+            return Err(FleetError::AlreadyJoined(breaker.name().to_owned()));
+        }
+        let member = member::Member::new(
+            breaker,
+            Arc::clone(&shared.instance),
+            shared.options.clone(),
+            from_registry,
+        );
+        let task = shared.runtime.spawn(member.run(shared.connection.clone()));
+        shared
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(task);
+        Ok(())
+    }
+
+    /// This instance's id in the fleet.
+    #[must_use]
+    pub fn instance(&self) -> &str {
+        &self.shared.instance
+    }
+
+    /// Stops every sync of this fleet client (and, for [`start`]'s, the look at the
+    /// registry). The breakers go on alone; the holds the fleet put on them lapse by
+    /// themselves, and their fleet views turn stale.
+    pub fn stop(&self) {
+        self.shared.stopped.store(true, Ordering::Release);
+        for task in self
+            .shared
+            .tasks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+impl fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fleet")
+            .field("instance", &self.shared.instance)
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `host-pid-random`: unique per process, readable in the store.
+fn default_instance() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|host| !host.is_empty() && !host.contains(['{', '}']))
+        .unwrap_or_else(|| "instance".to_owned());
+    let random = RandomState::new().hash_one(std::process::id()) & 0xffff_ffff;
+    format!("{host}-{}-{random:08x}", std::process::id())
+}
+
+/// A breaker's tie to the fleet: the view its sync keeps, read by `metrics()`.
+#[derive(Default)]
+pub(crate) struct Link {
+    view: Mutex<FleetView>,
+    /// When a sync last succeeded, on the breaker's clock; 0 before the first.
+    last_ok_ms: AtomicU64,
+    /// Whether the last sync failed.
+    failing: AtomicBool,
+    /// How old a view may be before it is stale.
+    stale_after_ms: AtomicU64,
+    /// The breaker's calls since creation at the sync's last look: later ones are pending too.
+    captured: AtomicU64,
+}
+
+impl Link {
+    /// The view as of `now_ms`, for a breaker that has seen `calls` since its creation.
+    pub(crate) fn view(&self, now_ms: u64, calls: u64) -> FleetView {
+        let (mut view, captured) = {
+            let view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+            // Read with the view, which `captured` changes with.
+            (*view, self.captured.load(Ordering::Acquire))
+        };
+        // Outcomes since the sync last looked wait as well.
+        view.pending += calls.saturating_sub(captured);
+        let last_ok = self.last_ok_ms.load(Ordering::Acquire);
+        // `Default` leaves it 0: no sync has run.
+        let synced_once = last_ok != 0;
+        view.since_sync =
+            synced_once.then(|| Duration::from_millis(now_ms.saturating_sub(last_ok)));
+        view.stale = !synced_once
+            || self.failing.load(Ordering::Acquire)
+            || now_ms.saturating_sub(last_ok) > self.stale_after_ms.load(Ordering::Relaxed);
+        view
+    }
+
+    /// The sync looked at the breaker's counts: `calls` since creation, `pending` of them
+    /// not yet counted by the store.
+    fn captured(&self, calls: u64, pending: u64) {
+        let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+        view.pending = pending;
+        self.captured.store(calls, Ordering::Release);
+    }
+
+    fn update(&self, change: impl FnOnce(&mut FleetView)) {
+        change(&mut self.view.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    fn succeeded(&self, now_ms: u64) {
+        // 0 means "never": a clock at 0 counts as 1.
+        self.last_ok_ms.store(now_ms.max(1), Ordering::Release);
+        self.failing.store(false, Ordering::Release);
+    }
+
+    fn failed(&self) {
+        self.failing.store(true, Ordering::Release);
+    }
+}

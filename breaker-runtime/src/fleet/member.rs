@@ -1,0 +1,385 @@
+//! One breaker's part in the fleet: its sync loop, and what it does with the fleet's answer.
+//! Everything here runs on the sync task, never on a call: it reads the breaker's counts and
+//! state word, and moves the state word only as an operator's lever would.
+
+use std::{
+    hash::{BuildHasher, RandomState},
+    sync::Arc,
+    time::Duration,
+};
+
+use redis::{Script, ScriptInvocation, Value, aio::ConnectionManager};
+
+use super::{
+    FleetOptions,
+    ledger::{Batch, Delta, Ledger, Trial},
+    reply::{Applied, Reply},
+};
+use crate::{CircuitBreaker, Config, FleetState, State, registry, state::Snapshot};
+
+/// The script, loaded once per server (EVALSHA; loaded again after a restart).
+fn script() -> &'static Script {
+    static SCRIPT: std::sync::OnceLock<Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| Script::new(include_str!("sync.lua")))
+}
+
+/// The shortest sync period: a bucket period under it would be a sync per few milliseconds.
+const MIN_PERIOD_MS: u64 = 50;
+
+pub(super) struct Member {
+    breaker: Arc<CircuitBreaker>,
+    instance: Arc<str>,
+    options: FleetOptions,
+    /// Joined because its `fleet` key is on: syncs only while it stays on.
+    from_registry: bool,
+    keys: [String; 7],
+    ledger: Ledger,
+    /// The store's epoch at the last answer.
+    epoch: Option<String>,
+    /// The open (or half-open) period the fleet holds the breaker in.
+    held: Option<u32>,
+    /// The open period that a trial lease woke, until its trial's outcome is reported.
+    lease: Option<u32>,
+    /// This instance's trial succeeded in the fleet's current half-open period.
+    trial_succeeded: bool,
+    /// Failed syncs in a row.
+    errors_in_row: u32,
+    /// When to sync next, besides backing off while the store fails.
+    next: Next,
+}
+
+/// When the next sync is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Next {
+    /// About a sync period from now.
+    Period,
+    /// A quarter period from now: the fleet is closed but failing at its error threshold, so
+    /// that its trip reaches the store, and every instance, sooner.
+    Soon,
+    /// At once: the store lost its data and wants seeding.
+    Now,
+}
+
+impl Member {
+    pub(super) fn new(
+        breaker: Arc<CircuitBreaker>,
+        instance: Arc<str>,
+        options: FleetOptions,
+        from_registry: bool,
+    ) -> Member {
+        let base = format!("{}:v1:{{{}}}", options.prefix, breaker.name());
+        let keys = [
+            "meta", "buckets", "seen", "failing", "seqs", "leases", "trials",
+        ]
+        .map(|part| format!("{base}:{part}"));
+        let mut member = Member {
+            breaker,
+            instance,
+            options,
+            from_registry,
+            keys,
+            ledger: Ledger::default(),
+            epoch: None,
+            held: None,
+            lease: None,
+            trial_succeeded: false,
+            errors_in_row: 0,
+            next: Next::Period,
+        };
+        // From here on, its outcomes are the fleet's.
+        member.capture();
+        member
+    }
+
+    /// The sync period: the breaker's bucket period.
+    fn period_ms(&self) -> u64 {
+        let shape = self.breaker.window.shape();
+        shape.bucket_ms.max(MIN_PERIOD_MS)
+    }
+
+    /// Syncs until aborted: about once per bucket period (a random 75–100 % of it, so that
+    /// instances started together spread out, and a fleet trip reaches each within one
+    /// period), sooner when failures pile up or the fleet is failing at its threshold, and
+    /// backing off while the store fails.
+    pub(super) async fn run(mut self, mut connection: ConnectionManager) {
+        let random = RandomState::new();
+        let mut draws = 0_u64;
+        loop {
+            let period = self.period_ms();
+            let wait = if self.errors_in_row > 0 {
+                let doubled = period.saturating_mul(1 << self.errors_in_row.min(16));
+                doubled.min(millis(self.options.max_backoff))
+            } else {
+                match self.next {
+                    Next::Now => 0,
+                    Next::Soon => period / 4,
+                    Next::Period => {
+                        draws += 1;
+                        period - period * (random.hash_one(draws) % 256) / 1024
+                    }
+                }
+            };
+            self.next = Next::Period;
+            self.wait(wait, period).await;
+            if !self.sync(&mut connection).await {
+                return;
+            }
+        }
+    }
+
+    /// Waits `wait_ms`, looking at the breaker's counts every quarter period: a pile of new
+    /// failures (a quarter of the request volume threshold) is sent at once.
+    async fn wait(&mut self, wait_ms: u64, period_ms: u64) {
+        let step = (period_ms / 4).max(10);
+        let mut waited = 0;
+        while waited < wait_ms {
+            let this = step.min(wait_ms - waited);
+            tokio::time::sleep(Duration::from_millis(this)).await;
+            waited += this;
+            if self.errors_in_row == 0 {
+                self.capture();
+                let pile = (self.breaker.config.request_volume_threshold() / 4).max(1);
+                if self.ledger.unsent_failures() >= pile {
+                    return;
+                }
+            }
+        }
+    }
+
+    fn capture(&mut self) {
+        let now = self.breaker.clock.now_ms();
+        let counts = self.breaker.window.since_creation();
+        let bucket_ms = self.breaker.window.shape().bucket_ms;
+        self.ledger
+            .capture(now, counts.calls(), counts.failures, bucket_ms);
+        if let Some(link) = self.breaker.fleet.get() {
+            link.captured(counts.calls(), self.ledger.pending());
+        }
+    }
+
+    /// One sync: the batch out, the fleet's view back, the breaker following it. Returns
+    /// whether to go on: a breaker joined from the registry syncs while it is listed there
+    /// (a removed breaker, or an evicted key of a family, ends its sync with it).
+    async fn sync(&mut self, connection: &mut ConnectionManager) -> bool {
+        let breaker = Arc::clone(&self.breaker);
+        if self.from_registry {
+            let listed =
+                registry::get(breaker.name()).is_some_and(|listed| Arc::ptr_eq(&listed, &breaker));
+            if !listed {
+                return false;
+            }
+            if !breaker.config.fleet() {
+                return true; // its `fleet` key was turned off: it waits, unsynced
+            }
+        }
+        let config = breaker.config();
+        self.capture();
+        let now = breaker.clock.now_ms();
+        self.ledger.expire(now, config.window_ms());
+        let totals = breaker.window.totals(now);
+        let failing = totals.failures > 0
+            && totals.failures * 100 >= config.error_threshold() * totals.calls();
+        let word = breaker.state.load();
+        let wants_lease = word.state() == State::Open && self.held == Some(word.generation());
+        let (lease, trial_succeeded) = (&mut self.lease, &mut self.trial_succeeded);
+        let batch = self
+            .ledger
+            .batch(|| trial_outcome(word, lease, trial_succeeded))
+            .clone();
+
+        let invocation = self.invocation(&batch, &config, now, failing, wants_lease);
+        let answer = tokio::time::timeout(
+            self.options.timeout,
+            invocation.invoke_async::<Value>(connection),
+        )
+        .await;
+        let link = breaker.fleet.get().expect("a member's breaker has joined");
+        link.stale_after_ms.store(
+            2 * self.period_ms() + millis(self.options.timeout),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        let reply = match answer {
+            Ok(Ok(value)) => Reply::parse(&value).map_err(|_| true),
+            // No answer in time, no connection, or an error from the server.
+            Ok(Err(_)) | Err(_) => Err(false),
+        };
+        match reply {
+            Ok(reply) => {
+                self.errors_in_row = 0;
+                link.succeeded(now);
+                self.follow(&reply, now);
+                link.update(|view| {
+                    *view = view.with_counts(reply.calls, reply.failures);
+                    view.state = reply.state;
+                    view.instances = reply.instances;
+                    view.failing_instances = reply.failing_instances;
+                });
+            }
+            Err(bad_reply) => {
+                self.errors_in_row = self.errors_in_row.saturating_add(1);
+                link.failed();
+                link.update(|view| {
+                    if bad_reply {
+                        view.bad_replies += 1;
+                    } else {
+                        view.sync_errors += 1;
+                    }
+                });
+            }
+        }
+        link.update(|view| {
+            view.synced = self.ledger.synced;
+            view.pending = self.ledger.pending();
+            view.expired = self.ledger.expired;
+        });
+        true
+    }
+
+    /// The script's call for `batch`, as `sync.lua` lists its keys and arguments.
+    fn invocation(
+        &self,
+        batch: &Batch,
+        config: &Config,
+        now: u64,
+        failing: bool,
+        wants_lease: bool,
+    ) -> ScriptInvocation<'static> {
+        let window_ms = config.window_ms();
+        let bucket_ms = window_ms / config.window_buckets();
+        let mut invocation = script().prepare_invoke();
+        for key in &self.keys {
+            invocation.key(key);
+        }
+        invocation
+            .arg(&*self.instance)
+            .arg(batch.seq)
+            .arg(self.epoch.as_deref().unwrap_or(""))
+            .arg(window_ms)
+            .arg(bucket_ms)
+            .arg(config.request_volume_threshold())
+            .arg(config.error_threshold())
+            .arg(self.options.quorum)
+            .arg(config.sleep_window_ms())
+            .arg(config.sleep_window_max_ms().unwrap_or(0))
+            .arg(config.sleep_window_jitter().unwrap_or(0))
+            .arg(self.options.trial_leases)
+            .arg(millis(self.options.lease))
+            .arg(u8::from(failing))
+            .arg(batch.trial.code())
+            .arg(u8::from(wants_lease))
+            .arg(batch.deltas.len() + batch.seed.len());
+        for delta in batch.seed.iter().chain(&batch.deltas) {
+            invocation
+                .arg(now.saturating_sub(delta.at_ms))
+                .arg(delta.calls)
+                .arg(delta.failures);
+        }
+        invocation
+    }
+
+    /// After an answer: the batch is accounted for, and the breaker follows the fleet.
+    fn follow(&mut self, reply: &Reply, now: u64) {
+        let breaker = Arc::clone(&self.breaker);
+        let link = breaker.fleet.get().expect("a member's breaker has joined");
+        let known = self.epoch.replace(reply.epoch.clone());
+        if reply.applied == Applied::StoreLost {
+            let window: Vec<Delta> = breaker
+                .window
+                .buckets(now)
+                .into_iter()
+                .map(|(start, totals)| Delta {
+                    at_ms: start.min(now),
+                    calls: totals.calls(),
+                    failures: totals.failures,
+                })
+                .collect();
+            self.ledger.lost(&window);
+            if known.is_some() {
+                link.update(|view| view.reseeds += 1);
+            }
+            // The store's state is a new one's: hold nothing on its word until it is seeded.
+            self.next = Next::Now;
+            return;
+        }
+        self.ledger.acknowledged();
+        let threshold = breaker.config.error_threshold();
+        if reply.state == FleetState::Closed
+            && reply.failures > 0
+            && reply.failures * 100 >= threshold * reply.calls
+        {
+            self.next = Next::Soon;
+        }
+        let word = breaker.state.load();
+        let generation = word.generation();
+        let held =
+            self.held == Some(generation) && matches!(word.state(), State::Open | State::HalfOpen);
+        // Until the next sync, with room for one late answer.
+        let hold_ms = 2 * self.period_ms() + millis(self.options.timeout);
+        match reply.state {
+            FleetState::Closed => {
+                if held {
+                    let moved =
+                        breaker
+                            .state
+                            .transition_to_closed_by_fleet(now, generation, || {
+                                breaker.empty_window();
+                            });
+                    breaker.report(moved);
+                }
+                self.held = None;
+                self.lease = None;
+                self.trial_succeeded = false;
+            }
+            FleetState::Open => {
+                self.hold(now, now + reply.sleep_left_ms.max(hold_ms));
+                self.lease = None;
+                self.trial_succeeded = false;
+            }
+            FleetState::HalfOpen => {
+                if reply.lease_left_ms > 0 {
+                    if word.state() == State::Open && held && self.lease != Some(generation) {
+                        breaker.state.transition_to_awake(now, generation);
+                        self.lease = Some(generation);
+                    }
+                } else if !(self.trial_succeeded && word.state() == State::Closed)
+                    && self.lease.is_none()
+                {
+                    self.hold(now, now + hold_ms);
+                }
+            }
+        }
+    }
+
+    /// Holds the breaker open until `end_ms`, or longer if its own sleep window ends later.
+    fn hold(&mut self, now: u64, end_ms: u64) {
+        let (generation, moved) = self.breaker.state.transition_to_held_open(now, end_ms);
+        self.breaker.report(moved);
+        if let Some(generation) = generation {
+            self.held = Some(generation);
+        }
+    }
+}
+
+/// What this instance has to say of the trial its lease woke: nothing while none ran (the
+/// open period it woke is still current) or one is running (half-open); then its outcome.
+fn trial_outcome(word: Snapshot, lease: &mut Option<u32>, succeeded: &mut bool) -> Trial {
+    let Some(woken) = *lease else {
+        return Trial::None;
+    };
+    if word.generation() == woken || word.state() == State::HalfOpen {
+        return Trial::None;
+    }
+    *lease = None;
+    match word.state() {
+        State::Closed => {
+            *succeeded = true;
+            Trial::Succeeded
+        }
+        State::Open => Trial::Failed,
+        _ => Trial::None, // an operator forced it
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

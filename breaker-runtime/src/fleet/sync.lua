@@ -1,0 +1,177 @@
+-- One breaker's sync for one instance: adds its outcome deltas to the fleet's window (once per
+-- sequence number), moves the fleet's circuit, and returns the fleet's view. Every key is the
+-- breaker's, under one hash tag, so the script runs on one node of a cluster.
+--
+-- KEYS: 1 meta (hash: epoch, state, until, streak)   2 buckets (hash: "<bucket>:c"/"<bucket>:f")
+--       3 seen (hash: instance -> ms)   4 failing (hash: instance -> ms)
+--       5 seqs (hash: instance -> last sequence applied)   6 leases (hash: instance -> expiry ms)
+--       7 trials (hash: instance -> ms of its successful trial)
+-- ARGV: 1 instance  2 sequence  3 epoch the instance knows ("" for none)  4 window ms
+--       5 bucket ms  6 request volume threshold  7 error threshold %  8 quorum %
+--       9 sleep window ms  10 sleep window max ms (0: none)  11 jitter % (0: none)
+--       12 trial leases  13 lease ms  14 failing (0/1)  15 trial (0 none, 1 success, 2 failure)
+--       16 wants a lease (0/1)  17 number of deltas, then (age ms, calls, failures) per delta
+-- Returns: { epoch, applied (0 repeat, 1 applied, 2 store lost its data), calls, failures,
+--            instances, failing instances, state (0 closed, 1 open, 2 half-open),
+--            sleep left ms, lease left ms, streak }
+local meta, buckets, seen, failing, seqs, leases, trials =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local id = ARGV[1]
+local seq = tonumber(ARGV[2])
+local known = ARGV[3]
+local window = tonumber(ARGV[4])
+local bucket = tonumber(ARGV[5])
+
+-- The server's clock: every instance's ages are read against the same one.
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+local epoch = redis.call('HGET', meta, 'epoch')
+local lost = false
+if not epoch then
+  epoch = time[1] .. '.' .. time[2] .. '.' .. id
+  redis.call('HSET', meta, 'epoch', epoch, 'state', 0, 'until', 0, 'streak', 0)
+  lost = known ~= ''
+elseif known ~= '' and known ~= epoch then
+  lost = true
+end
+
+local function sleep_ms(streak)
+  local sleep = tonumber(ARGV[9])
+  local longest = tonumber(ARGV[10])
+  if longest > 0 then
+    sleep = math.min(sleep * 2 ^ streak, longest)
+  end
+  local jitter = tonumber(ARGV[11])
+  if jitter > 0 then
+    -- The microseconds of the server's clock as the random draw: scripts get no other.
+    sleep = sleep + math.floor(sleep * jitter / 100 * (tonumber(time[2]) % 1000) / 1000)
+  end
+  return math.floor(sleep)
+end
+
+local state = tonumber(redis.call('HGET', meta, 'state'))
+local until_ms = tonumber(redis.call('HGET', meta, 'until'))
+local streak = tonumber(redis.call('HGET', meta, 'streak'))
+local function set_state(next_state, next_until, next_streak)
+  state, until_ms, streak = next_state, next_until, next_streak
+  redis.call('HSET', meta, 'state', state, 'until', until_ms, 'streak', streak)
+  redis.call('DEL', leases, trials)
+end
+if state == 1 and now >= until_ms then
+  set_state(2, 0, streak)
+end
+
+local applied = 0
+if lost then
+  -- A store that lost the fleet's data: nothing of this batch is added (the instance sends its
+  -- whole window next, which holds it), and the instance learns the new epoch.
+  applied = 2
+elseif seq > tonumber(redis.call('HGET', seqs, id) or '0') then
+  applied = 1
+  redis.call('HSET', seqs, id, seq)
+  local count = tonumber(ARGV[17])
+  for i = 0, count - 1 do
+    local age = tonumber(ARGV[18 + 3 * i])
+    local calls = tonumber(ARGV[19 + 3 * i])
+    local failures = tonumber(ARGV[20 + 3 * i])
+    if age < window then
+      local b = math.floor((now - age) / bucket)
+      if calls > 0 then redis.call('HINCRBY', buckets, b .. ':c', calls) end
+      if failures > 0 then redis.call('HINCRBY', buckets, b .. ':f', failures) end
+    end
+  end
+  -- A trial's outcome counts once, with the batch that carries it.
+  local trial = tonumber(ARGV[15])
+  if state == 2 and trial == 2 then
+    set_state(1, now + sleep_ms(streak + 1), math.min(streak + 1, 31))
+  elseif state == 2 and trial == 1 then
+    redis.call('HSET', trials, id, now)
+  end
+end
+
+-- This instance is active, and failing or not.
+redis.call('HSET', seen, id, now)
+if ARGV[14] == '1' then
+  redis.call('HSET', failing, id, now)
+else
+  redis.call('HDEL', failing, id)
+end
+
+-- Instances that have not synced within the window are not active; after three windows they
+-- are forgotten.
+local active, failing_count = 0, 0
+local seen_list = redis.call('HGETALL', seen)
+for i = 1, #seen_list, 2 do
+  local at = tonumber(seen_list[i + 1])
+  if at < now - 3 * window then
+    redis.call('HDEL', seen, seen_list[i])
+    redis.call('HDEL', seqs, seen_list[i])
+    redis.call('HDEL', failing, seen_list[i])
+  elseif at >= now - window then
+    active = active + 1
+    local failed_at = tonumber(redis.call('HGET', failing, seen_list[i]) or '0')
+    if failed_at >= now - window then failing_count = failing_count + 1 end
+  end
+end
+
+-- The window: buckets that started within it; older ones are dropped.
+local oldest = math.floor((now - window) / bucket)
+local calls, failures = 0, 0
+local counts = redis.call('HGETALL', buckets)
+for i = 1, #counts, 2 do
+  local field = counts[i]
+  local b = tonumber(string.match(field, '^(%-?%d+):'))
+  if b == nil or b <= oldest then
+    redis.call('HDEL', buckets, field)
+  elseif string.sub(field, -1) == 'c' then
+    calls = calls + tonumber(counts[i + 1])
+  else
+    failures = failures + tonumber(counts[i + 1])
+  end
+end
+
+local quorum = math.max(2, math.ceil(active * tonumber(ARGV[8]) / 100))
+if state == 0 then
+  if calls >= tonumber(ARGV[6]) and failures * 100 >= tonumber(ARGV[7]) * calls
+    and failing_count >= quorum then
+    set_state(1, now + sleep_ms(0), 0)
+  end
+elseif state == 2 then
+  -- Closed by successful trials of at least two instances (of the only one, alone).
+  if redis.call('HLEN', trials) >= math.min(2, math.max(active, 1)) then
+    set_state(0, 0, 0)
+    redis.call('DEL', buckets, failing)
+    calls, failures, failing_count = 0, 0, 0
+  end
+end
+
+-- Trial leases, while half-open: a few instances at a time, each for a lifetime.
+local lease_left = 0
+if state == 2 then
+  local lease_list = redis.call('HGETALL', leases)
+  local held = 0
+  for i = 1, #lease_list, 2 do
+    local expiry = tonumber(lease_list[i + 1])
+    if expiry <= now then
+      redis.call('HDEL', leases, lease_list[i])
+    else
+      held = held + 1
+      if lease_list[i] == id then lease_left = expiry - now end
+    end
+  end
+  if lease_left == 0 and ARGV[16] == '1' and held < tonumber(ARGV[12])
+    and redis.call('HEXISTS', trials, id) == 0 then
+    lease_left = tonumber(ARGV[13])
+    redis.call('HSET', leases, id, now + lease_left)
+  end
+end
+
+-- An abandoned breaker's keys go away by themselves.
+local ttl = math.max(3 * window, 2 * sleep_ms(31), 60000)
+for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ttl) end
+
+local sleep_left = 0
+if state == 1 then sleep_left = until_ms - now end
+return { epoch, applied, calls, failures, active, failing_count, state, sleep_left, lease_left,
+  streak }

@@ -1,0 +1,104 @@
+//! What a breaker in fleet mode knows of the fleet: the shared counts and state as the last
+//! sync brought them, and how its own outcomes are getting there. Part of
+//! [`Metrics`](crate::Metrics) whatever the features, so that code reading metrics compiles
+//! the same with fleet mode on or off.
+
+use std::time::Duration;
+
+/// The fleet's circuit, as the shared store last said it was.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum FleetState {
+    /// The fleet's failures are under the thresholds, or too few instances see them.
+    #[default]
+    Closed,
+    /// The fleet tripped: every instance holds its breaker open.
+    Open,
+    /// The fleet's sleep window has passed: instances holding a trial lease let trial calls
+    /// through, the others stay open.
+    HalfOpen,
+}
+
+/// A fleet-mode breaker's view of the fleet, in [`Metrics::fleet`](crate::Metrics::fleet).
+///
+/// The counts of outcomes (`synced`, `pending`, `expired`) account for every outcome the
+/// breaker saw since it joined the fleet: each is in exactly one of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[non_exhaustive]
+pub struct FleetView {
+    /// The fleet's state at the last sync.
+    pub state: FleetState,
+    /// Whether this view is out of date: no sync has succeeded for more than two sync
+    /// periods (the store is slow, down or answering garbage), or none has yet. The breaker
+    /// then decides on its own counts alone, as without fleet mode.
+    pub stale: bool,
+    /// Time since the last successful sync; `None` before the first.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "since_sync_ms", with = "optional_millis")
+    )]
+    pub since_sync: Option<Duration>,
+    /// Instances that synced this breaker within its window.
+    pub instances: u64,
+    /// Of those, the instances whose own window is failing at the error threshold.
+    pub failing_instances: u64,
+    /// Calls in the fleet's window, every instance's.
+    pub calls: u64,
+    /// Failed calls in the fleet's window.
+    pub failures: u64,
+    /// `failures * 100 / calls`, rounded down; 0 with no calls.
+    pub error_percent: u64,
+    /// Outcomes of this instance that the store has counted.
+    pub synced: u64,
+    /// Outcomes of this instance waiting to be sent (or sent without an answer yet).
+    pub pending: u64,
+    /// Outcomes that left the window before they could be sent (the store was unreachable
+    /// for longer than the window): no longer part of any window, so not sent.
+    pub expired: u64,
+    /// Syncs that failed: no connection, a timeout, an error from the server.
+    pub sync_errors: u64,
+    /// Replies that did not have the shape the sync script returns, ignored.
+    pub bad_replies: u64,
+    /// Times the store was found to have lost the fleet's data (restarted empty, flushed) and
+    /// was seeded again with this instance's window.
+    pub reseeds: u64,
+}
+
+impl FleetView {
+    /// The fleet's window, as the store sums it.
+    #[cfg(feature = "redis")]
+    pub(crate) fn with_counts(mut self, calls: u64, failures: u64) -> FleetView {
+        self.calls = calls;
+        self.failures = failures;
+        self.error_percent = (failures * 100).checked_div(calls).unwrap_or(0);
+        self
+    }
+}
+
+#[cfg(feature = "serde")]
+mod optional_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    #[allow(clippy::ref_option)] // the signature serde's `with` calls
+    pub(super) fn serialize<S: Serializer>(
+        duration: &Option<Duration>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        match duration {
+            Some(duration) => {
+                to.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+            }
+            None => to.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        from: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Option::<u64>::deserialize(from).map(|millis| millis.map(Duration::from_millis))
+    }
+}

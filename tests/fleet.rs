@@ -1,0 +1,657 @@
+//! Fleet mode against a real `redis-server` of the test's own: several instances, each a fleet
+//! client of its own with its own breaker of the same name, as separate processes would be.
+//! Real servers take real time: the bounds are generous, and what is asserted is what
+//! happened, not how fast.
+
+mod redis_server;
+
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use fusebox::{
+    CircuitBreaker, Config, FleetState, FleetView, State, circuit_breaker,
+    fleet::{self, Fleet, FleetError, FleetOptions},
+    registry,
+};
+use redis_server::RedisServer;
+use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener};
+
+/// A 2 s window of 200 ms buckets: a sync about every 200 ms.
+fn config(sleep_ms: u64) -> Config {
+    Config::builder()
+        .window(Duration::from_secs(2))
+        .window_buckets(10)
+        .request_volume_threshold(20)
+        .error_threshold(50)
+        .sleep_window(Duration::from_millis(sleep_ms))
+        .fleet(true)
+        .build()
+        .unwrap()
+}
+
+struct Instance {
+    fleet: Fleet,
+    breaker: Arc<CircuitBreaker>,
+}
+
+impl Instance {
+    fn new(url: &str, id: &str, name: &str, config: Config) -> Instance {
+        let fleet = Fleet::connect(
+            url,
+            FleetOptions::new()
+                .instance(id)
+                .timeout(Duration::from_millis(200))
+                .max_backoff(Duration::from_millis(400)),
+        )
+        .unwrap();
+        let breaker = Arc::new(CircuitBreaker::new(name.to_owned(), config));
+        fleet.join(Arc::clone(&breaker)).unwrap();
+        Instance { fleet, breaker }
+    }
+
+    fn view(&self) -> FleetView {
+        self.breaker.metrics().fleet.expect("joined a fleet")
+    }
+
+    fn fail(&self, times: usize) {
+        for _ in 0..times {
+            let _ = self.breaker.call(|| Err::<(), _>("backend down"));
+        }
+    }
+
+    fn succeed(&self, times: usize) {
+        for _ in 0..times {
+            let _ = self.breaker.call(|| Ok::<_, ()>(()));
+        }
+    }
+
+    /// Every outcome since joining is synced, pending or expired.
+    fn accounted(&self) -> u64 {
+        let view = self.view();
+        view.synced + view.pending + view.expired
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.fleet.stop();
+    }
+}
+
+fn instances(url: &str, name: &str, count: usize, config: Config) -> Vec<Instance> {
+    (0..count)
+        .map(|i| Instance::new(url, &format!("instance-{i}"), name, config))
+        .collect()
+}
+
+/// Waits (polling every 5 ms) until `done` holds, for at most `limit`; how long it took.
+async fn eventually(limit: Duration, what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < limit, "not within {limit:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
+async fn synced_once(fleet: &[Instance]) {
+    eventually(Duration::from_secs(10), "every instance synced", || {
+        fleet.iter().all(|i| i.view().since_sync.is_some())
+    })
+    .await;
+}
+
+/// Every instance fails 8 calls, under its own volume threshold; the fleet trips.
+async fn trip(fleet: &[Instance]) {
+    synced_once(fleet).await;
+    for instance in fleet {
+        instance.fail(8);
+    }
+    eventually(Duration::from_secs(5), "the fleet open", || {
+        fleet.iter().all(|i| i.breaker.state() == State::Open)
+    })
+    .await;
+}
+
+fn with_server<F: Future<Output = ()>>(test: impl FnOnce(RedisServer) -> F) {
+    let Some(server) = RedisServer::start() else {
+        return;
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test(server));
+}
+
+#[test]
+fn five_instances_each_below_their_volume_trip_together_within_one_sync_period() {
+    with_server(|server| async move {
+        let mut times = Vec::new();
+        for round in 0..5 {
+            let fleet = instances(
+                &server.url(),
+                &format!("catalog-{round}"),
+                5,
+                config(60_000),
+            );
+            synced_once(&fleet).await;
+            // 6 failures each: 30 in the fleet, over its volume of 20; 6 in each window, under.
+            for instance in &fleet {
+                instance.fail(6);
+                assert_eq!(
+                    instance.breaker.state(),
+                    State::Closed,
+                    "alone, too few calls"
+                );
+            }
+            let took = eventually(Duration::from_secs(5), "every instance open", || {
+                fleet.iter().all(|i| i.breaker.state() == State::Open)
+            })
+            .await;
+            times.push(took);
+            for instance in &fleet {
+                let view = instance.view();
+                assert_eq!(view.state, FleetState::Open);
+                assert!(!view.stale);
+                assert_eq!(instance.breaker.metrics().failures, 6, "each saw its own 6");
+                assert_eq!(instance.accounted(), 6);
+            }
+            eventually(
+                Duration::from_secs(5),
+                "the fleet's window in every view",
+                || {
+                    fleet
+                        .iter()
+                        .all(|i| i.view().failures == 30 && i.view().instances == 5)
+                },
+            )
+            .await;
+        }
+        times.sort();
+        eprintln!(
+            "threshold crossed → every instance open: {times:?}, median {:?}",
+            times[2]
+        );
+        assert!(
+            times[2] < Duration::from_secs(1),
+            "a sync period is 200 ms: the median was {:?}",
+            times[2]
+        );
+    });
+}
+
+#[test]
+fn one_bad_instance_trips_only_its_own_breaker() {
+    with_server(|server| async move {
+        let fleet = instances(&server.url(), "search", 5, config(60_000));
+        synced_once(&fleet).await;
+        fleet[0].fail(20);
+        assert_eq!(
+            fleet[0].breaker.state(),
+            State::Open,
+            "its own breaker trips"
+        );
+        for healthy in &fleet[1..] {
+            healthy.succeed(5);
+        }
+        // The fleet's window holds 40 calls, 20 failed (50 %), but one instance is failing.
+        eventually(
+            Duration::from_secs(5),
+            "the fleet saw every instance",
+            || {
+                fleet
+                    .iter()
+                    .all(|i| i.view().calls == 40 && i.view().failing_instances == 1)
+            },
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(600)).await; // three more syncs
+        for healthy in &fleet[1..] {
+            assert_eq!(healthy.breaker.state(), State::Closed);
+            assert_eq!(healthy.view().state, FleetState::Closed);
+        }
+        // A second failing instance is not a quorum of five either (50 %: three).
+        fleet[1].fail(25);
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(
+            fleet[2..]
+                .iter()
+                .all(|i| i.breaker.state() == State::Closed)
+        );
+        assert_eq!(fleet[2].view().failing_instances, 2);
+        // A third is.
+        fleet[2].fail(25);
+        eventually(Duration::from_secs(5), "the healthy ones held open", || {
+            fleet[3..].iter().all(|i| i.breaker.state() == State::Open)
+        })
+        .await;
+    });
+}
+
+#[test]
+fn the_fleet_half_opens_on_leases_and_closes_after_two_instances_succeed() {
+    with_server(|server| async move {
+        let fleet = instances(&server.url(), "pricing", 3, config(800));
+        trip(&fleet).await;
+        // The backend is back: every instance keeps calling, and is refused while held.
+        eventually(Duration::from_secs(10), "the fleet closed", || {
+            for instance in &fleet {
+                instance.succeed(1);
+            }
+            fleet
+                .iter()
+                .all(|i| i.breaker.state() == State::Closed && i.view().state == FleetState::Closed)
+        })
+        .await;
+        let trials = |i: &Instance| {
+            i.breaker
+                .metrics()
+                .counters
+                .transitions
+                .count(State::Open, State::HalfOpen)
+        };
+        // Two leases: two instances ran trials, the third was closed by the fleet.
+        let trialled: Vec<u64> = fleet.iter().map(trials).collect();
+        assert_eq!(
+            trialled.iter().filter(|&&n| n > 0).count(),
+            2,
+            "{trialled:?}"
+        );
+        for instance in &fleet {
+            assert_eq!(
+                instance
+                    .breaker
+                    .metrics()
+                    .counters
+                    .transitions
+                    .count(State::HalfOpen, State::Open),
+                0,
+                "no trial failed"
+            );
+        }
+    });
+}
+
+#[test]
+fn a_failed_fleet_trial_opens_the_fleet_again() {
+    with_server(|server| async move {
+        let fleet = instances(&server.url(), "payments", 3, config(600));
+        trip(&fleet).await;
+        let mut seen_half_open = false;
+        // The backend is still down: the first trial fails and the fleet opens again.
+        eventually(Duration::from_secs(10), "a trial failed", || {
+            for instance in &fleet {
+                instance.fail(1);
+            }
+            seen_half_open |= fleet.iter().any(|i| i.view().state == FleetState::HalfOpen);
+            seen_half_open && fleet.iter().all(|i| i.view().state == FleetState::Open)
+        })
+        .await;
+        assert!(fleet.iter().all(|i| i.breaker.state() == State::Open));
+        assert!(fleet.iter().all(|i| {
+            i.breaker
+                .metrics()
+                .counters
+                .transitions
+                .count(State::HalfOpen, State::Closed)
+                == 0
+        }));
+    });
+}
+
+/// The call path answers, at once, whatever the store does.
+fn calls_answer(fleet: &[Instance]) {
+    for instance in fleet {
+        let start = Instant::now();
+        instance.succeed(100);
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "100 calls took {:?}: a call waited on the store",
+            start.elapsed()
+        );
+    }
+}
+
+/// A window long enough that nothing ages out during a fault.
+fn long_window() -> Config {
+    Config::builder()
+        .window(Duration::from_secs(60))
+        .window_buckets(300)
+        .fleet(true)
+        .build()
+        .unwrap()
+}
+
+async fn until_stale(fleet: &[Instance]) {
+    eventually(Duration::from_secs(10), "the fleet view stale", || {
+        fleet.iter().all(|i| i.view().stale)
+    })
+    .await;
+}
+
+async fn until_fresh_and_sent(fleet: &[Instance]) {
+    eventually(
+        Duration::from_secs(15),
+        "synced again, nothing pending",
+        || {
+            fleet
+                .iter()
+                .all(|i| !i.view().stale && i.view().pending == 0)
+        },
+    )
+    .await;
+}
+
+/// Every outcome made is in the fleet's window once: none lost, none counted twice.
+async fn fleet_counts(fleet: &[Instance], calls: u64) {
+    // One more round of syncs, so that every instance's answer saw the others' last batch.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually(
+        Duration::from_secs(5),
+        "the fleet counts every call once",
+        || fleet.iter().all(|i| i.view().calls == calls),
+    )
+    .await;
+}
+
+#[test]
+fn kill_9_and_restart_empty_the_store_is_seeded_again() {
+    with_server(|mut server| async move {
+        let fleet = instances(&server.url(), "inventory", 3, long_window());
+        synced_once(&fleet).await;
+        calls_answer(&fleet);
+        fleet_counts(&fleet, 300).await;
+        server.kill();
+        calls_answer(&fleet);
+        until_stale(&fleet).await;
+        assert!(fleet.iter().all(|i| i.view().sync_errors > 0));
+        assert!(
+            fleet.iter().all(|i| i.view().pending == 100),
+            "the calls made while down wait"
+        );
+        server.restart();
+        until_fresh_and_sent(&fleet).await;
+        assert!(
+            fleet.iter().all(|i| i.view().reseeds >= 1),
+            "the lost data was noticed"
+        );
+        // The new store holds every instance's window again, each call once.
+        fleet_counts(&fleet, 600).await;
+        assert!(
+            fleet
+                .iter()
+                .all(|i| i.accounted() == 200 && i.view().synced == 200)
+        );
+    });
+}
+
+#[test]
+fn sigstop_and_sigcont_count_each_batch_once() {
+    with_server(|server| async move {
+        let fleet = instances(&server.url(), "shipping", 3, long_window());
+        synced_once(&fleet).await;
+        server.signal("STOP");
+        calls_answer(&fleet);
+        until_stale(&fleet).await;
+        // Batches were sent to the stopped server and timed out; they are sent again.
+        calls_answer(&fleet);
+        server.signal("CONT");
+        until_fresh_and_sent(&fleet).await;
+        fleet_counts(&fleet, 600).await;
+        assert!(
+            fleet
+                .iter()
+                .all(|i| i.view().sync_errors > 0 && i.accounted() == 200)
+        );
+    });
+}
+
+#[test]
+fn client_pause_turns_the_view_stale_until_it_ends() {
+    with_server(|server| async move {
+        let fleet = instances(&server.url(), "reviews", 3, long_window());
+        synced_once(&fleet).await;
+        server.cli(&["CLIENT", "PAUSE", "2000", "ALL"]).unwrap();
+        calls_answer(&fleet);
+        until_stale(&fleet).await;
+        until_fresh_and_sent(&fleet).await;
+        fleet_counts(&fleet, 300).await;
+        assert!(
+            fleet
+                .iter()
+                .all(|i| i.view().reseeds == 0 && i.accounted() == 100)
+        );
+    });
+}
+
+#[test]
+fn flushall_is_detected_and_the_store_seeded_again() {
+    with_server(|server| async move {
+        let fleet = instances(&server.url(), "ratings", 3, long_window());
+        synced_once(&fleet).await;
+        calls_answer(&fleet);
+        fleet_counts(&fleet, 300).await;
+        server.cli(&["FLUSHALL"]).unwrap();
+        calls_answer(&fleet);
+        eventually(Duration::from_secs(5), "every instance re-seeded", || {
+            fleet.iter().all(|i| i.view().reseeds == 1)
+        })
+        .await;
+        until_fresh_and_sent(&fleet).await;
+        fleet_counts(&fleet, 600).await;
+        assert!(
+            fleet
+                .iter()
+                .all(|i| i.accounted() == 200 && i.view().expired == 0)
+        );
+    });
+}
+
+/// A server that speaks the protocol but answers every script with a wrong shape (`wrong`),
+/// or answers anything with bytes that are not the protocol at all.
+async fn garbage_server(wrong: bool) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buffer = Vec::new();
+                let mut chunk = [0; 4096];
+                while let Ok(read) = stream.read(&mut chunk).await {
+                    if read == 0 {
+                        return;
+                    }
+                    buffer.extend_from_slice(&chunk[..read]);
+                    while let Some((command, used)) = parse_command(&buffer) {
+                        buffer.drain(..used);
+                        let answer: &[u8] = if !wrong {
+                            b"\x00\xffnot the protocol\r\n"
+                        } else if command.eq_ignore_ascii_case("EVALSHA")
+                            || command.eq_ignore_ascii_case("EVAL")
+                        {
+                            b"*3\r\n:1\r\n$3\r\nbad\r\n:-5\r\n"
+                        } else {
+                            b"+OK\r\n"
+                        };
+                        if stream.write_all(answer).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("redis://{address}")
+}
+
+/// The first complete command in `buffer` (an array of bulk strings): its name and length.
+fn parse_command(buffer: &[u8]) -> Option<(String, usize)> {
+    let text = std::str::from_utf8(buffer).ok()?;
+    let mut at = 0;
+    let line = |at: &mut usize| -> Option<&str> {
+        let end = text[*at..].find("\r\n")? + *at;
+        let line = &text[*at..end];
+        *at = end + 2;
+        Some(line)
+    };
+    let count: usize = line(&mut at)?.strip_prefix('*')?.parse().ok()?;
+    let mut name = None;
+    for _ in 0..count {
+        let len: usize = line(&mut at)?.strip_prefix('$')?.parse().ok()?;
+        let item = text.get(at..at + len)?;
+        name.get_or_insert_with(|| item.to_owned());
+        at += len + 2;
+        if at > text.len() {
+            return None;
+        }
+    }
+    Some((name?, at))
+}
+
+#[test]
+fn a_server_answering_garbage_is_counted_and_ignored() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for wrong in [true, false] {
+            let url = garbage_server(wrong).await;
+            let instance = Instance::new(&url, "a", "garbage", long_window());
+            let fleet = [instance];
+            calls_answer(&fleet);
+            eventually(Duration::from_secs(10), "bad answers counted", || {
+                let view = fleet[0].view();
+                if wrong {
+                    view.bad_replies >= 2
+                } else {
+                    view.sync_errors >= 2
+                }
+            })
+            .await;
+            let view = fleet[0].view();
+            assert!(view.stale && view.since_sync.is_none(), "{view:?}");
+            assert_eq!(view.state, FleetState::Closed, "nothing taken from garbage");
+            assert_eq!(fleet[0].breaker.state(), State::Closed);
+            // What the breaker saw waits to be sent: nothing is lost.
+            assert_eq!(
+                (view.pending, view.synced, view.expired),
+                (100, 0, 0),
+                "{view:?}"
+            );
+        }
+    });
+}
+
+#[test]
+fn bad_options_and_urls_say_what_is_allowed() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(
+        Fleet::connect("redis://127.0.0.1", FleetOptions::new()).unwrap_err(),
+        FleetError::NoRuntime
+    );
+    let _entered = runtime.enter();
+    let error = Fleet::connect("http://127.0.0.1", FleetOptions::new()).unwrap_err();
+    assert!(matches!(error, FleetError::Url { .. }), "{error}");
+    assert!(error.to_string().contains("redis://"), "{error}");
+    let error = Fleet::connect("redis://127.0.0.1", FleetOptions::new().quorum(0)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "fleet option quorum must be between 1 and 100, got 0"
+    );
+    let error =
+        Fleet::connect("redis://127.0.0.1", FleetOptions::new().instance("a{b}")).unwrap_err();
+    assert!(error.to_string().contains("must not contain"), "{error}");
+    let fleet = Fleet::connect("redis://127.0.0.1:1", FleetOptions::new()).unwrap();
+    let breaker = Arc::new(CircuitBreaker::new("twice", Config::default()));
+    fleet.join(Arc::clone(&breaker)).unwrap();
+    assert_eq!(
+        fleet.join(breaker).unwrap_err(),
+        FleetError::AlreadyJoined("twice".to_owned())
+    );
+    fleet.stop();
+}
+
+#[circuit_breaker(name = "fleet::annotated", window_ms = 2000, fleet = true)]
+fn annotated() -> Result<(), Down> {
+    Err(Down)
+}
+
+#[derive(Debug)]
+struct Down;
+
+impl From<fusebox::BreakerError> for Down {
+    fn from(_: fusebox::BreakerError) -> Self {
+        Down
+    }
+}
+
+#[test]
+fn start_syncs_every_registered_breaker_with_fleet_on() {
+    with_server(|server| async move {
+        let plain = registry::get_or_register("fleet::plain", Config::default());
+        let fleet = fleet::start(&server.url(), FleetOptions::new().instance("registry")).unwrap();
+        assert_eq!(
+            fleet::start(&server.url(), FleetOptions::new()).unwrap_err(),
+            FleetError::AlreadyStarted
+        );
+        let breaker = registry::get("fleet::annotated").expect("declared by the attribute");
+        eventually(
+            Duration::from_secs(5),
+            "the annotated breaker synced",
+            || {
+                breaker
+                    .metrics()
+                    .fleet
+                    .is_some_and(|view| view.since_sync.is_some())
+            },
+        )
+        .await;
+        let _ = annotated();
+        eventually(Duration::from_secs(5), "its outcome synced", || {
+            breaker
+                .metrics()
+                .fleet
+                .is_some_and(|view| view.synced == 1 && view.calls == 1)
+        })
+        .await;
+        // Registered later, with the key on: joined at the next look at the registry.
+        let later = registry::get_or_register("fleet::later", config(60_000));
+        eventually(Duration::from_secs(5), "a later breaker joined", || {
+            later.metrics().fleet.is_some()
+        })
+        .await;
+        assert!(plain.metrics().fleet.is_none(), "fleet is off by default");
+        // Removed from the registry (as an evicted key is): its sync ends with it.
+        registry::remove("fleet::later");
+        eventually(Duration::from_secs(5), "a removed breaker unsynced", || {
+            later.metrics().fleet.is_some_and(|view| view.stale)
+        })
+        .await;
+        // The keys: versioned, under the breaker's name as the hash tag.
+        let seen = server.cli(&["HGET", "fusebox:v1:{fleet::annotated}:seen", "registry"]);
+        assert!(seen.is_some_and(|at| at.trim().parse::<u64>().is_ok()));
+        let keys = server
+            .cli(&["KEYS", "fusebox:v1:{fleet::annotated}:*"])
+            .unwrap();
+        for part in ["meta", "buckets", "seen", "seqs"] {
+            assert!(
+                keys.contains(&format!("{{fleet::annotated}}:{part}")),
+                "{keys}"
+            );
+        }
+        fleet.stop();
+    });
+}

@@ -1,0 +1,143 @@
+//! A `redis-server` of the test's own: on a unix socket in a temporary directory, without
+//! persistence, killed with the test. And the faults the fleet tests inject into it.
+
+// Each test binary uses the helpers it needs.
+#![allow(dead_code)]
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU32, Ordering},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Numbers the servers of one test process.
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub struct RedisServer {
+    dir: PathBuf,
+    socket: PathBuf,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    /// A new server, or `None` (said on stderr) when `redis-server` is not installed, unless
+    /// `BREAKER_REQUIRE_REDIS` is set (as CI sets it), which makes that a failure.
+    pub fn start() -> Option<RedisServer> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_err()
+        {
+            assert!(
+                std::env::var_os("BREAKER_REQUIRE_REDIS").is_none(),
+                "redis-server is not installed, and BREAKER_REQUIRE_REDIS is set"
+            );
+            eprintln!(
+                "SKIPPED: redis-server is not installed (Debian: apt-get install redis-server); \
+                 the fleet tests need a real server"
+            );
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "fusebox-redis-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let socket = dir.join("redis.sock");
+        let mut server = RedisServer {
+            dir,
+            socket,
+            child: None,
+        };
+        server.run();
+        Some(server)
+    }
+
+    fn run(&mut self) {
+        let _ = std::fs::remove_file(&self.socket);
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .arg("--unixsocket")
+            .arg(&self.socket)
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.ping() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis+unix://{}", self.socket.display())
+    }
+
+    fn ping(&self) -> bool {
+        self.socket.exists() && self.cli(&["PING"]).is_some_and(|out| out.trim() == "PONG")
+    }
+
+    /// A command through `redis-cli`, its output; `None` if it could not run.
+    pub fn cli(&self, args: &[&str]) -> Option<String> {
+        let output = Command::new("redis-cli")
+            .arg("-s")
+            .arg(&self.socket)
+            .args(args)
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// `kill -9`: the server dies with everything it held.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A new, empty server on the same socket.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.run();
+    }
+
+    /// SIGSTOP or SIGCONT.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{signal}");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            // A stopped server would not die of SIGKILL's reaping otherwise.
+            let _ = Command::new("kill")
+                .arg("-CONT")
+                .arg(self.pid().to_string())
+                .status();
+        }
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
