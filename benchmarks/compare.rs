@@ -27,6 +27,7 @@ use std::{
 
 use fusebox::{BreakerError, CircuitBreaker, Config, Keyed, State, circuit_breaker, registry};
 
+mod fleet_mode;
 mod harness;
 
 use harness::{CALLS, SAMPLES, interleaved, median, on_tokio, one_thread, ratio, two_threads};
@@ -152,12 +153,41 @@ fn main() {
     if !std::env::args().any(|arg| arg == "--bench") {
         return;
     }
+    let server = fleet_mode::start();
     print_table(&[closed(), contended(), open(), asynchronous()]);
     keyed();
+    // The same, with fusebox's breakers in fleet mode: their counts are synced to Redis in
+    // the background while they are measured.
+    if let Some(_server) = server {
+        fleet_mode::joining();
+        for name in [
+            "bench::closed",
+            "bench::shared",
+            "bench::open",
+            "bench::async",
+        ] {
+            fleet_mode::join(&registry::get(name).expect("declared"));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        println!(
+            "
+fleet mode on for the #[circuit_breaker] and CircuitBreaker::call breakers:"
+        );
+        print_table(&[closed(), contended(), open(), asynchronous()]);
+        let synced = registry::get("bench::closed")
+            .and_then(|breaker| breaker.metrics().fleet)
+            .expect("in fleet mode");
+        println!(
+            "
+bench::closed's fleet view at the end: {} synced, {} pending, {} sync errors, stale: {}",
+            synced.synced, synced.pending, synced.sync_errors, synced.stale
+        );
+    }
 }
 
 fn closed() -> Row {
-    let runtime_breaker = CircuitBreaker::new("bench::runtime", Config::default());
+    let runtime_breaker =
+        fleet_mode::member(CircuitBreaker::new("bench::runtime", Config::default()));
     let recloser = recloser::Recloser::default();
     let failsafe = failsafe_breaker();
     Row::new(
@@ -178,7 +208,10 @@ fn closed() -> Row {
 }
 
 fn contended() -> Row {
-    let shared_runtime = CircuitBreaker::new("bench::runtime-shared", Config::default());
+    let shared_runtime = fleet_mode::member(CircuitBreaker::new(
+        "bench::runtime-shared",
+        Config::default(),
+    ));
     let shared_recloser = recloser::Recloser::default();
     let shared_failsafe = failsafe_breaker();
     Row::new(
@@ -205,7 +238,8 @@ fn open() -> Row {
     let _ = registry::get("bench::open")
         .expect("registered at its first call")
         .call(|| Err::<(), _>(Error));
-    let open_runtime = CircuitBreaker::new("bench::runtime-open", open_config());
+    let open_runtime =
+        fleet_mode::member(CircuitBreaker::new("bench::runtime-open", open_config()));
     let _ = open_runtime.call(|| Err::<(), _>(Error));
     assert_eq!(open_runtime.state(), State::Open);
     let open_recloser = recloser_open();
@@ -236,7 +270,10 @@ fn asynchronous() -> Row {
     let tokio = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime");
-    let async_runtime = CircuitBreaker::new("bench::runtime-async", Config::default());
+    let async_runtime = fleet_mode::member(CircuitBreaker::new(
+        "bench::runtime-async",
+        Config::default(),
+    ));
     let async_recloser = recloser::AsyncRecloser::from(recloser::Recloser::default());
     let async_failsafe = failsafe_breaker();
     Row::new(
