@@ -25,19 +25,25 @@
 //! - **Faults.** Redis slow, down, paused, restarted empty or answering garbage: calls go on
 //!   deciding locally, and [`FleetView::stale`](crate::FleetView::stale) says the fleet view is
 //!   old (in [`Metrics::fleet`](crate::Metrics::fleet), the `metrics` feature's
-//!   `breaker_fleet_stale` and the dashboard). A hold the fleet put on a breaker lapses by
-//!   itself two sync periods after the last answer. Syncs back off while the store fails and
-//!   resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and ignored.
+//!   `breaker_fleet_stale` and the dashboard). A fleet trip holds a breaker open for the
+//!   fleet's sleep window, as its own trip would; while the fleet is half-open, an instance
+//!   without a lease is held only until two sync periods after the last answer, so a store
+//!   that goes away leaves the breaker to its own half-open. Syncs back off while the store
+//!   fails and resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and
+//!   ignored.
 //!   A store that lost the fleet's data is detected (its epoch changed) and seeded again with
 //!   each instance's window. Every outcome is counted in exactly one of `synced`, `pending` and
 //!   `expired`; what waits is one entry per bucket period of the window, whatever the outage.
+//!   With the `tracing` feature, the first failed sync of an outage is a warning that says why
+//!   (the store's error, a timeout, or the shape of a bad reply), and its end an info event.
 //!
 //! # The store
 //!
 //! One breaker's keys share a hash tag (one slot, so that on Redis Cluster the script runs on
 //! the one node that holds them; this client connects to one endpoint, a server or a proxy in
-//! front of a cluster) and a version: `<prefix>:v1:{<name>}:meta`, `…:buckets`, `…:seen`, `…:failing`, `…:seqs`,
-//! `…:leases` and `…:trials`, all hashes, expiring by themselves when no instance syncs them.
+//! front of a cluster) and a version: `<prefix>:v1:{<name>}:meta`, `…:buckets`, `…:seen`,
+//! `…:failing`, `…:seqs`, `…:leases` and `…:trials`, all hashes, expiring by themselves when
+//! no instance syncs them.
 //! The script reads the server's clock (`TIME`); instances send the *age* of each delta on
 //! their own clock, so clock skew between hosts cancels out. Each batch carries the instance's
 //! id and a sequence number, added once: a batch resent after a lost answer never counts
@@ -363,8 +369,9 @@ impl Fleet {
         })
     }
 
-    /// Syncs `breaker` with the fleet from now on, whatever its `fleet` key says. Its
-    /// outcomes from before are not the fleet's.
+    /// Syncs `breaker` with the fleet from now on, whatever its `fleet` key says, until
+    /// [`stop`](Self::stop) (the sync holds an `Arc` of it till then). Its outcomes from
+    /// before are not the fleet's.
     ///
     /// # Errors
     /// [`FleetError::AlreadyJoined`] if the breaker syncs with a fleet already.

@@ -199,12 +199,20 @@ impl Member {
             std::sync::atomic::Ordering::Relaxed,
         );
         let reply = match answer {
-            Ok(Ok(value)) => Reply::parse(&value).map_err(|_| true),
-            // No answer in time, no connection, or an error from the server.
-            Ok(Err(_)) | Err(_) => Err(false),
+            Ok(Ok(value)) => Reply::parse(&value).map_err(|bad| Fault::BadReply(bad.0)),
+            // An error from the server, or no connection.
+            Ok(Err(error)) => Err(Fault::Store(error.to_string())),
+            Err(_) => Err(Fault::Store(format!(
+                "no answer within {:?}",
+                self.options.timeout
+            ))),
         };
         match reply {
             Ok(reply) => {
+                #[cfg(feature = "tracing")]
+                if self.errors_in_row > 0 {
+                    tracing::info!(breaker = %breaker.name(), "fleet sync resumed");
+                }
                 self.errors_in_row = 0;
                 link.succeeded(now);
                 self.follow(&reply, now);
@@ -215,15 +223,20 @@ impl Member {
                     view.failing_instances = reply.failing_instances;
                 });
             }
-            Err(bad_reply) => {
+            Err(fault) => {
+                // Said once per outage, not once per retry.
+                #[cfg(feature = "tracing")]
+                if self.errors_in_row == 0 {
+                    tracing::warn!(
+                        breaker = %breaker.name(),
+                        "fleet sync failed, deciding locally until it resumes: {fault}"
+                    );
+                }
                 self.errors_in_row = self.errors_in_row.saturating_add(1);
                 link.failed();
-                link.update(|view| {
-                    if bad_reply {
-                        view.bad_replies += 1;
-                    } else {
-                        view.sync_errors += 1;
-                    }
+                link.update(|view| match fault {
+                    Fault::BadReply(_) => view.bad_replies += 1,
+                    Fault::Store(_) => view.sync_errors += 1,
                 });
             }
         }
@@ -356,6 +369,24 @@ impl Member {
         self.breaker.report(moved);
         if let Some(generation) = generation {
             self.held = Some(generation);
+        }
+    }
+}
+
+/// Why a sync did not bring the fleet's view.
+#[derive(Debug)]
+enum Fault {
+    /// No answer in time, no connection, or an error from the server.
+    Store(String),
+    /// An answer that is not the script's.
+    BadReply(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Store(message) => write!(f, "the store: {message}"),
+            Fault::BadReply(message) => write!(f, "a reply of the wrong shape, ignored: {message}"),
         }
     }
 }
