@@ -19,11 +19,12 @@ use fusebox::{
 use redis_server::RedisServer;
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener};
 
-/// A 2 s window of 200 ms buckets: a sync about every 200 ms.
+/// A 10 s window of 200 ms buckets: a sync about every 200 ms, and nothing ages out of the
+/// window while a test on a slow machine waits for it.
 fn config(sleep_ms: u64) -> Config {
     Config::builder()
-        .window(Duration::from_secs(2))
-        .window_buckets(10)
+        .window(Duration::from_secs(10))
+        .window_buckets(50)
         .request_volume_threshold(20)
         .error_threshold(50)
         .sleep_window(Duration::from_millis(sleep_ms))
@@ -584,7 +585,13 @@ fn bad_options_and_urls_say_what_is_allowed() {
     fleet.stop();
 }
 
-#[circuit_breaker(name = "fleet::annotated", window_ms = 2000, fleet = true)]
+// A minute's window (its bucket stays in the store for the test), synced every 200 ms.
+#[circuit_breaker(
+    name = "fleet::annotated",
+    window_ms = 60000,
+    window_buckets = 300,
+    fleet = true
+)]
 fn annotated() -> Result<(), Down> {
     Err(Down)
 }
@@ -634,10 +641,31 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         })
         .await;
         assert!(plain.metrics().fleet.is_none(), "fleet is off by default");
+        // Each key of a family with the key on is a fleet breaker of its own.
+        let hosts: fusebox::Keyed<String> = fusebox::Keyed::new("fleet::hosts", config(60_000));
+        let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
+        let host = hosts.get("10.0.0.1").expect("made at its first call");
+        eventually(Duration::from_secs(5), "a family's key joined", || {
+            host.metrics().fleet.is_some()
+        })
+        .await;
+        let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
+        eventually(
+            Duration::from_secs(5),
+            "its call after joining synced",
+            || host.metrics().fleet.is_some_and(|view| view.synced == 1),
+        )
+        .await;
         // Removed from the registry (as an evicted key is): its sync ends with it.
         registry::remove("fleet::later");
+        assert!(
+            hosts.remove("10.0.0.1").is_some(),
+            "a key gone from its family"
+        );
         eventually(Duration::from_secs(5), "a removed breaker unsynced", || {
-            later.metrics().fleet.is_some_and(|view| view.stale)
+            [&later, &host]
+                .iter()
+                .all(|breaker| breaker.metrics().fleet.is_some_and(|view| view.stale))
         })
         .await;
         // The keys: versioned, under the breaker's name as the hash tag.
