@@ -142,6 +142,12 @@
 //!   `metrics::spawn_publisher`.
 //! - `http`: `http::router()` and `http::admin_router()`, axum routes with the dashboard
 //!   (implies `serde` and `tokio`).
+//! - `tower`: `tower::CircuitBreakerLayer` (and `per_key`), a breaker in front of any tower
+//!   service, with HTTP and gRPC classifiers.
+//! - `reqwest`: `reqwest::CircuitBreakerMiddleware`, one breaker per host for a
+//!   `reqwest-middleware` client.
+//! - `axum`: `BreakerError` and `Failure<E>` answer as axum responses (503 with `Retry-After`,
+//!   503 when busy, 504 on a timeout).
 //! - `redis`: fleet mode, `fleet::start`: breakers with `fleet = true` share their counts with
 //!   the service's other instances through Redis, in the background, and trip together on the
 //!   fleet's failures (with a quorum of failing instances); nothing is added to a call.
