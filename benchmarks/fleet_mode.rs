@@ -3,20 +3,17 @@
 //! running from the start, so that the tables with and without fleet mode differ only in
 //! whether the measured breakers joined it (and their syncs run while they are measured).
 
-use std::{
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    sync::{
-        Arc, OnceLock,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::{Duration, Instant},
+use std::sync::{
+    Arc, OnceLock,
+    atomic::{AtomicBool, Ordering},
 };
 
 use fusebox::{
     CircuitBreaker,
     fleet::{Fleet, FleetOptions},
 };
+
+use crate::redis_server::RedisServer;
 
 static FLEET: OnceLock<Fleet> = OnceLock::new();
 static JOINING: AtomicBool = AtomicBool::new(false);
@@ -44,35 +41,11 @@ pub fn join(breaker: &Arc<CircuitBreaker>) {
 
 /// Starts the server and the fleet client; `None` (said) without `redis-server`.
 pub fn start() -> Option<Server> {
-    let dir = std::env::temp_dir().join(format!("fusebox-bench-redis-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).ok()?;
-    let socket = dir.join("redis.sock");
-    let Ok(child) = Command::new("redis-server")
-        .args([
-            "--port",
-            "0",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--unixsocket",
-        ])
-        .arg(&socket)
-        .arg("--dir")
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .spawn()
-    else {
+    let Some(redis) = RedisServer::start() else {
         println!("\nfleet mode not measured: redis-server is not installed");
         return None;
     };
-    let server = Server { dir, child };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !socket.exists() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("redis+unix://{}", socket.display());
+    let url = redis.url();
     let (sender, fleet) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -87,12 +60,12 @@ pub fn start() -> Option<Server> {
     });
     let fleet = fleet.recv().expect("a fleet client").expect("a valid URL");
     assert!(FLEET.set(fleet).is_ok(), "started once");
-    Some(server)
+    Some(Server { _redis: redis })
 }
 
+/// The server, and the fleet's syncs, until dropped.
 pub struct Server {
-    dir: PathBuf,
-    child: Child,
+    _redis: RedisServer,
 }
 
 impl Drop for Server {
@@ -100,8 +73,5 @@ impl Drop for Server {
         if let Some(fleet) = FLEET.get() {
             fleet.stop();
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -10,8 +10,6 @@
 //! persistence) if one is installed; says how to get one otherwise.
 
 use std::{
-    path::PathBuf,
-    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -20,6 +18,12 @@ use fusebox::{
     CircuitBreaker, Config, Failure, State,
     fleet::{Fleet, FleetOptions},
 };
+
+// The same helper the fleet tests start their servers with.
+#[path = "../tests/redis_server/mod.rs"]
+mod redis_server;
+
+use redis_server::RedisServer;
 
 const INSTANCES: usize = 3;
 
@@ -92,55 +96,4 @@ async fn main() {
         alone.iter().sum::<u64>(),
         together.iter().sum::<u64>()
     );
-}
-
-/// A `redis-server` of the example's own, stopped with it.
-struct RedisServer {
-    dir: PathBuf,
-    child: Child,
-}
-
-impl RedisServer {
-    fn start() -> Option<RedisServer> {
-        let dir =
-            std::env::temp_dir().join(format!("fusebox-fleet-example-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).ok()?;
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                "0",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--unixsocket",
-            ])
-            .arg(dir.join("redis.sock"))
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        let server = RedisServer { dir, child };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !server.dir.join("redis.sock").exists() {
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis+unix://{}", self.dir.join("redis.sock").display())
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

@@ -119,6 +119,10 @@ async fn trip(fleet: &[Instance]) {
 
 fn with_server<F: Future<Output = ()>>(test: impl FnOnce(RedisServer) -> F) {
     let Some(server) = RedisServer::start() else {
+        eprintln!(
+            "SKIPPED: redis-server is not installed (Debian: apt-get install redis-server); \
+             the fleet tests need a real server"
+        );
         return;
     };
     tokio::runtime::Builder::new_multi_thread()

@@ -1,7 +1,8 @@
-//! A `redis-server` of the test's own: on a unix socket in a temporary directory, without
-//! persistence, killed with the test. And the faults the fleet tests inject into it.
+//! A `redis-server` of its own: on a unix socket in a temporary directory, without
+//! persistence, killed with its owner. And the faults the fleet tests inject into it. Shared by
+//! the fleet tests, `examples/fleet.rs` and the comparison benchmark.
 
-// Each test binary uses the helpers it needs.
+// Each user takes the helpers it needs.
 #![allow(dead_code)]
 
 use std::{
@@ -22,7 +23,7 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// A new server, or `None` (said on stderr) when `redis-server` is not installed, unless
+    /// A new server, or `None` when `redis-server` is not installed, unless
     /// `BREAKER_REQUIRE_REDIS` is set (as CI sets it), which makes that a failure.
     pub fn start() -> Option<RedisServer> {
         if Command::new("redis-server")
@@ -34,10 +35,6 @@ impl RedisServer {
             assert!(
                 std::env::var_os("BREAKER_REQUIRE_REDIS").is_none(),
                 "redis-server is not installed, and BREAKER_REQUIRE_REDIS is set"
-            );
-            eprintln!(
-                "SKIPPED: redis-server is not installed (Debian: apt-get install redis-server); \
-                 the fleet tests need a real server"
             );
             return None;
         }
