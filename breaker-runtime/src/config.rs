@@ -633,7 +633,7 @@ pub(crate) const fn stored(value: Option<u64>) -> u32 {
 }
 
 /// Whole milliseconds, saturating: a duration beyond `u64::MAX` ms is out of every range.
-const fn millis(duration: Duration) -> u64 {
+pub(crate) const fn millis(duration: Duration) -> u64 {
     let millis = duration.as_millis();
     if millis > u64::MAX as u128 {
         u64::MAX

@@ -86,7 +86,7 @@ use std::{
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::{CircuitBreaker, FleetView, registry};
+use crate::{CircuitBreaker, FleetView, config::millis, registry};
 
 /// How this process takes part in the fleet. Every value is checked by
 /// [`start`]/[`Fleet::connect`].
@@ -196,7 +196,6 @@ impl FleetOptions {
     }
 
     fn check(&self) -> Result<(), FleetError> {
-        let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         let ranges = [
             ("quorum", self.quorum, 1, 100),
             ("trial_leases", self.trial_leases, 1, 100),

@@ -297,12 +297,7 @@ impl Overrides {
                         "`{value}` is not a flag (fleet must be true or false)"
                     ))
                 })?;
-                let entry = if name == "DEFAULTS" {
-                    &mut overrides.defaults
-                } else {
-                    overrides.breakers.entry(name.to_owned()).or_default()
-                };
-                entry.fleet = Some(on);
+                overrides.variable_entry(name).fleet = Some(on);
                 continue;
             }
             let Some((name, limit)) = split_key(rest) else {
@@ -324,16 +319,22 @@ impl Overrides {
             limit
                 .check(value)
                 .map_err(|config| error(config.to_string()))?;
-            let entry = if name == "DEFAULTS" {
-                &mut overrides.defaults
-            } else {
-                overrides.breakers.entry(name.to_owned()).or_default()
-            };
-            entry
+            overrides
+                .variable_entry(name)
                 .set(limit.key, value)
                 .map_err(|config| error(config.to_string()))?;
         }
         Ok(overrides)
+    }
+
+    /// The layer a variable naming `name` (in its variable form) writes to: `DEFAULTS`, or
+    /// that breaker's.
+    fn variable_entry(&mut self, name: &str) -> &mut PartialConfig {
+        if name == "DEFAULTS" {
+            &mut self.defaults
+        } else {
+            self.breakers.entry(name.to_owned()).or_default()
+        }
     }
 
     /// The name of the environment variable that sets `key` for the breaker `name`: the name
@@ -371,11 +372,16 @@ fn variable_form(name: &str) -> String {
         .collect()
 }
 
+/// `<NAME>__<key>` → the name, the key in any case.
+fn name_before<'a>(rest: &'a str, key: &str) -> Option<&'a str> {
+    let (name, suffix) = rest.split_at_checked(rest.len().checked_sub(key.len())?)?;
+    let name = name.strip_suffix("__").filter(|name| !name.is_empty())?;
+    suffix.eq_ignore_ascii_case(key).then_some(name)
+}
+
 /// `<NAME>__FLEET` → the name, the key in any case.
 fn flag_name(rest: &str) -> Option<&str> {
-    let (name, suffix) = rest.split_at_checked(rest.len().checked_sub("FLEET".len())?)?;
-    let name = name.strip_suffix("__").filter(|name| !name.is_empty())?;
-    suffix.eq_ignore_ascii_case("FLEET").then_some(name)
+    name_before(rest, limits::FLEET.key)
 }
 
 /// A flag as the environment writes it: `true`/`false` in any case, or `1`/`0`.
@@ -391,15 +397,9 @@ fn parse_flag(value: &str) -> Option<bool> {
 
 /// `<NAME>__<KEY>` → the name and the key's limit, the key in any case.
 fn split_key(rest: &str) -> Option<(&str, Limit)> {
-    PartialConfig::KEYS.iter().find_map(|key| {
-        let (name, suffix) = rest.split_at_checked(rest.len().checked_sub(key.len())?)?;
-        let name = name.strip_suffix("__").filter(|name| !name.is_empty())?;
-        if suffix.eq_ignore_ascii_case(key) {
-            Some((name, limits::for_key(key)?))
-        } else {
-            None
-        }
-    })
+    PartialConfig::KEYS
+        .iter()
+        .find_map(|key| Some((name_before(rest, key)?, limits::for_key(key)?)))
 }
 
 fn allowed(limit: Limit) -> String {

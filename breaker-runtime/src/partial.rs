@@ -144,7 +144,7 @@ impl PartialConfig {
     /// [`ConfigError::UnknownKey`] if no key has that name; [`ConfigError::OutOfRange`] for a
     /// `fleet` other than 0 or 1.
     pub fn set(&mut self, key: &str, value: u64) -> Result<(), ConfigError> {
-        if key == "fleet" {
+        if key == limits::FLEET.key {
             let on = limits::FLEET.check(value)?;
             self.fleet = Some(on == 1);
             return Ok(());

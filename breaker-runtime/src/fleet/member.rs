@@ -15,7 +15,7 @@ use super::{
     ledger::{Batch, Delta, Ledger, Trial},
     reply::{Applied, Reply},
 };
-use crate::{CircuitBreaker, Config, FleetState, State, registry, state::Snapshot};
+use crate::{CircuitBreaker, Config, FleetState, State, config::millis, registry, state::Snapshot};
 
 /// The script, loaded once per server (EVALSHA; loaded again after a restart).
 fn script() -> &'static Script {
@@ -95,6 +95,12 @@ impl Member {
     fn period_ms(&self) -> u64 {
         let shape = self.breaker.window.shape();
         shape.bucket_ms.max(MIN_PERIOD_MS)
+    }
+
+    /// Until the next sync, with room for one late answer: how long the fleet's word holds a
+    /// breaker while half-open, and how old a view may be before it is stale.
+    fn hold_ms(&self) -> u64 {
+        2 * self.period_ms() + millis(self.options.timeout)
     }
 
     /// Syncs until aborted: about once per bucket period (a random 75–100 % of it, so that
@@ -177,8 +183,7 @@ impl Member {
         let now = breaker.clock.now_ms();
         self.ledger.expire(now, config.window_ms());
         let totals = breaker.window.totals(now);
-        let failing = totals.failures > 0
-            && totals.failures * 100 >= config.error_threshold() * totals.calls();
+        let failing = at_error_threshold(totals.failures, totals.calls(), config.error_threshold());
         let word = breaker.state.load();
         let wants_lease = word.state() == State::Open && self.held == Some(word.generation());
         let (lease, trial_succeeded) = (&mut self.lease, &mut self.trial_succeeded);
@@ -194,10 +199,8 @@ impl Member {
         )
         .await;
         let link = breaker.fleet.get().expect("a member's breaker has joined");
-        link.stale_after_ms.store(
-            2 * self.period_ms() + millis(self.options.timeout),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        link.stale_after_ms
+            .store(self.hold_ms(), std::sync::atomic::Ordering::Relaxed);
         let reply = match answer {
             Ok(Ok(value)) => Reply::parse(&value).map_err(|bad| Fault::BadReply(bad.0)),
             // An error from the server, or no connection.
@@ -317,8 +320,7 @@ impl Member {
         self.ledger.acknowledged();
         let threshold = breaker.config.error_threshold();
         if reply.state == FleetState::Closed
-            && reply.failures > 0
-            && reply.failures * 100 >= threshold * reply.calls
+            && at_error_threshold(reply.failures, reply.calls, threshold)
         {
             self.next = Next::Soon;
         }
@@ -326,8 +328,7 @@ impl Member {
         let generation = word.generation();
         let held =
             self.held == Some(generation) && matches!(word.state(), State::Open | State::HalfOpen);
-        // Until the next sync, with room for one late answer.
-        let hold_ms = 2 * self.period_ms() + millis(self.options.timeout);
+        let hold_ms = self.hold_ms();
         match reply.state {
             FleetState::Closed => {
                 if held {
@@ -411,6 +412,8 @@ fn trial_outcome(word: Snapshot, lease: &mut Option<u32>, succeeded: &mut bool) 
     }
 }
 
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+/// Whether `failures` of `calls` are at the error threshold: the rule an instance's own window
+/// is "failing" by, and a closed fleet's window is worth syncing sooner by (the volume aside).
+fn at_error_threshold(failures: u64, calls: u64, threshold: u64) -> bool {
+    failures > 0 && failures * 100 >= threshold * calls
 }
