@@ -587,6 +587,15 @@ fn bad_options_and_urls_say_what_is_allowed() {
         FleetError::AlreadyJoined("twice".to_owned())
     );
     fleet.stop();
+    let after = Arc::new(CircuitBreaker::new("after stop", Config::default()));
+    assert_eq!(
+        fleet.join(Arc::clone(&after)).unwrap_err(),
+        FleetError::Stopped
+    );
+    assert!(
+        after.metrics().fleet.is_none(),
+        "not tied to a stopped fleet"
+    );
 }
 
 // A minute's window (its bucket stays in the store for the test), synced every 200 ms.
@@ -613,7 +622,8 @@ impl From<fusebox::BreakerError> for Down {
 fn start_syncs_every_registered_breaker_with_fleet_on() {
     with_server(|server| async move {
         let plain = registry::get_or_register("fleet::plain", Config::default());
-        let fleet = fleet::start(&server.url(), FleetOptions::new().instance("registry")).unwrap();
+        // The handle is not kept, as `fleet::start(…)?;` does not keep it: fleet mode runs on.
+        drop(fleet::start(&server.url(), FleetOptions::new().instance("registry")).unwrap());
         assert_eq!(
             fleet::start(&server.url(), FleetOptions::new()).unwrap_err(),
             FleetError::AlreadyStarted
@@ -684,6 +694,5 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
                 "{keys}"
             );
         }
-        fleet.stop();
     });
 }

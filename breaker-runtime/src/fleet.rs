@@ -187,7 +187,7 @@ impl FleetOptions {
         self
     }
 
-    /// The first part of every key (1 to 100 characters, no `{` or `}`): several services,
+    /// The first part of every key (1 to 200 characters, no `{` or `}`): several services,
     /// or environments, can share one store.
     #[must_use]
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -266,6 +266,9 @@ pub enum FleetError {
     /// The breaker already syncs with a fleet.
     #[error("the breaker `{0}` already syncs with a fleet: a breaker joins one, once")]
     AlreadyJoined(String),
+    /// [`Fleet::join`] on a fleet client that was stopped.
+    #[error("this fleet client was stopped: a stopped client syncs nothing more")]
+    Stopped,
 }
 
 static STARTED: AtomicBool = AtomicBool::new(false);
@@ -286,31 +289,23 @@ pub fn start(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
     if STARTED.swap(true, Ordering::AcqRel) {
         return Err(FleetError::AlreadyStarted);
     }
-    let shared = Arc::downgrade(&fleet.shared);
-    let task = fleet.shared.runtime.spawn(async move {
+    // The look at the registry holds the fleet until `stop`, not until the last handle is
+    // dropped: `fleet::start(…)?;` alone keeps it running.
+    let shared = Arc::clone(&fleet.shared);
+    let look = fleet.shared.runtime.spawn(async move {
         loop {
-            let Some(shared) = shared.upgrade() else {
-                return;
-            };
-            if shared.stopped.load(Ordering::Acquire) {
-                return;
-            }
             for breaker in registry::all() {
                 if breaker.config.fleet() && breaker.fleet.get().is_none() {
-                    // Joined by another fleet meanwhile: that one syncs it.
+                    // Joined by another fleet meanwhile, or stopped: nothing to do.
                     let _ = Fleet::join_with(&shared, breaker, true);
                 }
             }
-            drop(shared);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
-    fleet
-        .shared
-        .tasks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .push(task);
+    if let Some(tasks) = fleet.shared.tasks().as_mut() {
+        tasks.push(look); // a new client's: not stopped
+    }
     Ok(fleet)
 }
 
@@ -326,8 +321,14 @@ struct Shared {
     options: FleetOptions,
     instance: Arc<str>,
     runtime: tokio::runtime::Handle,
-    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
-    stopped: AtomicBool,
+    /// The syncs (and `start`'s look at the registry) running; `None` once stopped.
+    tasks: Mutex<Option<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Shared {
+    fn tasks(&self) -> std::sync::MutexGuard<'_, Option<Vec<tokio::task::JoinHandle<()>>>> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Fleet {
@@ -362,8 +363,7 @@ impl Fleet {
                 instance: instance.into(),
                 options,
                 runtime,
-                tasks: Mutex::new(Vec::new()),
-                stopped: AtomicBool::new(false),
+                tasks: Mutex::new(Some(Vec::new())),
             }),
         })
     }
@@ -373,7 +373,8 @@ impl Fleet {
     /// before are not the fleet's.
     ///
     /// # Errors
-    /// [`FleetError::AlreadyJoined`] if the breaker syncs with a fleet already.
+    /// [`FleetError::AlreadyJoined`] if the breaker syncs with a fleet already,
+    /// [`FleetError::Stopped`] after [`stop`](Self::stop).
     pub fn join(&self, breaker: Arc<CircuitBreaker>) -> Result<(), FleetError> {
         Fleet::join_with(&self.shared, breaker, false)
     }
@@ -383,6 +384,11 @@ impl Fleet {
         breaker: Arc<CircuitBreaker>,
         from_registry: bool,
     ) -> Result<(), FleetError> {
+        // Under the lock `stop` takes, so that no sync starts after it.
+        let mut tasks = shared.tasks();
+        let Some(tasks) = tasks.as_mut() else {
+            return Err(FleetError::Stopped);
+        };
         if breaker.fleet.set(Box::new(Link::default())).is_err() {
             return Err(FleetError::AlreadyJoined(breaker.name().to_owned()));
         }
@@ -392,12 +398,9 @@ impl Fleet {
             shared.options.clone(),
             from_registry,
         );
-        let task = shared.runtime.spawn(member.run(shared.connection.clone()));
-        shared
-            .tasks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(task);
+        // The syncs of removed breakers (evicted keys) have ended: their handles go.
+        tasks.retain(|task| !task.is_finished());
+        tasks.push(shared.runtime.spawn(member.run(shared.connection.clone())));
         Ok(())
     }
 
@@ -411,14 +414,7 @@ impl Fleet {
     /// registry). The breakers go on alone; the holds the fleet put on them lapse by
     /// themselves, and their fleet views turn stale.
     pub fn stop(&self) {
-        self.shared.stopped.store(true, Ordering::Release);
-        for task in self
-            .shared
-            .tasks
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-        {
+        for task in self.shared.tasks().take().into_iter().flatten() {
             task.abort();
         }
     }
