@@ -72,7 +72,7 @@ impl FleetView {
     pub(crate) fn with_counts(mut self, calls: u64, failures: u64) -> FleetView {
         self.calls = calls;
         self.failures = failures;
-        self.error_percent = (failures * 100).checked_div(calls).unwrap_or(0);
+        self.error_percent = crate::snapshot::percent_of(failures, calls);
         self
     }
 }
@@ -89,9 +89,7 @@ mod optional_millis {
         to: S,
     ) -> Result<S::Ok, S::Error> {
         match duration {
-            Some(duration) => {
-                to.serialize_some(&u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
-            }
+            Some(duration) => to.serialize_some(&crate::config::millis(*duration)),
             None => to.serialize_none(),
         }
     }

@@ -79,14 +79,19 @@ impl Metrics {
             failures: totals.failures,
             timeouts: totals.timeouts,
             rejections: totals.rejections,
-            error_percent: (totals.failures * 100).checked_div(calls).unwrap_or(0),
+            error_percent: percent_of(totals.failures, calls),
             slow_calls: totals.slow,
-            slow_call_percent: (totals.slow * 100).checked_div(calls).unwrap_or(0),
+            slow_call_percent: percent_of(totals.slow, calls),
             time_in_state,
             counters,
             fleet: None,
         }
     }
+}
+
+/// `part * 100 / calls`, rounded down; 0 with no calls: every percent a snapshot shows.
+pub(crate) fn percent_of(part: u64, calls: u64) -> u64 {
+    (part * 100).checked_div(calls).unwrap_or(0)
 }
 
 /// A duration as whole milliseconds, the unit of every duration in the configuration.
