@@ -148,6 +148,8 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     std::fs::write(&path, png).expect("write the screenshot");
     eprintln!("screenshot: {}", path.display());
 
+    presses_a_button(&mut browser, &page);
+    shows_hostile_names_escaped_and_isolated(&mut browser, &page);
     lists_filters_and_sorts_200_more(&mut browser, &page);
 
     // Unknown names and actions, as the page's buttons could send them.
@@ -159,6 +161,66 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     drop(browser);
     fleet.stop();
     drop(traffic); // runs until the process ends
+}
+
+/// The forced-open tile's Release button, pressed in the page: the request the page makes is
+/// one the admin route accepts (it refuses those a page of another site could make).
+fn presses_a_button(browser: &mut Browser, page: &str) {
+    let tile = format!(".tile[data-name=\"{FORCED}\"]");
+    browser.evaluate(
+        page,
+        &format!("document.querySelector('{tile} button[data-action=\"release\"]').click()"),
+    );
+    browser.wait_for(
+        page,
+        &format!(
+            "document.querySelector('{tile}').dataset.state === 'closed' && \
+             document.querySelector('{tile} .msg').textContent === 'release: done'"
+        ),
+    );
+    assert_eq!(
+        registry::get(FORCED).expect("registered").state(),
+        fusebox::State::Closed
+    );
+}
+
+/// Names that would spoof others if rendered as they are: a right-to-left override, a
+/// zero-width space, a backslash. Each tile shows them escaped, isolated from the text around
+/// them; when the breakers go, so do their tiles.
+fn shows_hostile_names_escaped_and_isolated(browser: &mut Browser, page: &str) {
+    let hostile = [
+        ("spoof::\u{202E}exe.gnp", r"spoof::\u{202E}exe.gnp"),
+        ("spoof::pay\u{200B}ments", r"spoof::pay\u{200B}ments"),
+        ("spoof::back\\slash", r"spoof::back\\slash"),
+    ];
+    for (name, _) in hostile {
+        registry::get_or_register(name, Config::default());
+    }
+    for (name, shown) in hostile {
+        let tile = format!(
+            "[...document.querySelectorAll('.tile')].find(t => t.dataset.name === {})",
+            serde_json::to_string(name).expect("JSON")
+        );
+        browser.wait_for(page, &format!("{tile} !== undefined"));
+        let text = browser.evaluate(page, &format!("{tile}.querySelector('.name').textContent"));
+        assert_eq!(text, shown, "{name:?}");
+        let isolated = browser.evaluate(
+            page,
+            &format!(
+                "(() => {{ const n = {tile}.querySelector('.name'); \
+                 return n.children.length === 1 && n.firstElementChild.tagName === 'BDI' \
+                 && getComputedStyle(n.firstElementChild).unicodeBidi === 'isolate'; }})()"
+            ),
+        );
+        assert_eq!(isolated, true, "{name:?}");
+    }
+    for (name, _) in hostile {
+        registry::remove(name);
+    }
+    browser.wait_for(
+        page,
+        "![...document.querySelectorAll('.tile')].some(t => t.dataset.name.startsWith('spoof::'))",
+    );
 }
 
 /// With 200 breakers more, the page lists them all, filters by name and sorts by error rate.
@@ -206,9 +268,9 @@ fn lists_filters_and_sorts_200_more(browser: &mut Browser, page: &str) {
     );
 }
 
-/// A `POST` with an empty body: the status and the body.
+/// An operator's action, as a script sends it: the status and the body.
 fn post(server: SocketAddr, path: &str) -> (u16, String) {
-    let (status, _, body) = support::request(server, "POST", path);
+    let (status, _, body) = support::act(server, path);
     (status, body)
 }
 

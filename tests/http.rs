@@ -8,12 +8,13 @@ use std::{
     io::{BufRead, BufReader, Write},
     net::{SocketAddr, TcpStream},
     sync::{Mutex, OnceLock},
+    thread,
     time::{Duration, Instant},
 };
 
 use fusebox::{CircuitBreaker, Config, State, registry};
 use serde_json::Value;
-use support::request;
+use support::{act, request, request_with};
 
 /// One read-only server and one admin server for the whole binary (the registry is global).
 fn servers() -> (SocketAddr, SocketAddr) {
@@ -145,17 +146,17 @@ fn unknown_names_and_actions_are_json_errors_and_the_read_only_router_mutates_no
     assert_eq!(status, 405);
     assert_eq!(quotes.state(), State::Closed);
 
-    let (status, _, body) = request(admin, "POST", "/ops/breakers/http::nope/force-open");
+    let (status, _, body) = act(admin, "/ops/breakers/http::nope/force-open");
     assert_eq!(status, 404);
     assert!(json(&body)["error"].is_string());
-    let (status, _, body) = request(admin, "POST", "/ops/breakers/http::quotes/explode");
+    let (status, _, body) = act(admin, "/ops/breakers/http::quotes/explode");
     assert_eq!(status, 400);
     let message = json(&body)["error"].as_str().expect("a message").to_owned();
     assert!(
         message.contains("force-open, force-closed, release"),
         "{message}"
     );
-    let (status, _, _) = request(admin, "POST", "/ops/breakers/http::quotes");
+    let (status, _, _) = act(admin, "/ops/breakers/http::quotes");
     assert_eq!(status, 400, "a name without an action");
 
     // The levers, each answering the breaker after it.
@@ -165,11 +166,7 @@ fn unknown_names_and_actions_are_json_errors_and_the_read_only_router_mutates_no
         ("force-closed", "forced_closed"),
         ("reset", "closed"),
     ] {
-        let (status, _, body) = request(
-            admin,
-            "POST",
-            &format!("/ops/breakers/http::quotes/{action}"),
-        );
+        let (status, _, body) = act(admin, &format!("/ops/breakers/http::quotes/{action}"));
         assert_eq!(status, 200, "{action}: {body}");
         assert_eq!(json(&body)["state"], state, "{action}");
     }
@@ -192,7 +189,7 @@ fn the_events_ring_keeps_the_last_transitions_oldest_first() {
         flapping.force_open();
         flapping.release();
     }
-    let (status, _, body) = request(read_only, "GET", "/ops/breakers/events");
+    let (status, _, body) = request(read_only, "GET", "/ops/events");
     assert_eq!(status, 200);
     let events = json(&body)["events"].as_array().expect("a list").clone();
     assert_eq!(events.len(), 256, "bounded");
@@ -238,24 +235,27 @@ fn next_event(reader: &mut impl BufRead) -> (String, String) {
 
 /// Opens the stream: a reader over its body, after the response's head.
 fn open_stream(server: SocketAddr) -> BufReader<TcpStream> {
+    try_stream(server).unwrap_or_else(|status| panic!("the stream answered {status}"))
+}
+
+/// Opens the stream, or says the status line it was refused with.
+fn try_stream(server: SocketAddr) -> Result<BufReader<TcpStream>, String> {
     let mut stream = TcpStream::connect(server).expect("connect");
-    write!(
-        stream,
-        "GET /ops/breakers/stream HTTP/1.1\r\nHost: {server}\r\n\r\n"
-    )
-    .expect("send");
+    write!(stream, "GET /ops/stream HTTP/1.1\r\nHost: {server}\r\n\r\n").expect("send");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("a timeout");
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).expect("the status line");
-    assert!(line.contains(" 200 "), "{line}");
+    if !line.contains(" 200 ") {
+        return Err(line);
+    }
     loop {
         line.clear();
         reader.read_line(&mut line).expect("a header");
         if line.trim().is_empty() {
-            return reader;
+            return Ok(reader);
         }
         assert!(
             !line.to_ascii_lowercase().starts_with("content-type:")
@@ -321,4 +321,250 @@ fn the_stream_sends_snapshots_and_transitions_and_a_stalled_client_blocks_nothin
     assert!(missed > 0);
     eprintln!("200,000 transitions in {burst:?}; the stalled client missed {missed}");
     streamed.reset();
+}
+
+/// A request that must not pull a lever: what it is, its headers and its body.
+type Forged<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
+#[test]
+fn cross_site_requests_pull_no_lever_and_no_answer_can_be_framed() {
+    let _serial = one_at_a_time();
+    let (read_only, admin) = servers();
+    let victim = breaker("http::victim");
+    victim.reset();
+    let path = "/ops/breakers/http::victim/force-open";
+    let forged: [Forged; 6] = [
+        (
+            "a cross-site HTML form",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Origin", "http://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            "confirm=1",
+        ),
+        ("a text/plain POST", &[("Content-Type", "text/plain")], "x"),
+        (
+            "the header, from another site",
+            &[
+                ("X-Breaker-Admin", "1"),
+                ("Origin", "http://evil.example"),
+                ("Sec-Fetch-Site", "cross-site"),
+            ],
+            "",
+        ),
+        (
+            "the header, from a sibling site",
+            &[("X-Breaker-Admin", "1"), ("Sec-Fetch-Site", "same-site")],
+            "",
+        ),
+        (
+            "the header, from another origin, as an older browser says it",
+            &[("X-Breaker-Admin", "1"), ("Origin", "http://evil.example")],
+            "",
+        ),
+        (
+            "the header, from a sandboxed frame",
+            &[("X-Breaker-Admin", "1"), ("Origin", "null")],
+            "",
+        ),
+    ];
+    for (what, headers, body) in forged {
+        let (status, head, body) = request_with(admin, "POST", path, headers, body);
+        assert_eq!(status, 403, "{what}: {body}");
+        let message = json(&body)["error"].as_str().expect("a message").to_owned();
+        assert!(message.starts_with("refused: "), "{what}: {message}");
+        assert!(head.to_ascii_lowercase().contains("x-frame-options: deny"));
+        assert_eq!(victim.state(), State::Closed, "{what} changed nothing");
+    }
+
+    // The dashboard's own request, as a browser sends it, and a script's.
+    let here = format!("http://{admin}");
+    let (status, _, body) = request_with(
+        admin,
+        "POST",
+        path,
+        &[
+            ("X-Breaker-Admin", "1"),
+            ("Origin", &here),
+            ("Sec-Fetch-Site", "same-origin"),
+        ],
+        "",
+    );
+    assert_eq!((status, victim.state()), (200, State::ForcedOpen), "{body}");
+    victim.reset();
+    let (status, _, body) = act(admin, path);
+    assert_eq!((status, victim.state()), (200, State::ForcedOpen), "{body}");
+    victim.reset();
+
+    // No answer of either router can be shown in another page's frame.
+    for (server, path) in [
+        (read_only, "/ops"),
+        (admin, "/ops"),
+        (read_only, "/ops/breakers"),
+        (read_only, "/ops/breakers/http::nope"),
+        (read_only, "/ops/events"),
+    ] {
+        let (_, head, _) = request(server, "GET", path);
+        let head = head.to_ascii_lowercase();
+        assert!(
+            head.contains("x-frame-options: deny")
+                && head.contains("content-security-policy:")
+                && head.contains("frame-ancestors 'none'")
+                && head.contains("x-content-type-options: nosniff"),
+            "{path}: {head}"
+        );
+    }
+}
+
+#[test]
+fn every_path_under_breakers_names_a_breaker_even_events_and_stream() {
+    let _serial = one_at_a_time();
+    let (read_only, _) = servers();
+    for name in ["events", "stream", "events/stream"] {
+        breaker(name);
+        let (status, head, body) = request(read_only, "GET", &format!("/ops/breakers/{name}"));
+        assert_eq!(status, 200, "{name}: {body}");
+        assert!(head.contains("application/json"), "{name}: {head}");
+        assert_eq!(json(&body)["name"], name);
+    }
+    let (status, _, body) = request(read_only, "GET", "/ops/events");
+    assert_eq!(status, 200);
+    assert!(json(&body)["events"].is_array(), "{body}");
+    let mut stream = open_stream(read_only);
+    assert_eq!(next_event(&mut stream).0, "snapshot");
+}
+
+/// The events of a stream for `during`: each one's name and data.
+fn events_for(reader: &mut BufReader<TcpStream>, during: Duration) -> Vec<(String, String)> {
+    let end = Instant::now() + during;
+    let mut events = Vec::new();
+    while Instant::now() < end {
+        events.push(next_event(reader));
+    }
+    events
+}
+
+#[test]
+fn the_stream_sends_each_breaker_once_then_only_what_changed() {
+    let _serial = one_at_a_time();
+    let (read_only, _) = servers();
+    let idle: Vec<_> = (0..300)
+        .map(|i| registry::get_or_register(format!("http::idle::{i:03}"), Config::default()))
+        .collect();
+    let mut reader = open_stream(read_only);
+    let (name, snapshot) = next_event(&mut reader);
+    assert_eq!(name, "snapshot");
+    // Every breaker once: in the snapshot, or in the changes that follow (the streams share
+    // one reading of the registry per period, which may be from before these were made).
+    let mut sent: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let take = |sent: &mut std::collections::HashSet<String>, data: &str| {
+        for breaker in json(data)["breakers"].as_array().expect("a list") {
+            let name = breaker["name"].as_str().expect("a name").to_owned();
+            assert!(sent.insert(name.clone()), "{name} sent twice");
+        }
+    };
+    take(&mut sent, &snapshot);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !idle.iter().all(|breaker| sent.contains(breaker.name())) {
+        assert!(Instant::now() < deadline, "not every breaker was sent");
+        let (name, data) = next_event(&mut reader);
+        assert_eq!(name, "changes", "{data}");
+        take(&mut sent, &data);
+    }
+
+    // Two seconds of nothing happening to the idle breakers: four periods, each of a few
+    // bytes, where every breaker twice a second would be the whole list each time.
+    let (_, _, whole) = request(read_only, "GET", "/ops/breakers");
+    let quiet = events_for(&mut reader, Duration::from_secs(2));
+    let bytes: usize = quiet.iter().map(|(_, data)| data.len()).sum();
+    eprintln!(
+        "the list of {} breakers: {} bytes; the stream in 2 s after sending each once: {} \
+         events, {bytes} bytes",
+        sent.len(),
+        whole.len(),
+        quiet.len()
+    );
+    assert!(
+        quiet.iter().any(|(name, _)| name == "changes"),
+        "{:?}",
+        quiet.iter().map(|(name, _)| name).collect::<Vec<_>>()
+    );
+    assert!(
+        bytes < whole.len() / 10,
+        "{bytes} bytes in 2 s for idle breakers; the list is {}",
+        whole.len()
+    );
+    assert!(!quiet.iter().any(|(_, data)| data.contains("http::idle::")));
+
+    // One idle breaker is called, another goes: the next changes say so, and only so.
+    let _ = idle[7].call(|| Ok::<_, ()>(()));
+    registry::remove("http::idle::299");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let (mut called, mut removed) = (false, false);
+    while !(called && removed) {
+        assert!(Instant::now() < deadline, "no changes event said so");
+        let (name, data) = next_event(&mut reader);
+        if name != "changes" {
+            continue;
+        }
+        let changes = json(&data);
+        for breaker in changes["breakers"].as_array().expect("a list") {
+            let name = breaker["name"].as_str().expect("a name");
+            assert!(
+                !name.starts_with("http::idle::") || name == "http::idle::007",
+                "{name} did not change"
+            );
+            called |= name == "http::idle::007";
+        }
+        removed |= changes["removed"]
+            .as_array()
+            .expect("a list")
+            .contains(&Value::from("http::idle::299"));
+    }
+    for breaker in &idle {
+        registry::remove(breaker.name());
+    }
+}
+
+#[test]
+fn streams_beyond_the_cap_are_refused_until_one_ends() {
+    let _serial = one_at_a_time();
+    // The default: 32 streams at once.
+    let default = support::serve(axum::Router::new().nest("/ops", fusebox::http::router()));
+    let open: Vec<_> = (0..32).map(|_| open_stream(default)).collect();
+    let refused = try_stream(default).expect_err("a 33rd stream is refused");
+    assert!(refused.contains(" 503 "), "{refused}");
+    drop(open);
+
+    // A setting of its own; a refusal says why and when to try again.
+    let two = support::serve(
+        axum::Router::new().nest("/ops", fusebox::http::Routes::new().max_streams(2).router()),
+    );
+    let first = open_stream(two);
+    let _second = open_stream(two);
+    let (status, head, body) = request(two, "GET", "/ops/stream");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        head.to_ascii_lowercase().contains("retry-after: 5"),
+        "{head}"
+    );
+    assert!(
+        json(&body)["error"]
+            .as_str()
+            .expect("a message")
+            .contains("max_streams"),
+        "{body}"
+    );
+    // A client that goes away gives its place back (once the server finds it gone, at its
+    // next event).
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match try_stream(two) {
+            Ok(_) => break,
+            Err(refused) => assert!(Instant::now() < deadline, "still refused: {refused}"),
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -20,9 +20,12 @@
 //! | `GET /` | the dashboard: one self-contained page (no CDN, works offline), a tile per breaker, live from the stream |
 //! | `GET /breakers` | `{"breakers": [breaker, …]}`, every registered breaker by name |
 //! | `GET /breakers/{name}` | one breaker; `404 {"error": …}` if none has that name |
-//! | `GET /breakers/events` | `{"events": [event, …]}`: the last 256 transitions, oldest first |
-//! | `GET /breakers/stream` | Server-Sent Events: `snapshot` (as `GET /breakers`) every 500 ms, `transition` (an event) as each happens, `lagged` (`{"missed": n}`) when a slow client missed transitions |
-//! | `POST /breakers/{name}/{action}` | [`admin_router`] only: `force-open`, `force-closed`, `release` or `reset`; answers the breaker after it; `404` for an unknown name, `400` for an unknown action |
+//! | `GET /events` | `{"events": [event, …]}`: the last 256 transitions, oldest first |
+//! | `GET /stream` | Server-Sent Events, below; `503` when [`Routes::max_streams`] streams are open already |
+//! | `POST /breakers/{name}/{action}` | [`admin_router`] only: `force-open`, `force-closed`, `release` or `reset`; answers the breaker after it; `403` for a request a page of another site could have made (see [Security](#security)), `404` for an unknown name, `400` for an unknown action |
+//!
+//! Every path under `/breakers/` names a breaker, whatever its name: the collections are
+//! elsewhere, so a breaker named `events` or `stream` is read like any other.
 //!
 //! A breaker is
 //!
@@ -48,61 +51,101 @@
 //! "to", "at_ms"}`, `at_ms` in milliseconds since the Unix epoch. A name with a `/` in it (a
 //! [`Keyed`](crate::Keyed) family's) is written as it is or percent-encoded (`%2F`).
 //!
-//! # Operators
+//! # The stream
+//!
+//! `GET /stream` sends, as Server-Sent Events:
+//!
+//! - `snapshot` first, at once: every breaker, as `GET /breakers`;
+//! - `changes` every 500 ms: `{"breakers": [breaker, …], "removed": [name, …]}`, the breakers
+//!   whose state, configuration or counts changed since this stream last sent them (a breaker
+//!   whose only change is its time in state is not sent again: the page counts that itself),
+//!   and the names of breakers no longer registered. A stream's steady traffic is what
+//!   changed, not every breaker twice a second;
+//! - `transition` (an event) as each happens;
+//! - `lagged` (`{"missed": n}`) when a slow client missed transitions.
+//!
+//! The figures the streams compare are read once per period for all of them, not once per
+//! stream. Each open stream holds a map of the names it sent; at most
+//! [`Routes::max_streams`] streams (32 by default) are open at once on one router, and a
+//! request beyond that is answered `503` with `Retry-After`.
+//!
+//! # Security
 //!
 //! [`router`] only reads. [`admin_router`] is the same router plus the `POST` routes, and its
-//! dashboard shows their buttons: whoever reaches it can open every circuit of the service, so
-//! mount it behind the application's own authentication (an axum middleware, or a listener
-//! only operators reach), never on the public listener.
+//! dashboard shows their buttons: whoever reaches it can open every circuit of the service.
+//! What the routers defend against themselves:
+//!
+//! - **Cross-site requests (CSRF).** An operator's browser carries the operator's cookies and
+//!   credentials to any site, so a page of another site could make it post to the admin
+//!   routes. An action is taken only if the request carries the header `X-Breaker-Admin`
+//!   ([`ADMIN_HEADER`], any value), which the dashboard's buttons send and which no other site
+//!   can make a browser send (a cross-site form cannot set headers, and a script on another
+//!   site would need a CORS preflight that the routers never grant), and only if neither its
+//!   `Sec-Fetch-Site` (`cross-site`, `same-site`) nor, without that, its `Origin` (another
+//!   host than the request's `Host`, or `null`) says another site made it. Otherwise the
+//!   answer is `403` and nothing changes. Scripts and `curl` send the header:
+//!   `curl -X POST -H 'X-Breaker-Admin: 1' http://…/breakers/payments/force-open`.
+//! - **Framing (clickjacking).** Every answer says `X-Frame-Options: DENY` and
+//!   `Content-Security-Policy: … frame-ancestors 'none'`, so no other page can show the
+//!   dashboard in a frame and trick a click on its buttons; the policy also lets the page
+//!   load nothing from, or send nothing to, another origin.
+//! - **Hostile names.** Breaker names can come from request data (a [`Keyed`](crate::Keyed)
+//!   family's keys): the JSON escapes them as JSON does, and the dashboard renders them as
+//!   text, isolated from the text around them (`<bdi>`), with control, formatting and
+//!   invisible characters (a right-to-left override, a zero-width space) and the backslash
+//!   shown as escapes (`\u{202E}`, `\\`), so two names never look alike.
+//! - **Many viewers.** The stream's cap, above.
+//!
+//! What remains the application's job: **authentication and authorization** (mount
+//! [`admin_router`] behind the application's own, an axum middleware or a listener only
+//! operators reach, never on the public listener), **TLS**, and checking the `Host` header
+//! against the names it serves where a browser on the operator's machine could reach the
+//! router (a DNS-rebinding page is same-origin to the browser, so the checks above do not see
+//! it). Reads are not refused cross-site: a browser does not let another site read the answers
+//! (the routers send no CORS headers), and an application that wants another origin to read
+//! them can add its own CORS layer for the `GET` routes.
 //!
 //! # Slow clients
 //!
 //! Each stream reads shared state and never holds up a breaker: a transition is handed to a
 //! bounded broadcast queue (256 events) that no client can block; a client that does not read
-//! (a stalled browser, a full TCP window) skips the snapshots it was too slow for (it gets the
-//! newest one when it reads again, never a backlog) and, past 256 transitions, loses the oldest
-//! of those it has not read, and is told how many in a `lagged` event. Its memory does not grow.
+//! (a stalled browser, a full TCP window) skips the periods it was too slow for (it gets what
+//! changed since it last read, never a backlog) and, past 256 transitions, loses the oldest of
+//! those it has not read, and is told how many in a `lagged` event. Its memory does not grow.
 //!
 //! Transitions are recorded from the first time a router is made.
 
-use std::{
-    collections::VecDeque,
-    convert::Infallible,
-    pin::pin,
-    sync::{LazyLock, Mutex, OnceLock, PoisonError},
-    time::{Duration, SystemTime, UNIX_EPOCH},
-};
+mod events;
+mod guard;
+mod stream;
+
+use std::sync::{Arc, LazyLock, atomic::AtomicUsize};
 
 use axum::{
     Json, Router,
     extract::Path,
-    http::{StatusCode, header},
-    response::{
-        Html, IntoResponse, Response,
-        sse::{Event as SseEvent, Sse},
-    },
+    http::{HeaderMap, StatusCode, header},
+    middleware,
+    response::{Html, IntoResponse, Response},
     routing::get,
 };
-use futures_util::{
-    Stream,
-    future::{Either, select},
-    stream,
-};
 use serde::Serialize;
-use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::{CircuitBreaker, Config, Counters, State, Transition, registry};
+pub use guard::ADMIN_HEADER;
+
+use crate::{CircuitBreaker, Config, Counters, State, registry};
 
 /// The read-only router: the dashboard, the JSON routes and the stream. See the
 /// [module](self) for the routes.
 ///
 /// It has no state of its own, so it nests or merges into a router of any state type.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    routes(false)
+    Routes::new().router()
 }
 
 /// [`router`] plus `POST /breakers/{name}/{force-open|force-closed|release|reset}`, and a
-/// dashboard with buttons for them. Put it behind the application's own authentication.
+/// dashboard with buttons for them. Put it behind the application's own authentication; see
+/// [Security](self#security) for what it refuses by itself.
 ///
 /// ```
 /// # async fn serve() -> std::io::Result<()> {
@@ -113,20 +156,80 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 /// # }
 /// ```
 pub fn admin_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    routes(true)
+    Routes::new().admin_router()
 }
 
-fn routes<S: Clone + Send + Sync + 'static>(admin: bool) -> Router<S> {
-    // From now on, transitions are recorded for `/breakers/events` and the stream.
-    let _ = events();
-    let one = get(one);
-    Router::new()
-        .route("/", get(move || async move { page(admin) }))
-        .route("/breakers", get(list))
-        .route("/breakers/events", get(recent))
-        .route("/breakers/stream", get(live))
-        // A wildcard: names of keyed breakers have a `/` in them.
-        .route("/breakers/{*path}", if admin { one.post(act) } else { one })
+/// The routers with settings of their own: how many streams may be open at once.
+///
+/// ```
+/// let dashboard: axum::Router = fusebox::http::Routes::new()
+///     .max_streams(8) // a few operators' screens
+///     .router();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Routes {
+    max_streams: usize,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes::new()
+    }
+}
+
+impl Routes {
+    /// How many streams a router serves at once unless told otherwise.
+    pub const DEFAULT_MAX_STREAMS: usize = 32;
+
+    /// The defaults: at most [`DEFAULT_MAX_STREAMS`](Self::DEFAULT_MAX_STREAMS) streams.
+    #[must_use]
+    pub const fn new() -> Self {
+        Routes {
+            max_streams: Routes::DEFAULT_MAX_STREAMS,
+        }
+    }
+
+    /// At most this many `GET /stream` (each dashboard page open holds one) at once on the
+    /// router; a request beyond them is answered `503` with `Retry-After`, and the page tries
+    /// again by itself. 0 turns the stream off (the page then shows what `GET /breakers`
+    /// said when it loaded).
+    #[must_use]
+    pub const fn max_streams(mut self, streams: usize) -> Self {
+        self.max_streams = streams;
+        self
+    }
+
+    /// The read-only router, as [`router`].
+    pub fn router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        self.routes(false)
+    }
+
+    /// The router with the operator's levers, as [`admin_router`].
+    pub fn admin_router<S: Clone + Send + Sync + 'static>(self) -> Router<S> {
+        self.routes(true)
+    }
+
+    fn routes<S: Clone + Send + Sync + 'static>(self, admin: bool) -> Router<S> {
+        // From now on, transitions are recorded for `/events` and the stream.
+        let _ = events::events();
+        let open = Arc::new(AtomicUsize::new(0));
+        let most = self.max_streams;
+        let one = get(one);
+        Router::new()
+            .route("/", get(move || async move { page(admin) }))
+            .route("/breakers", get(list))
+            .route("/events", get(events::recent))
+            .route(
+                "/stream",
+                get(move || {
+                    let open = Arc::clone(&open);
+                    async move { stream::open(open, most) }
+                }),
+            )
+            // A wildcard: names of keyed breakers have a `/` in them.
+            .route("/breakers/{*path}", if admin { one.post(act) } else { one })
+            .layer(middleware::map_response(guard::protect))
+    }
 }
 
 /// The dashboard page; the admin router's shows the operator's buttons.
@@ -190,19 +293,17 @@ impl<'a> View<'a> {
     }
 }
 
-#[derive(Serialize)]
-struct List<'a> {
-    breakers: Vec<View<'a>>,
-}
-
-/// Every registered breaker, as JSON text.
-fn snapshot() -> String {
-    let breakers = registry::all();
-    let list = List {
-        breakers: breakers.iter().map(|breaker| View::of(breaker)).collect(),
-    };
-    // Plain data of strings and integers: serializing it cannot fail.
-    serde_json::to_string(&list).unwrap_or_default()
+/// Every registered breaker, as `GET /breakers` answers: `{"breakers": [breaker, …]}`.
+fn list_text<'a>(breakers: impl Iterator<Item = &'a str>) -> String {
+    let mut text = String::from(r#"{"breakers":["#);
+    for (i, breaker) in breakers.enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(breaker);
+    }
+    text.push_str("]}");
+    text
 }
 
 fn json_text(text: String) -> Response {
@@ -219,7 +320,9 @@ struct ErrorBody {
 }
 
 async fn list() -> Response {
-    json_text(snapshot())
+    // Read now, not the streams' shared reading, which may be a period old.
+    let frame = stream::Frame::build();
+    json_text(list_text(frame.breakers.iter().map(|entry| &*entry.json)))
 }
 
 fn no_breaker(name: &str) -> Response {
@@ -247,7 +350,11 @@ const ACTIONS: [(&str, Lever); 4] = [
     ("reset", CircuitBreaker::reset),
 ];
 
-async fn act(Path(path): Path<String>) -> Response {
+async fn act(headers: HeaderMap, Path(path): Path<String>) -> Response {
+    // Before anything else: a forged request learns nothing, not even whether the name exists.
+    if let Err(refusal) = guard::check_action(&headers) {
+        return error(StatusCode::FORBIDDEN, refusal);
+    }
     let Some((name, action)) = path.rsplit_once('/') else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -273,108 +380,4 @@ async fn act(Path(path): Path<String>) -> Response {
         }
         None => no_breaker(name),
     }
-}
-
-/// A transition as the routes show it.
-#[derive(Clone, Serialize)]
-struct Event {
-    name: String,
-    from: State,
-    to: State,
-    at_ms: u64,
-}
-
-/// Recent transitions, and the queue the streams read them from.
-struct Events {
-    recent: Mutex<VecDeque<Event>>,
-    live: broadcast::Sender<Event>,
-}
-
-/// How many transitions `/breakers/events` keeps, and how many a stream's client may fall
-/// behind by.
-const KEPT: usize = 256;
-
-/// How often a stream sends a snapshot.
-const SNAPSHOT_EVERY: Duration = Duration::from_millis(500);
-
-static EVENTS: OnceLock<Events> = OnceLock::new();
-
-fn events() -> &'static Events {
-    EVENTS.get_or_init(|| {
-        registry::on_transition(|transition| {
-            if let Some(events) = EVENTS.get() {
-                events.record(transition);
-            }
-        });
-        Events {
-            recent: Mutex::new(VecDeque::with_capacity(KEPT)),
-            live: broadcast::channel(KEPT).0,
-        }
-    })
-}
-
-impl Events {
-    /// Runs on the thread whose call made the transition: a short lock and a send that never
-    /// waits for a reader.
-    fn record(&self, transition: &Transition) {
-        let event = Event {
-            name: transition.name.to_string(),
-            from: transition.from,
-            to: transition.to,
-            at_ms: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |since| {
-                    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-                }),
-        };
-        {
-            let mut recent = self.recent.lock().unwrap_or_else(PoisonError::into_inner);
-            if recent.len() == KEPT {
-                recent.pop_front();
-            }
-            recent.push_back(event.clone());
-        }
-        // No stream open: nobody to tell.
-        let _ = self.live.send(event);
-    }
-}
-
-#[derive(Serialize)]
-struct Recent {
-    events: Vec<Event>,
-}
-
-async fn recent() -> Json<Recent> {
-    let recent = events()
-        .recent
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    Json(Recent {
-        events: recent.iter().cloned().collect(),
-    })
-}
-
-/// The stream: a snapshot at once and every [`SNAPSHOT_EVERY`], each transition as it comes.
-async fn live() -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let transitions = events().live.subscribe();
-    let mut ticks = tokio::time::interval(SNAPSHOT_EVERY);
-    // A client too slow for some snapshots gets the newest one, not a backlog.
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    Sse::new(stream::unfold(
-        (transitions, ticks),
-        |(mut transitions, mut ticks)| async move {
-            let event = match select(pin!(ticks.tick()), pin!(transitions.recv())).await {
-                Either::Left(_) => SseEvent::default().event("snapshot").data(snapshot()),
-                Either::Right((Ok(event), _)) => SseEvent::default()
-                    .event("transition")
-                    .data(serde_json::to_string(&event).unwrap_or_default()),
-                Either::Right((Err(RecvError::Lagged(missed)), _)) => SseEvent::default()
-                    .event("lagged")
-                    .data(format!(r#"{{"missed":{missed}}}"#)),
-                // The sender lives in a static: it never closes.
-                Either::Right((Err(RecvError::Closed), _)) => return None,
-            };
-            Some((Ok(event), (transitions, ticks)))
-        },
-    ))
 }

@@ -36,12 +36,27 @@ pub fn serve(app: axum::Router) -> SocketAddr {
 /// A request with an empty body, on a connection of its own: the status, the headers (as
 /// sent) and the body.
 pub fn request(server: SocketAddr, method: &str, path: &str) -> (u16, String, String) {
+    request_with(server, method, path, &[], "")
+}
+
+/// A request with `headers` and `body`, on a connection of its own: the status, the headers
+/// (as sent) and the body.
+pub fn request_with(
+    server: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut stream = TcpStream::connect(server).expect("connect to the server");
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {server}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send the request");
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {server}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.extend([name, ": ", value, "\r\n"]);
+    }
+    write!(stream, "{head}\r\n{body}").expect("send the request");
     let mut response = String::new();
     stream
         .read_to_string(&mut response)
@@ -53,4 +68,9 @@ pub fn request(server: SocketAddr, method: &str, path: &str) -> (u16, String, St
         .and_then(|status| status.parse().ok())
         .unwrap_or(0);
     (status, head.to_owned(), body.to_owned())
+}
+
+/// An operator's action as the dashboard's buttons send it: a `POST` with the admin header.
+pub fn act(server: SocketAddr, path: &str) -> (u16, String, String) {
+    request_with(server, "POST", path, &[("X-Breaker-Admin", "1")], "")
 }
