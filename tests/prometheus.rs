@@ -16,8 +16,9 @@ use example::{DOWN, QuoteError};
 /// One sample: the metric's name and its labels, sorted.
 type Series = (String, BTreeMap<String, String>);
 
-/// Parses the text exposition format (comments, `name{label="value",…} value` lines); panics
-/// on a line that is neither, so a malformed scrape fails the test.
+/// Parses the text exposition format (comments, `name{label="value",…} value` lines, label
+/// values with their escapes `\\`, `\"` and `\n` read back); panics on a line that is neither,
+/// and on two samples of one series, so a malformed or ambiguous scrape fails the test.
 fn parse(text: &str) -> (BTreeMap<Series, f64>, BTreeMap<String, String>) {
     let (mut samples, mut types) = (BTreeMap::new(), BTreeMap::new());
     for line in text.lines().filter(|line| !line.trim().is_empty()) {
@@ -32,22 +33,7 @@ fn parse(text: &str) -> (BTreeMap<Series, f64>, BTreeMap<String, String>) {
         let value: f64 = value.parse().expect("a sample's value is a number");
         let (name, labels) = match series.split_once('{') {
             None => (series, BTreeMap::new()),
-            Some((name, labels)) => {
-                let labels = labels.strip_suffix('}').expect("labels end with }");
-                let labels = labels
-                    .split(',')
-                    .filter(|pair| !pair.is_empty())
-                    .map(|pair| {
-                        let (key, value) = pair.split_once('=').expect("label=\"value\"");
-                        let value = value
-                            .strip_prefix('"')
-                            .and_then(|value| value.strip_suffix('"'))
-                            .expect("a quoted label value");
-                        (key.to_owned(), value.to_owned())
-                    })
-                    .collect();
-                (name, labels)
-            }
+            Some((name, labels)) => (name, parse_labels(labels)),
         };
         assert!(
             samples.insert((name.to_owned(), labels), value).is_none(),
@@ -55,6 +41,33 @@ fn parse(text: &str) -> (BTreeMap<Series, f64>, BTreeMap<String, String>) {
         );
     }
     (samples, types)
+}
+
+/// `label="value",…}`: the labels, their values unescaped.
+fn parse_labels(text: &str) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let mut rest = text;
+    while !rest.starts_with('}') {
+        let (key, after) = rest.split_once("=\"").expect("label=\"value\"");
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next().expect("a closing quote") {
+                (at, '"') => break at,
+                (_, '\\') => match chars.next().expect("an escaped character").1 {
+                    'n' => value.push('\n'),
+                    escaped @ ('\\' | '"') => value.push(escaped),
+                    other => panic!("`\\{other}` is not an escape of the format: {text}"),
+                },
+                (_, '\n') => panic!("a raw line feed in a label value: {text}"),
+                (_, other) => value.push(other),
+            }
+        };
+        assert!(labels.insert(key.to_owned(), value).is_none(), "{text}");
+        rest = &after[end + 1..];
+        rest = rest.strip_prefix(',').unwrap_or(rest);
+    }
+    labels
 }
 
 fn value(samples: &BTreeMap<Series, f64>, name: &str, labels: &[(&str, &str)]) -> f64 {
@@ -108,6 +121,41 @@ fn fleet_series(samples: &BTreeMap<Series, f64>, types: &BTreeMap<String, String
     );
 }
 
+/// Names a client could choose for its keys, that a careless encoding renders as one another's
+/// labels: with a backslash before a quote or a line feed, and the label's own escapes.
+const HOSTILE: [&str; 9] = [
+    "a\\\"b", "a\"b", "a\\\nb", "a\nb", "a\\b", "a%5Cb", "a%b", "a\\nb", "a,b=\"}",
+];
+
+fn hostile_breakers() {
+    for name in HOSTILE {
+        let breaker = fusebox::registry::get_or_register(name, fusebox::Config::default());
+        let _ = breaker.call(|| Ok::<_, ()>(()));
+    }
+}
+
+/// Each hostile name is a series of its own, its label the name with `%` and `\` written as
+/// `%25` and `%5C`.
+fn hostile_series(samples: &BTreeMap<Series, f64>) {
+    let labels: Vec<&String> = samples
+        .keys()
+        .filter(|(name, _)| name == "breaker_window_calls")
+        .filter_map(|(_, labels)| labels.get("breaker"))
+        .collect();
+    for name in HOSTILE {
+        let label = name.replace('%', "%25").replace('\\', "%5C");
+        assert_eq!(
+            labels.iter().filter(|shown| ***shown == label).count(),
+            1,
+            "{name:?} is the series {label:?}, once: {labels:?}"
+        );
+        assert_eq!(
+            value(samples, "breaker_window_calls", &[("breaker", &label)]),
+            1.0
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -129,8 +177,10 @@ async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     assert_eq!((ok, failed, rejected), (5, 3, 6));
 
     let fleet = fleet_breaker();
+    hostile_breakers();
     let (samples, types) = parse(&example::scrape(address).await);
     fleet_series(&samples, &types);
+    hostile_series(&samples);
     fleet.stop();
     let calls = |kind| {
         value(

@@ -20,6 +20,15 @@
 //! ([`State::as_str`]). The kinds add up to every call the breaker was asked to make, so
 //! `sum by (breaker) (rate(breaker_calls_total[1m]))` is its request rate. The label is
 //! `breaker`, never `name`, as Resilience4j's `name` would clash with other libraries' labels.
+//!
+//! In the `breaker` label, `%` is written `%25` and `\` is written `%5C`; every other
+//! character is the name's own (decode it as percent-encoding to get the name back). Names
+//! can come from request data (a [`Keyed`](crate::Keyed) family's keys), and distinct
+//! breakers must stay distinct series: `metrics-exporter-prometheus` (0.18) takes a backslash
+//! before a quote or a line feed for an escape already written and passes it through, so
+//! without this `a\"b` and `a"b` would be one series. With no backslash left, its escaping
+//! of quotes and line feeds is one-to-one, and so is this.
+//!
 //! A breaker removed from the registry is no longer published; what the recorder does with its
 //! last values is the recorder's choice (Prometheus's exporter can drop idle series).
 //!
@@ -57,7 +66,7 @@ pub fn publish() {
 /// fusebox::metrics::publish_one(&breaker);
 /// ```
 pub fn publish_one(breaker: &CircuitBreaker) {
-    let name = breaker.name().to_owned();
+    let name = label(breaker.name());
     let metrics = breaker.metrics();
     let counters = &metrics.counters;
     for (kind, count) in [
@@ -97,6 +106,19 @@ pub fn publish_one(breaker: &CircuitBreaker) {
     if let Some(fleet) = metrics.fleet {
         publish_fleet(&name, &fleet);
     }
+}
+
+/// `name` as the `breaker` label: `%` as `%25`, `\` as `%5C` (see the [module](self)).
+fn label(name: &str) -> String {
+    let mut label = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '%' => label.push_str("%25"),
+            '\\' => label.push_str("%5C"),
+            c => label.push(c),
+        }
+    }
+    label
 }
 
 /// A fleet-mode breaker's view of the fleet: `breaker_fleet_*`.
@@ -246,4 +268,19 @@ pub fn spawn_publisher(every: std::time::Duration) -> tokio::task::JoinHandle<()
             publish();
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::label;
+
+    #[test]
+    fn a_label_writes_percent_and_backslash_encoded_and_nothing_else() {
+        assert_eq!(
+            label("shop::quotes/10.0.0.7:80"),
+            "shop::quotes/10.0.0.7:80"
+        );
+        assert_eq!(label("a\\\"b\n%"), "a%5C\"b\n%25");
+        assert_eq!(label("é\u{202E}"), "é\u{202E}");
+    }
 }
