@@ -9,7 +9,8 @@
 //!
 //! Cases: closed on one thread; closed on two threads sharing one breaker (nanoseconds per call
 //! per thread); open, i.e. rejecting, on one thread (every breaker tripped by a failure, none
-//! forced open); async closed on a current-thread Tokio runtime. Each figure is the median of
+//! forced open); async closed on a current-thread Tokio runtime; closed but degraded (45 % of
+//! calls fail, under the threshold) with windows of 10, 100 and 1,000 buckets. Each figure is the median of
 //! `SAMPLES` samples of `CALLS` calls, and the samples of a case are taken round by round, one
 //! of each contender per round, so that the slow and fast moments of a shared machine fall on
 //! all of them alike; a ratio is the median of the ratios within each round. A plain harness
@@ -155,8 +156,14 @@ fn main() {
     if !std::env::args().any(|arg| arg == "--bench") {
         return;
     }
+    // `cargo bench -p benchmarks --bench compare -- degraded` runs that case alone.
+    if std::env::args().any(|arg| arg == "degraded") {
+        degraded();
+        return;
+    }
     let server = fleet_mode::start();
     print_table(&[closed(), contended(), open(), asynchronous()]);
+    degraded();
     keyed();
     // The same, with fusebox's breakers in fleet mode: their counts are synced to Redis in
     // the background while they are measured.
@@ -328,6 +335,83 @@ fn print_table(rows: &[Row]) {
         println!(
             "| {} | {direct:.1} | {floor:.1} | {annotated:.1} | {runtime:.1} | {recloser:.1} | {failsafe:.1} | {:.2} | {:.2} |",
             row.case, row.to_recloser, row.to_floor,
+        );
+    }
+}
+
+/// Whether call `i` of the degraded case fails: 9 calls in 20, never two in a row (so that no
+/// peer's consecutive-failures rule trips either).
+fn degraded_fails(i: u64) -> bool {
+    i % 20 < 18 && i % 2 == 0
+}
+
+#[inline(never)]
+fn degraded_operation(i: u64) -> Result<u64, Error> {
+    if degraded_fails(i) {
+        Err(Error)
+    } else {
+        operation(i)
+    }
+}
+
+/// A closed breaker whose backend fails 45 % of calls, under the 50 % threshold: the path a
+/// service is on while its dependency struggles, every failure (and, with enough failures in
+/// the window to trip on, every success) followed by a look at the window's rate. The
+/// runtime's breaker with the default 10 s window in 10, 100 and 1,000 buckets, beside
+/// recloser (its default 50 % rate rule) and failsafe (consecutive failures).
+fn degraded() {
+    let with_buckets = |buckets: u64| {
+        let config = Config::builder()
+            .window_buckets(buckets)
+            .build()
+            .expect("a valid configuration");
+        let breaker = CircuitBreaker::new(format!("bench::degraded-{buckets}"), config);
+        for i in 0..1_000 {
+            let _ = breaker.call(|| degraded_operation(i));
+        }
+        assert_eq!(breaker.state(), State::Closed, "45 % stays under 50 %");
+        breaker
+    };
+    let (ten, hundred, thousand) = (with_buckets(10), with_buckets(100), with_buckets(1_000));
+    let recloser = recloser::Recloser::default();
+    let failsafe = failsafe_breaker();
+    let samples = interleaved([
+        one_thread(|i| drop(black_box(ten.call(|| degraded_operation(i))))),
+        one_thread(|i| drop(black_box(hundred.call(|| degraded_operation(i))))),
+        one_thread(|i| drop(black_box(thousand.call(|| degraded_operation(i))))),
+        one_thread(|i| drop(black_box(recloser.call(|| degraded_operation(i))))),
+        one_thread(|i| {
+            drop(black_box(failsafe::CircuitBreaker::call(&failsafe, || {
+                degraded_operation(i)
+            })));
+        }),
+    ]);
+    for breaker in [&ten, &hundred, &thousand] {
+        assert_eq!(breaker.state(), State::Closed, "{}", breaker.name());
+    }
+    let medians = samples.clone().map(median);
+    let (cpu, cores) = harness::machine();
+    println!(
+        "\nclosed at 45 % failures, 1 thread ({cpu}, {cores} cores); ns per call (median), \
+         ratios within rounds\n"
+    );
+    println!("| contender | ns per call | ÷ 10 buckets | ÷ recloser |");
+    println!("|---|---:|---:|---:|");
+    for (contender, name) in [
+        "`CircuitBreaker::call`, 10 buckets",
+        "`CircuitBreaker::call`, 100 buckets",
+        "`CircuitBreaker::call`, 1,000 buckets",
+        "recloser",
+        "failsafe",
+    ]
+    .iter()
+    .enumerate()
+    {
+        println!(
+            "| {name} | {:.1} | {:.2} | {:.2} |",
+            medians[contender],
+            ratio(&samples[contender], &samples[0]),
+            ratio(&samples[contender], &samples[3]),
         );
     }
 }
