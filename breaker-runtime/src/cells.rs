@@ -87,7 +87,8 @@ impl Cells {
             }
             probe = probe::rehash();
         }
-        add_one(pick(self.counts(self.cell_of(probe), slot)));
+        // At the cap, the count stops there, as every count does.
+        let _ = add_one(pick(self.counts(self.cell_of(probe), slot)));
     }
 
     /// Bucket `slot`'s counts in every cell.

@@ -13,6 +13,8 @@
 //! - a closed → open trip racing with successes and with other failures: one transition,
 //!   reported once, and never missed by both racing checks (the store-buffering shape, which
 //!   the counts' sequentially consistent order rules out; see the test on it);
+//! - the bounds the trip rules read instead of the buckets, after a rotation that two racing
+//!   failures make: they never rule out a trip the window's counts make;
 //! - `half_open_max_wait_ms`: a trial finishing just as a caller finds the period has waited
 //!   too long ends the period once (closed by the trial, or re-opened by the caller, whose
 //!   win makes the trial's outcome stale), and a caller that sees a half-open period before
@@ -71,9 +73,14 @@ impl Rig {
     /// Must be called inside `loom::model`: the breaker's atomics belong to one execution.
     fn new(config: ConfigBuilder) -> Arc<Rig> {
         // One bucket: the half-open → closed path empties the window, one store per counter.
+        Rig::with_buckets(config, 1)
+    }
+
+    /// A rig whose one-second window has `buckets` buckets.
+    fn with_buckets(config: ConfigBuilder, buckets: u64) -> Arc<Rig> {
         let config = config
             .window(Duration::from_secs(1))
-            .window_buckets(1)
+            .window_buckets(buckets)
             .sleep_window(Duration::from_millis(SLEEP_WINDOW_MS))
             .build()
             .expect("valid config");
@@ -543,6 +550,35 @@ fn loom_error_rate_trip_is_made_when_a_failure_and_a_success_race() {
                 rig.succeed();
             }),
         ];
+        join_all(handles);
+
+        assert_eq!(rig.breaker.state(), State::Open);
+        assert_eq!(rig.log(), [(State::Closed, State::Open)]);
+    });
+}
+
+#[test]
+fn loom_bounds_after_a_rotation_racing_two_failures_rule_out_no_trip() {
+    loom::model(|| {
+        // Two buckets of 500 ms. Three successes in the first; one in the second, which moves
+        // the head and puts the three in the bounds' closed successes. Then two failures at
+        // once in the third period: whichever moves the head empties the first bucket and its
+        // three successes leave the bounds; the window holds 1 success and 2 failures, 67 %,
+        // and trips. Bounds that kept the three (four successes against two failures) would
+        // rule the trip out.
+        let rig = Rig::with_buckets(
+            Config::builder()
+                .request_volume_threshold(2)
+                .error_threshold(50),
+            2,
+        );
+        for _ in 0..3 {
+            assert!(rig.succeed());
+        }
+        rig.clock.advance(Duration::from_millis(500));
+        assert!(rig.succeed());
+        rig.clock.advance(Duration::from_millis(500));
+        let handles = vec![spawn(&rig, Rig::fail), spawn(&rig, Rig::fail)];
         join_all(handles);
 
         assert_eq!(rig.breaker.state(), State::Open);

@@ -3,10 +3,12 @@
 //!
 //! A success while closed is counted in the window and, only while the window holds enough
 //! failures (or slow calls) to trip on, checked against the rates. A failure is counted, then
-//! the window is summed and the rules applied: the error rate over the window with its volume
-//! threshold (Hystrix's rule), the slow-call rate with the same volume threshold when
-//! `slow_call_ms` is set (Resilience4j's rule), and failures in a row (pybreaker's
-//! `fail_max`). A slow call, success or failure, is counted and judged as a failure is. A
+//! the rules applied: the error rate over the window with its volume threshold (Hystrix's
+//! rule), the slow-call rate with the same volume threshold when `slow_call_ms` is set
+//! (Resilience4j's rule), and failures in a row (pybreaker's `fail_max`). A check of the
+//! rates first reads the window's [`Bounds`] (a few loads, whatever the number of buckets):
+//! when they rule a trip out, as they do for a dependency failing under the threshold, it
+//! stops there; otherwise it sums the buckets and decides on the exact counts, as before. A slow call, success or failure, is counted and judged as a failure is. A
 //! trial's outcome decides the half-open period: a failed or slow trial re-opens it. Outcomes
 //! from an earlier period are ignored.
 
@@ -15,7 +17,7 @@ use crate::{
     admission::Ticket,
     state::Snapshot,
     sync::{AtomicU64, COUNTED, Ordering, counted_before_reading},
-    window::Totals,
+    window::{Bounds, Totals},
 };
 
 /// What a finished call counts as.
@@ -101,10 +103,10 @@ impl CircuitBreaker {
         } else {
             self.window.record(now, outcome)
         };
-        // A failure or a slow call is followed by a look at the whole window, whatever the
-        // state: the rates decide a trip in Closed, and what was counted while forced closed or
-        // half-open is still in the window after `release`.
-        let totals = (outcome.is_failure() || slow).then(|| self.note_failure(bucket_start, now));
+        // A failure or a slow call is followed by a look at the window, whatever the state: the
+        // rates decide a trip in Closed, and what was counted while forced closed or half-open
+        // is still in the window after `release`.
+        let rates = (outcome.is_failure() || slow).then(|| self.note_failure(bucket_start, now));
         if ticket.is_trial() {
             let moved = self.state.transition_after_trial(
                 word,
@@ -116,14 +118,16 @@ impl CircuitBreaker {
             );
             self.report(moved);
         } else if word.state() == State::Closed
-            && let Some(totals) = totals
+            && let Some(rates) = rates
         {
             if outcome.is_failure() {
-                self.closed_failure(word, &totals, now);
+                self.closed_failure(word, rates.as_ref(), now);
             } else {
                 // A slow success: a success for the failures in a row, slow for the rates.
                 self.streaks.restart();
-                self.trip_on_rates(word, &totals, now);
+                if let Some(totals) = rates {
+                    self.trip_on_rates(word, &totals, now);
+                }
             }
         }
         // Forced closed: counted above, never trips.
@@ -135,29 +139,68 @@ impl CircuitBreaker {
     /// trip the breaker when that holds, and the failures in the window at any later moment
     /// are a subset of those counted here, so below it successes need not look.
     ///
-    /// Returns the window to judge this failure on: read again after the expiry moved, so that
-    /// a success counted at the same moment, which read the expiry before it moved and so did
-    /// not check the rate, is in it (see [`COUNTED`]). Either that success saw the expiry and
-    /// checked the rate itself, or this second reading sees its count.
-    fn note_failure(&self, bucket_start: u64, now: u64) -> Totals {
-        let totals = self.window.totals(now);
-        if !self.enough_failures_to_trip(&totals) {
-            return totals; // too few failures to trip, whatever the successes
+    /// Returns the window to judge this failure on, `None` when the rates cannot trip the
+    /// breaker: read after the expiry moved, so that a success counted at the same moment,
+    /// which read the expiry before it moved and so did not check the rate, is in it (see
+    /// [`COUNTED`]). Either that success saw the expiry and checked the rate itself, or this
+    /// reading sees its count.
+    fn note_failure(&self, bucket_start: u64, now: u64) -> Option<Totals> {
+        // The held counts are at least the window's: below the bar by them, below it surely.
+        let (failures, slow) = if let Some(bounds) = self.window.bounds() {
+            (bounds.failures_at_most, bounds.slow_at_most)
+        } else {
+            let totals = self.window.totals(now);
+            (totals.failures, totals.slow)
+        };
+        if !self.enough_failures_to_trip(failures, slow) {
+            return None; // too few failures to trip, whatever the successes
         }
         self.check_rate_until(self.window.expiry_of(bucket_start));
         counted_before_reading();
-        self.window.totals(now)
+        self.rates_to_judge(now)
     }
 
-    /// Whether `totals` holds enough failures, or slow calls, that successes alone could trip
-    /// the breaker: failures × 100 ≥ threshold × volume, or slow calls × 100 ≥ slow-call
+    /// Whether `failures` (or `slow` calls) are enough that successes alone could trip the
+    /// breaker: failures × 100 ≥ threshold × volume, or slow calls × 100 ≥ slow-call
     /// threshold × volume.
-    fn enough_failures_to_trip(&self, totals: &Totals) -> bool {
+    fn enough_failures_to_trip(&self, failures: u64, slow: u64) -> bool {
         let volume = self.config.request_volume_threshold();
-        totals.failures * 100 >= self.config.error_threshold() * volume
-            || (totals.slow > 0
+        failures * 100 >= self.config.error_threshold() * volume
+            || (slow > 0
                 && self.config.slow_call_ms().is_some()
-                && totals.slow * 100 >= self.config.slow_call_threshold() * volume)
+                && slow * 100 >= self.config.slow_call_threshold() * volume)
+    }
+
+    /// The window's counts to judge the rates on at `now`, or `None` when its bounds prove
+    /// that the rates cannot trip the breaker: then no bucket is read.
+    fn rates_to_judge(&self, now: u64) -> Option<Totals> {
+        if let Some(bounds) = self.window.bounds()
+            && !self.rates_may_trip(&bounds)
+        {
+            return None;
+        }
+        Some(self.window.totals(now))
+    }
+
+    /// Whether a window within `bounds` may be one the rates trip on; `false` proves it is
+    /// not. A trip on errors needs failures × 100 ≥ threshold × calls, where the calls (the
+    /// failures and the successes) are at least the volume: that is failures × (100 −
+    /// threshold) ≥ threshold × successes, and failures × 100 ≥ threshold × volume. More
+    /// failures and fewer successes only bring a trip closer, so the most failures and fewest
+    /// successes the window may hold decide whether one is possible. Slow calls likewise, with
+    /// the calls at least the successes.
+    fn rates_may_trip(&self, bounds: &Bounds) -> bool {
+        let volume = self.config.request_volume_threshold();
+        let threshold = self.config.error_threshold();
+        let failures = bounds.failures_at_most;
+        let errors = failures * 100 >= threshold * volume
+            && failures * (100 - threshold) >= threshold * bounds.successes_at_least;
+        let slow = bounds.slow_at_most;
+        let slow_threshold = self.config.slow_call_threshold();
+        let too_slow = slow > 0
+            && self.config.slow_call_ms().is_some()
+            && slow * 100 >= slow_threshold * volume.max(bounds.successes_at_least);
+        errors || too_slow
     }
 
     /// Makes successes check the error rate until `expiry`.
@@ -191,19 +234,24 @@ impl CircuitBreaker {
             self.state
                 .transition_to_new_sleep(now, |streak| self.sleep_window_ms(streak));
         }
-        if self.enough_failures_to_trip(&self.window.totals(now)) {
+        let totals = self.window.totals(now);
+        if self.enough_failures_to_trip(totals.failures, totals.slow) {
             self.check_rate_until(self.window.expiry_of(now));
         }
     }
 
-    fn closed_failure(&self, word: Snapshot, totals: &Totals, now: u64) {
+    /// A failure while closed, with the window to judge the rates on (`None`: they cannot
+    /// trip).
+    fn closed_failure(&self, word: Snapshot, rates: Option<&Totals>, now: u64) {
         if let Some(limit) = self.config.consecutive_failures()
             && self.streaks.consecutive.fetch_add(1, Ordering::Relaxed) + 1 >= limit
         {
             self.trip(word, now);
             return;
         }
-        self.trip_on_rates(word, totals, now);
+        if let Some(totals) = rates {
+            self.trip_on_rates(word, totals, now);
+        }
     }
 
     #[inline]
@@ -224,7 +272,9 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn check_error_rate(&self, word: Snapshot, now: u64) {
-        self.trip_on_rates(word, &self.window.totals(now), now);
+        if let Some(totals) = self.rates_to_judge(now) {
+            self.trip_on_rates(word, &totals, now);
+        }
     }
 
     /// Hystrix's rule: at least `request_volume_threshold` calls in the window, and at least
@@ -256,5 +306,85 @@ impl CircuitBreaker {
     pub(crate) fn empty_window(&self) {
         self.window.clear();
         self.streaks.restart();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::time::Duration;
+
+    use crate::{CircuitBreaker, Config, State, TestClock, window::tests::WALKS};
+
+    /// Walks over the window's buckets that `calls` makes on this thread.
+    fn walks(calls: impl FnOnce()) -> u64 {
+        let before = WALKS.with(std::cell::Cell::get);
+        calls();
+        WALKS.with(std::cell::Cell::get) - before
+    }
+
+    /// A breaker whose dependency fails 45 % of calls, under its 50 % threshold, called every
+    /// 3 ms for `calls` calls.
+    fn degraded(clock: &TestClock, breaker: &CircuitBreaker, calls: u64) {
+        for i in 0..calls {
+            let fails = i % 20 < 18 && i % 2 == 0; // 9 in 20
+            let _ = breaker.call(|| if fails { Err(()) } else { Ok(()) });
+            clock.advance(Duration::from_millis(3));
+        }
+    }
+
+    #[test]
+    fn a_breaker_failing_under_its_threshold_reads_no_bucket_whatever_their_number() {
+        for buckets in [10, 1_000] {
+            let breaker = CircuitBreaker::new(
+                format!("outcome-unit-degraded-{buckets}"),
+                Config::builder()
+                    .window(Duration::from_secs(10))
+                    .window_buckets(buckets)
+                    .build()
+                    .unwrap(),
+            );
+            let clock = TestClock::new();
+            assert!(breaker.set_clock(&clock));
+            // The window fills past the volume threshold, then the calls go on for more than
+            // a turn of the window: every failure, and every success while enough failures
+            // are in the window to trip on, looks at the rates.
+            degraded(&clock, &breaker, 100);
+            let walked = walks(|| degraded(&clock, &breaker, 5_000));
+            assert_eq!(breaker.state(), State::Closed, "45 % is under 50 %");
+            assert_eq!(
+                walked, 0,
+                "{buckets} buckets: the bounds ruled every trip out"
+            );
+        }
+    }
+
+    #[test]
+    fn a_trip_the_bounds_cannot_rule_out_is_judged_on_the_buckets() {
+        let breaker = CircuitBreaker::new(
+            "outcome-unit-tripping",
+            Config::builder()
+                .window(Duration::from_secs(10))
+                .window_buckets(1_000)
+                .request_volume_threshold(20)
+                .build()
+                .unwrap(),
+        );
+        let clock = TestClock::new();
+        assert!(breaker.set_clock(&clock));
+        for _ in 0..11 {
+            let _ = breaker.call(|| Ok::<_, ()>(()));
+            clock.advance(Duration::from_millis(15));
+        }
+        // Nine failures: under the volume, nothing to judge. The tenth makes 10 of 21.
+        let walked = walks(|| {
+            for _ in 0..9 {
+                let _ = breaker.call(|| Err::<(), _>(()));
+            }
+        });
+        assert_eq!((walked, breaker.state()), (0, State::Closed));
+        let _ = breaker.call(|| Err::<(), _>(()));
+        assert_eq!(breaker.state(), State::Closed, "10 of 21 is under 50 %");
+        let _ = breaker.call(|| Err::<(), _>(()));
+        assert_eq!(breaker.state(), State::Open, "11 of 22 is 50 %");
     }
 }

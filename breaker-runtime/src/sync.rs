@@ -79,10 +79,11 @@ fn watch(counter: &AtomicU32, before: u32) -> bool {
 }
 
 /// Adds one to `counter`, however many tries it takes; stops at `u32::MAX`, as
-/// [`try_add_one`].
-pub(crate) fn add_one(counter: &AtomicU32) {
-    // `Err` means the counter is at the cap: nothing to add.
-    let _ = counter.fetch_update(COUNTED, Ordering::Relaxed, |seen| seen.checked_add(1));
+/// [`try_add_one`]. Returns whether it added (`false`: the counter is at the cap).
+pub(crate) fn add_one(counter: &AtomicU32) -> bool {
+    counter
+        .fetch_update(COUNTED, Ordering::Relaxed, |seen| seen.checked_add(1))
+        .is_ok()
 }
 
 /// Waits a moment for another thread to finish a short critical step (rotating the window's

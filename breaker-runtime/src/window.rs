@@ -11,8 +11,17 @@
 //! call, go into the shared bucket with one `fetch_add` while threads call the breaker one at a
 //! time; once two threads are seen adding to a counter at once, the window gets
 //! [contention cells](crate::cells) and counts them there from then on. Failures and
-//! timeouts, rare and followed by a look at the whole window anyway, always go into the shared
-//! buckets. Emptying a bucket empties its counts in the cells too, and a reading adds them up.
+//! timeouts, rare, always go into the shared buckets. Emptying a bucket empties its counts in
+//! the cells too, and a reading adds them up.
+//!
+//! A failure is followed by a look at the window's rates, and so is every success while the
+//! window holds enough failures to trip on: reading every bucket then would make a struggling
+//! dependency's calls cost more the more buckets the window has. So the window also keeps what
+//! bounds its rates without a walk ([`Bounds`]): the failures and slow calls its buckets hold,
+//! counted as they are added and taken (never below what the buckets hold), and the successes
+//! of the buckets behind the head as of when the head left them (never above), which the
+//! thread that moves the head keeps up to date. The trip rules read the bounds first and walk
+//! the buckets only when the bounds cannot rule a trip out.
 
 use once_cell::race::OnceBox;
 
@@ -169,7 +178,8 @@ pub(crate) struct Window {
 }
 
 /// The counts buckets held when they were emptied: with what the buckets hold now, the
-/// window's counts since it was created. Written only by the holder of the head's lock.
+/// window's counts since it was created. Written only by the holder of the head's lock; and
+/// what the buckets hold now, kept for [`Bounds`].
 #[derive(Default)]
 struct Folded {
     /// Odd while counts move from buckets to here, so that a reader adding both up can tell
@@ -181,6 +191,34 @@ struct Folded {
     timeouts: AtomicU64,
     rejections: AtomicU64,
     slow: AtomicU64,
+    held: Held,
+}
+
+/// What the buckets hold, kept as it changes, for [`Bounds`].
+#[derive(Default)]
+struct Held {
+    /// Failures in the buckets: one is added here before a bucket counts it, and what a bucket
+    /// held is taken off after the bucket is emptied, so this is never below what the buckets
+    /// hold.
+    failures: AtomicU64,
+    /// Slow calls in the buckets, kept as the failures are.
+    slow: AtomicU64,
+    /// Successes in the buckets other than the head's, as of when the head left each of them
+    /// (and, once per turn of the window, as they all are): never above what they hold, since a
+    /// count only grows until its bucket is emptied. Written only by the holder of the head's
+    /// lock, inside [`Window::fold`], so a reading checks it against `Folded::generation`.
+    closed_successes: AtomicU64,
+}
+
+/// Bounds on what a window holds, read without a walk over its buckets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Bounds {
+    /// At least the failures (timeouts included) in the window.
+    pub(crate) failures_at_most: u64,
+    /// At least the slow calls in the window.
+    pub(crate) slow_at_most: u64,
+    /// At most the successes in the window.
+    pub(crate) successes_at_least: u64,
 }
 
 impl Folded {
@@ -340,7 +378,7 @@ impl Window {
         }
         let start_ms = now_ms - now_ms % new.bucket_ms;
         let newest = new.count - 1;
-        self.fold(|moved| {
+        self.fold(|moved, _| {
             // What each old bucket inside the window holds, and when it started.
             let kept: Vec<(u64, Totals)> = Window::inside(head, old, now_ms)
                 .map(|(start_ms, slot)| {
@@ -364,6 +402,7 @@ impl Window {
                     _ => moved.add(&totals),
                 }
             }
+            self.closed_successes(newest, new.count)
         });
         self.shape.store(new.packed(), Ordering::Relaxed);
         self.head
@@ -414,7 +453,12 @@ impl Window {
             left
         };
         let bucket = &self.buckets[slot];
-        Totals {
+        // Held before the buckets count them, as every failure and slow call is; what did not
+        // fit is taken off again below.
+        let held = &self.folded.get_or_make().held;
+        held.failures.fetch_add(totals.failures, COUNTED);
+        held.slow.fetch_add(totals.slow, COUNTED);
+        let left = Totals {
             successes: add(&bucket.hot.successes, totals.successes),
             rejections: add(&bucket.hot.rejections, totals.rejections),
             failures: add(&bucket.failures, totals.failures),
@@ -428,7 +472,10 @@ impl Window {
             } else {
                 0
             },
-        }
+        };
+        held.failures.fetch_sub(left.failures, COUNTED);
+        held.slow.fetch_sub(left.slow, COUNTED);
+        left
     }
 
     /// Counts an outcome at `now_ms`, and returns the start of the bucket period it went into.
@@ -437,10 +484,10 @@ impl Window {
         let head = self.current(now_ms);
         match outcome {
             Outcome::Success => self.count_hot(head, |counts| &counts.successes),
-            Outcome::Failure => add_one(&self.buckets[head.slot()].failures),
+            Outcome::Failure => self.count_failure(head.slot()),
             Outcome::Timeout => {
-                add_one(self.timeouts.at(head.slot(), self.buckets.len()));
-                add_one(&self.buckets[head.slot()].failures);
+                let _ = add_one(self.timeouts.at(head.slot(), self.buckets.len()));
+                self.count_failure(head.slot());
             }
         }
         counted_before_reading();
@@ -451,13 +498,15 @@ impl Window {
     /// the start of its period.
     pub(crate) fn record_slow(&self, now_ms: u64, outcome: Outcome) -> u64 {
         let head = self.current(now_ms);
-        add_one(self.slow.at(head.slot(), self.buckets.len()));
+        self.count_slow(head.slot());
         match outcome {
-            Outcome::Success => add_one(&self.buckets[head.slot()].hot.successes),
-            Outcome::Failure => add_one(&self.buckets[head.slot()].failures),
+            Outcome::Success => {
+                let _ = add_one(&self.buckets[head.slot()].hot.successes);
+            }
+            Outcome::Failure => self.count_failure(head.slot()),
             Outcome::Timeout => {
-                add_one(self.timeouts.at(head.slot(), self.buckets.len()));
-                add_one(&self.buckets[head.slot()].failures);
+                let _ = add_one(self.timeouts.at(head.slot(), self.buckets.len()));
+                self.count_failure(head.slot());
             }
         }
         counted_before_reading();
@@ -504,6 +553,8 @@ impl Window {
 
     /// The counts of the buckets still inside the window at `now_ms`.
     pub(crate) fn totals(&self, now_ms: u64) -> Totals {
+        #[cfg(all(test, not(loom)))]
+        tests::WALKS.with(|walks| walks.set(walks.get() + 1));
         let head = self.unlocked_head();
         let mut totals = Totals::default();
         for (_, slot) in Window::inside(head, self.shape(), now_ms) {
@@ -553,43 +604,123 @@ impl Window {
     /// Empties every bucket.
     pub(crate) fn clear(&self) {
         let head = self.lock();
-        self.fold(|moved| {
+        self.fold(|moved, _| {
             for slot in 0..self.buckets.len() {
                 self.take(slot, moved);
             }
+            0
         });
         self.head.store(head.0, Ordering::Release);
     }
 
     /// Runs `empty`, which empties buckets into the totals it is given, and adds those to the
     /// folded totals, in one step for readers of [`since_creation`](Self::since_creation).
-    /// Only with the head locked.
-    fn fold(&self, empty: impl FnOnce(&mut Totals)) {
+    /// `empty` is given the closed successes before and returns them after (see [`Held`]),
+    /// published in the same step for readers of [`bounds`](Self::bounds). Only with the head
+    /// locked.
+    fn fold(&self, empty: impl FnOnce(&mut Totals, u64) -> u64) {
         let folded = self.folded.get_or_make();
         let generation = folded.generation.load(Ordering::Relaxed);
         folded.generation.store(generation + 1, Ordering::Relaxed);
         fence(Ordering::Release);
         let mut moved = Totals::default();
-        empty(&mut moved);
+        let closed = &folded.held.closed_successes;
+        closed.store(
+            empty(&mut moved, closed.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
         if !moved.is_empty() {
             folded.add(&moved);
         }
         folded.generation.store(generation + 2, Ordering::Release);
     }
 
-    /// Empties bucket `slot`, in the shared buckets and in the cells, into `totals`.
+    /// Empties bucket `slot`, in the shared buckets and in the cells, into `totals`. Only
+    /// inside [`fold`](Self::fold), which made the held counts this takes the bucket's off.
     fn take(&self, slot: usize, totals: &mut Totals) {
-        self.buckets[slot].take(totals);
-        totals.timeouts += self.timeouts.take(slot);
-        totals.slow += self.slow.take(slot);
+        let mut taken = Totals::default();
+        self.buckets[slot].take(&mut taken);
+        taken.timeouts += self.timeouts.take(slot);
+        taken.slow += self.slow.take(slot);
         for counts in self
             .cells
             .get()
             .iter()
             .flat_map(|cells| cells.of_slot(slot))
         {
-            totals.take_hot(counts);
+            taken.take_hot(counts);
         }
+        if let Some(folded) = self.folded.get() {
+            // After the bucket was emptied: the held counts never fall below the buckets'.
+            folded.held.failures.fetch_sub(taken.failures, COUNTED);
+            folded.held.slow.fetch_sub(taken.slow, COUNTED);
+        }
+        totals.add(&taken);
+    }
+
+    /// Bucket `slot`'s successes, in the shared bucket and in the cells.
+    fn successes_of(&self, slot: usize) -> u64 {
+        let mut totals = Totals::default();
+        totals.add_hot(&self.buckets[slot].hot);
+        for counts in self
+            .cells
+            .get()
+            .iter()
+            .flat_map(|cells| cells.of_slot(slot))
+        {
+            totals.add_hot(counts);
+        }
+        totals.successes
+    }
+
+    /// The successes of the first `count` buckets but `head_slot`: the closed successes of a
+    /// window whose head is at `head_slot`, read whole.
+    fn closed_successes(&self, head_slot: usize, count: usize) -> u64 {
+        (0..count)
+            .filter(|&slot| slot != head_slot)
+            .map(|slot| self.successes_of(slot))
+            .sum()
+    }
+
+    /// Counts a failure (timeouts included) in bucket `slot`: held first, so that the held
+    /// count is never below what the buckets hold (see [`Held`]).
+    fn count_failure(&self, slot: usize) {
+        let held = &self.folded.get_or_make().held;
+        held.failures.fetch_add(1, COUNTED);
+        if !add_one(&self.buckets[slot].failures) {
+            held.failures.fetch_sub(1, COUNTED); // the bucket is at its cap: not counted
+        }
+    }
+
+    /// Counts a slow call in bucket `slot`, as [`count_failure`](Self::count_failure) does a
+    /// failure.
+    fn count_slow(&self, slot: usize) {
+        let held = &self.folded.get_or_make().held;
+        held.slow.fetch_add(1, COUNTED);
+        if !add_one(self.slow.at(slot, self.buckets.len())) {
+            held.slow.fetch_sub(1, COUNTED);
+        }
+    }
+
+    /// Bounds on what the window holds, from a few loads, whatever its number of buckets:
+    /// `None` while the head moves (or moved during the reading), when only a walk over the
+    /// buckets tells. Read right after counting at `now_ms` (so that the head's period holds
+    /// `now_ms`, and every bucket is inside the window), as the trip rules do.
+    pub(crate) fn bounds(&self) -> Option<Bounds> {
+        let folded = self.folded.get()?;
+        let before = folded.generation.load(Ordering::Acquire);
+        let head = Head(self.head.load(Ordering::Acquire));
+        if !before.is_multiple_of(2) || head.is_locked() {
+            return None;
+        }
+        let closed = folded.held.closed_successes.load(Ordering::Relaxed);
+        let bounds = Bounds {
+            failures_at_most: folded.held.failures.load(COUNTED),
+            slow_at_most: folded.held.slow.load(COUNTED),
+            successes_at_least: closed.saturating_add(self.successes_of(head.slot())),
+        };
+        fence(Ordering::Acquire);
+        (folded.generation.load(Ordering::Relaxed) == before).then_some(bounds)
     }
 
     /// The head of the bucket for `now_ms`, moving it forward if `now_ms` is past its period.
@@ -640,14 +771,26 @@ impl Window {
         let start_ms = now_ms - now_ms % bucket_ms;
         let steps = (start_ms - head.start_ms()) / bucket_ms;
         let reused = usize::try_from(steps).unwrap_or(usize::MAX).min(count);
-        self.fold(|moved| {
-            for step in 1..=reused {
-                self.take((head.slot() + step) % count, moved);
-            }
-        });
         // `steps % count` is below `count`, which fits in a usize.
         #[allow(clippy::cast_possible_truncation)]
         let slot = (head.slot() + (steps % count as u64) as usize) % count;
+        self.fold(|moved, closed| {
+            for step in 1..=reused {
+                self.take((head.slot() + step) % count, moved);
+            }
+            if reused == count {
+                0 // every bucket emptied
+            } else if slot < head.slot() {
+                // Once per turn of the window, read whole: the successes counted into a bucket
+                // after the head left it are in the bounds again.
+                self.closed_successes(slot, count)
+            } else {
+                // The emptied buckets' successes go, the bucket the head leaves joins. What
+                // was counted into an emptied bucket after the head left it goes too, though
+                // it never came: the bounds stay bounds.
+                closed.saturating_sub(moved.successes) + self.successes_of(head.slot())
+            }
+        });
         let advanced = Head::new(start_ms, slot);
         self.head.store(advanced.0, Ordering::Release);
         Some(advanced)
@@ -688,8 +831,104 @@ impl Window {
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    thread_local! {
+        /// Walks over a window's buckets made by this thread: what the trip rules' bounds
+        /// save.
+        pub(crate) static WALKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// The bounds of `w` at `now`, which must hold the window's counts exactly when one
+    /// thread counts: at most and at least are both what the walk finds.
+    fn assert_bounds_exact(w: &Window, now: u64) {
+        let totals = w.totals(now);
+        assert_eq!(
+            w.bounds(),
+            Some(Bounds {
+                failures_at_most: totals.failures,
+                slow_at_most: totals.slow,
+                successes_at_least: totals.successes,
+            }),
+            "at {now}: {totals:?}"
+        );
+    }
+
+    #[test]
+    fn bounds_follow_the_window_exactly_through_rotations_reshapes_and_clears() {
+        let w = window();
+        // No failure yet: nothing held, nothing to bound.
+        w.record(10_000, Outcome::Success);
+        assert_bounds_exact(&w, 10_000);
+        // Outcomes every 30 ms for three turns of the window: the head moves one bucket at a
+        // time, wraps, and the buckets it reuses take their counts out of the bounds.
+        for i in 0..100_u64 {
+            let now = 10_000 + i * 30;
+            let outcome = match i % 7 {
+                0 | 3 => Outcome::Failure,
+                5 => Outcome::Timeout,
+                _ => Outcome::Success,
+            };
+            if i % 11 == 0 {
+                w.record_slow(now, outcome);
+            } else {
+                w.record(now, outcome);
+            }
+            w.record_rejection(now);
+            assert_bounds_exact(&w, now);
+        }
+        // Contention cells, a jump of several buckets, a reshape each way, a clear.
+        w.contended();
+        w.record(13_500, Outcome::Success);
+        w.record(13_520, Outcome::Failure);
+        assert_bounds_exact(&w, 13_520);
+        w.record(13_950, Outcome::Success);
+        assert_bounds_exact(&w, 13_950);
+        w.reshape(500, 5, 13_960, || {});
+        assert_bounds_exact(&w, 13_960);
+        w.reshape(2_000, 20, 13_970, || {});
+        w.record(13_980, Outcome::Failure);
+        assert_bounds_exact(&w, 13_980);
+        w.clear();
+        assert_bounds_exact(&w, 13_980);
+        w.record(20_000, Outcome::Success);
+        w.record_slow(20_000, Outcome::Failure);
+        assert_bounds_exact(&w, 20_000);
+    }
+
+    #[test]
+    fn a_success_counted_after_the_head_left_its_bucket_keeps_the_bounds_bounds() {
+        let w = window();
+        w.record(10_000, Outcome::Failure);
+        w.record(10_000, Outcome::Success);
+        w.record(10_100, Outcome::Success); // the head moves on
+        // A thread that found the head at 10_000 counts its success only now, in the bucket
+        // the head left: the walk sees it, the bounds do not, and stay below.
+        let _ = add_one(&w.buckets[0].hot.successes);
+        let bounds = w.bounds().expect("no rotation under way");
+        assert_eq!(bounds.successes_at_least, 2);
+        assert_eq!(w.totals(10_100).successes, 3);
+        // When its bucket is reused, the bounds lose what they never had: still a bound.
+        w.record(11_000, Outcome::Success);
+        assert!(w.bounds().unwrap().successes_at_least <= w.totals(11_000).successes);
+        // At the next turn of the window, they are whole again.
+        for now in (11_100..=12_000).step_by(100) {
+            w.record(now, Outcome::Success);
+            assert!(w.bounds().unwrap().successes_at_least <= w.totals(now).successes);
+        }
+        assert_bounds_exact(&w, 12_000);
+    }
+
+    #[test]
+    fn a_rotation_under_way_gives_no_bounds() {
+        let w = window();
+        w.record(10_000, Outcome::Failure);
+        let head = w.lock();
+        assert_eq!(w.bounds(), None, "the head is locked");
+        w.head.store(head.0, Ordering::Release);
+        assert!(w.bounds().is_some());
+    }
 
     fn window() -> Window {
         Window::new(1_000, 10) // ten buckets of 100 ms
