@@ -457,6 +457,58 @@ fn flushall_is_detected_and_the_store_seeded_again() {
     });
 }
 
+/// Fixed ids are the normal case (a pod's name): a restarted instance numbers its batches from
+/// 1 again, under the id its earlier life used, and the store counts them from its first.
+#[test]
+fn an_instance_restarted_under_its_id_has_every_outcome_counted() {
+    with_server(|server| async move {
+        let first = [Instance::new(
+            &server.url(),
+            "pod-a",
+            "orders",
+            long_window(),
+        )];
+        synced_once(&first).await;
+        first[0].succeed(10);
+        eventually(
+            Duration::from_secs(5),
+            "the first life's calls synced",
+            || {
+                let view = first[0].view();
+                view.synced == 10 && view.calls == 10
+            },
+        )
+        .await;
+        // Some more syncs: the first life's sequence number runs ahead of the second's.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(first); // its fleet stopped, its breaker dropped
+        let second = [Instance::new(
+            &server.url(),
+            "pod-a",
+            "orders",
+            long_window(),
+        )];
+        second[0].succeed(25);
+        eventually(
+            Duration::from_secs(10),
+            "the second life's calls answered",
+            || {
+                let view = second[0].view();
+                view.pending == 0 && view.synced + view.expired == 25
+            },
+        )
+        .await;
+        // The answer that acknowledged the last batch summed the fleet's window after it.
+        let view = second[0].view();
+        assert_eq!(
+            (view.calls, view.synced, view.expired),
+            (35, 25, 0),
+            "the window holds both lives' calls, and `synced` what the store added: {view:?}"
+        );
+        assert_eq!(view.instances, 1, "one instance, by its id");
+    });
+}
+
 /// A server that speaks the protocol but answers every script with a wrong shape (`wrong`),
 /// or answers anything with bytes that are not the protocol at all.
 async fn garbage_server(wrong: bool) -> String {
@@ -656,7 +708,7 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         .await;
         assert!(plain.metrics().fleet.is_none(), "fleet is off by default");
         // Each key of a family with the key on is a fleet breaker of its own.
-        let hosts: fusebox::Keyed<String> = fusebox::Keyed::new("fleet::hosts", config(60_000));
+        let hosts: fusebox::Keyed<String> = fusebox::Keyed::new("fleet::hosts", long_window());
         let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
         let host = hosts.get("10.0.0.1").expect("made at its first call");
         eventually(Duration::from_secs(5), "a family's key joined", || {
@@ -682,6 +734,27 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
                 .all(|breaker| breaker.metrics().fleet.is_some_and(|view| view.stale))
         })
         .await;
+        // The key made again joins again, numbering its batches from 1 under the same instance
+        // id: the store counts them from its first.
+        let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
+        let again = hosts.get("10.0.0.1").expect("made again at its call");
+        eventually(Duration::from_secs(5), "the key made again joined", || {
+            again.metrics().fleet.is_some()
+        })
+        .await;
+        let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
+        eventually(Duration::from_secs(5), "its call answered", || {
+            again
+                .metrics()
+                .fleet
+                .is_some_and(|view| view.pending == 0 && view.synced == 1)
+        })
+        .await;
+        let view = again.metrics().fleet.expect("joined");
+        assert_eq!(
+            view.calls, 2,
+            "the window holds the key's call after each join: {view:?}"
+        );
         // The keys: versioned, under the breaker's name as the hash tag.
         let seen = server.cli(&["HGET", "fusebox:v1:{fleet::annotated}:seen", "registry"]);
         assert!(seen.is_some_and(|at| at.trim().parse::<u64>().is_ok()));

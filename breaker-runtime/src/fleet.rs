@@ -46,9 +46,12 @@
 //! no instance syncs them.
 //! The script reads the server's clock (`TIME`); instances send the *age* of each delta on
 //! their own clock, so clock skew between hosts cancels out. Each batch carries the instance's
-//! id and a sequence number, added once: a batch resent after a lost answer never counts
-//! twice. The instances must agree on the breaker's configuration; the last to sync sets the
-//! thresholds the script applies.
+//! id, a sequence number and a random number drawn when the breaker joined the fleet, and is
+//! added once: a batch resent after a lost answer never counts twice, and an instance that
+//! keeps its id across a restart (a pod's name), or a breaker that leaves the fleet and joins
+//! again, has its batches added from its first, though it numbers them from 1 again. The
+//! instances must agree on the breaker's configuration; the last to sync sets the thresholds
+//! the script applies.
 //!
 //! ```no_run
 //! use fusebox::{circuit_breaker, fleet};
@@ -136,7 +139,9 @@ impl FleetOptions {
         }
     }
 
-    /// This instance's id in the fleet (unique among the instances; 1 to 200 characters).
+    /// This instance's id in the fleet (unique among the running instances; 1 to 200
+    /// characters). A process restarted under the id it had (a pod's name) is the same
+    /// instance to the fleet, its outcomes counted from its first sync.
     #[must_use]
     pub fn instance(mut self, id: impl Into<String>) -> Self {
         self.instance = Some(id.into());

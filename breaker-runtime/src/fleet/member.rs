@@ -33,6 +33,11 @@ pub(super) struct Member {
     /// Joined because its `fleet` key is on: syncs only while it stays on.
     from_registry: bool,
     keys: [String; 7],
+    /// This ledger's life: drawn at random when the breaker joins, sent with each batch's
+    /// sequence number, so that the store tells this life's batches from those of an earlier
+    /// one under the same instance id (a restarted process that kept its id, a breaker that
+    /// left the fleet and joined again), whose numbers started from 1 too.
+    life: u64,
     ledger: Ledger,
     /// The store's epoch at the last answer.
     epoch: Option<String>,
@@ -78,6 +83,9 @@ impl Member {
             options,
             from_registry,
             keys,
+            // The state's keys are random (per process, and new for each `RandomState`): the
+            // hashed value needs to be nothing more than a value.
+            life: RandomState::new().hash_one(0_u8),
             ledger: Ledger::default(),
             epoch: None,
             held: None,
@@ -268,7 +276,7 @@ impl Member {
         }
         invocation
             .arg(&*self.instance)
-            .arg(batch.seq)
+            .arg(batch_id(self.life, batch.seq))
             .arg(self.epoch.as_deref().unwrap_or(""))
             .arg(window_ms)
             .arg(bucket_ms)
@@ -412,8 +420,40 @@ fn trial_outcome(word: Snapshot, lease: &mut Option<u32>, succeeded: &mut bool) 
     }
 }
 
+/// A batch's name in the store, `<life>:<sequence>`: the life in hex (compared as a string by
+/// the script, whose numbers hold 53 bits), the sequence number in decimal.
+fn batch_id(life: u64, seq: u64) -> String {
+    format!("{life:016x}:{seq}")
+}
+
 /// Whether `failures` of `calls` are at the error threshold: the rule an instance's own window
 /// is "failing" by, and a closed fleet's window is worth syncing sooner by (the volume aside).
 fn at_error_threshold(failures: u64, calls: u64, threshold: u64) -> bool {
     failures > 0 && failures * 100 >= threshold * calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_member_is_a_life_of_its_own_and_names_its_batches_by_it() {
+        let options = FleetOptions::new().instance("pod-a");
+        let breaker = Arc::new(CircuitBreaker::new("member-unit-life", Config::default()));
+        let lives: Vec<u64> = (0..4)
+            .map(|_| {
+                let member =
+                    Member::new(Arc::clone(&breaker), "pod-a".into(), options.clone(), false);
+                member.life
+            })
+            .collect();
+        for (i, life) in lives.iter().enumerate() {
+            assert!(
+                !lives[i + 1..].contains(life),
+                "the same breaker and id, joined again, is a new life: {lives:x?}"
+            );
+        }
+        assert_eq!(batch_id(0xab, 7), "00000000000000ab:7");
+        assert_eq!(batch_id(u64::MAX, 1), "ffffffffffffffff:1");
+    }
 }
