@@ -32,10 +32,15 @@
 //!   fails and resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and
 //!   ignored.
 //!   A store that lost the fleet's data is detected (its epoch changed) and seeded again with
-//!   each instance's window. Every outcome is counted in exactly one of `synced`, `pending` and
+//!   each instance's window, at once, but not twice within a sync period: a store that loses
+//!   the data again right after a re-seed (a proxy over servers that do not share it, a
+//!   failover flapping, the keys evicted under a `volatile-*` memory policy) is backed off
+//!   from as a failing one, each loss is counted (`reseeds`), and the view turns stale while
+//!   nothing is counted. Every outcome is counted in exactly one of `synced`, `pending` and
 //!   `expired`; what waits is one entry per bucket period of the window, whatever the outage.
 //!   With the `tracing` feature, the first failed sync of an outage is a warning that says why
-//!   (the store's error, a timeout, or the shape of a bad reply), and its end an info event.
+//!   (the store's error, a timeout, or the shape of a bad reply), and so is the first loss of
+//!   the data right after a re-seed; the end of either is an info event.
 //!
 //! # The store
 //!
@@ -184,8 +189,9 @@ impl FleetOptions {
         self
     }
 
-    /// The longest wait between syncs while the store fails (100 ms to 10 minutes); the wait
-    /// doubles from one sync period after each failure.
+    /// The longest wait between syncs while the store fails, or loses the fleet's data again
+    /// right after each re-seed (100 ms to 10 minutes); the wait doubles from one sync period
+    /// after each failure.
     #[must_use]
     pub fn max_backoff(mut self, limit: Duration) -> Self {
         self.max_backoff = limit;
