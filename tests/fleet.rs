@@ -7,7 +7,10 @@ mod redis_server;
 
 use std::{
     future::Future,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -457,16 +460,75 @@ fn flushall_is_detected_and_the_store_seeded_again() {
     });
 }
 
-/// A server that speaks the protocol but answers every script with a wrong shape (`wrong`),
-/// or answers anything with bytes that are not the protocol at all.
-async fn garbage_server(wrong: bool) -> String {
+/// Fixed ids are the normal case (a pod's name): a restarted instance numbers its batches from
+/// 1 again, under the id its earlier life used, and the store counts them from its first.
+#[test]
+fn an_instance_restarted_under_its_id_has_every_outcome_counted() {
+    with_server(|server| async move {
+        let first = [Instance::new(
+            &server.url(),
+            "pod-a",
+            "orders",
+            long_window(),
+        )];
+        synced_once(&first).await;
+        first[0].succeed(10);
+        eventually(
+            Duration::from_secs(5),
+            "the first life's calls synced",
+            || {
+                let view = first[0].view();
+                view.synced == 10 && view.calls == 10
+            },
+        )
+        .await;
+        // Some more syncs: the first life's sequence number runs ahead of the second's.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        drop(first); // its fleet stopped, its breaker dropped
+        let second = [Instance::new(
+            &server.url(),
+            "pod-a",
+            "orders",
+            long_window(),
+        )];
+        second[0].succeed(25);
+        eventually(
+            Duration::from_secs(10),
+            "the second life's calls answered",
+            || {
+                let view = second[0].view();
+                view.pending == 0 && view.synced + view.expired == 25
+            },
+        )
+        .await;
+        // The answer that acknowledged the last batch summed the fleet's window after it.
+        let view = second[0].view();
+        assert_eq!(
+            (view.calls, view.synced, view.expired),
+            (35, 25, 0),
+            "the window holds both lives' calls, and `synced` what the store added: {view:?}"
+        );
+        assert_eq!(view.instances, 1, "one instance, by its id");
+    });
+}
+
+/// A server that reads the protocol's commands and answers each with `answer(command,
+/// scripts)`: the command's name, and how many scripts (EVAL, EVALSHA) it has received, this
+/// one included. Its URL, and that count.
+async fn fake_server(
+    answer: impl Fn(&str, u64) -> Vec<u8> + Send + Sync + 'static,
+) -> (String, Arc<AtomicU64>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let scripts = Arc::new(AtomicU64::new(0));
+    let answer = Arc::new(answer);
+    let counted = Arc::clone(&scripts);
     tokio::spawn(async move {
         loop {
             let Ok((mut stream, _)) = listener.accept().await else {
                 return;
             };
+            let (answer, scripts) = (Arc::clone(&answer), Arc::clone(&counted));
             tokio::spawn(async move {
                 let mut buffer = Vec::new();
                 let mut chunk = [0; 4096];
@@ -477,16 +539,12 @@ async fn garbage_server(wrong: bool) -> String {
                     buffer.extend_from_slice(&chunk[..read]);
                     while let Some((command, used)) = parse_command(&buffer) {
                         buffer.drain(..used);
-                        let answer: &[u8] = if !wrong {
-                            b"\x00\xffnot the protocol\r\n"
-                        } else if command.eq_ignore_ascii_case("EVALSHA")
-                            || command.eq_ignore_ascii_case("EVAL")
-                        {
-                            b"*3\r\n:1\r\n$3\r\nbad\r\n:-5\r\n"
+                        let ran = if is_script(&command) {
+                            scripts.fetch_add(1, Ordering::Relaxed) + 1
                         } else {
-                            b"+OK\r\n"
+                            scripts.load(Ordering::Relaxed)
                         };
-                        if stream.write_all(answer).await.is_err() {
+                        if stream.write_all(&answer(&command, ran)).await.is_err() {
                             return;
                         }
                     }
@@ -494,7 +552,41 @@ async fn garbage_server(wrong: bool) -> String {
             });
         }
     });
-    format!("redis://{address}")
+    (format!("redis://{address}"), scripts)
+}
+
+fn is_script(command: &str) -> bool {
+    command.eq_ignore_ascii_case("EVALSHA") || command.eq_ignore_ascii_case("EVAL")
+}
+
+/// A server that answers every script with a wrong shape (`wrong`), or answers anything with
+/// bytes that are not the protocol at all.
+async fn garbage_server(wrong: bool) -> String {
+    let (url, _) = fake_server(move |command, _| {
+        let answer: &[u8] = if !wrong {
+            b"\x00\xffnot the protocol\r\n"
+        } else if is_script(command) {
+            b"*3\r\n:1\r\n$3\r\nbad\r\n:-5\r\n"
+        } else {
+            b"+OK\r\n"
+        };
+        answer.to_vec()
+    })
+    .await;
+    url
+}
+
+/// The sync script's answer from a store of epoch `epoch` that did `applied` with the batch
+/// (1 counted, 2 lost its data), its fleet closed and empty, one instance active.
+fn script_answer(epoch: &str, applied: u8) -> Vec<u8> {
+    let numbers: String = [0, 0, 1, 0, 0, 0, 0, 0]
+        .map(|number| format!(":{number}\r\n"))
+        .concat();
+    format!(
+        "*10\r\n${}\r\n{epoch}\r\n:{applied}\r\n{numbers}",
+        epoch.len()
+    )
+    .into_bytes()
 }
 
 /// The first complete command in `buffer` (an array of bulk strings): its name and length.
@@ -554,6 +646,76 @@ fn a_server_answering_garbage_is_counted_and_ignored() {
                 "{view:?}"
             );
         }
+    });
+}
+
+/// A store that loses the fleet's data at every answer (a proxy over servers that do not share
+/// it, a flapping failover, the keys evicted): the member seeds it again at once the first
+/// time, then backs off as from a failed sync, and the view says the fleet is not synced.
+#[test]
+fn a_store_that_loses_its_data_at_every_answer_is_not_hammered() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let losing = Arc::new(AtomicBool::new(false));
+        let (url, scripts) = fake_server({
+            let losing = Arc::clone(&losing);
+            move |command, ran| {
+                if !is_script(command) {
+                    b"+OK\r\n".to_vec()
+                } else if losing.load(Ordering::Relaxed) {
+                    // A new epoch at every answer: each one a store that lost its data.
+                    script_answer(&format!("lost-{ran}"), 2)
+                } else {
+                    script_answer("steady", 1)
+                }
+            }
+        })
+        .await;
+        let fleet = [Instance::new(&url, "a", "forgetful", long_window())];
+        eventually(
+            Duration::from_secs(10),
+            "synced with a steady store",
+            || !fleet[0].view().stale,
+        )
+        .await;
+        losing.store(true, Ordering::Relaxed);
+        let before = scripts.load(Ordering::Relaxed);
+        calls_answer(&fleet);
+        // Ten sync periods of 200 ms.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let ran = scripts.load(Ordering::Relaxed) - before;
+        let view = fleet[0].view();
+        eprintln!("scripts in 2 s against a store lost at every answer: {ran}; {view:?}");
+        assert!(
+            ran <= 30,
+            "{ran} scripts in 2 s: a store lost again right after a re-seed is backed off from"
+        );
+        assert!(
+            view.stale,
+            "nothing is counted: the view is stale, {view:?}"
+        );
+        assert!(view.reseeds >= 2, "every loss found is counted: {view:?}");
+        assert_eq!(
+            (view.pending, view.synced, view.expired),
+            (100, 0, 0),
+            "every call made waits: {view:?}"
+        );
+        assert_eq!(fleet[0].breaker.state(), State::Closed);
+        // The store keeps its data again: the sync resumes by itself and the calls drain.
+        losing.store(false, Ordering::Relaxed);
+        eventually(
+            Duration::from_secs(5),
+            "synced again, nothing pending",
+            || {
+                let view = fleet[0].view();
+                !view.stale && view.pending == 0 && view.synced == 100
+            },
+        )
+        .await;
     });
 }
 
@@ -656,7 +818,7 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         .await;
         assert!(plain.metrics().fleet.is_none(), "fleet is off by default");
         // Each key of a family with the key on is a fleet breaker of its own.
-        let hosts: fusebox::Keyed<String> = fusebox::Keyed::new("fleet::hosts", config(60_000));
+        let hosts: fusebox::Keyed<String> = fusebox::Keyed::new("fleet::hosts", long_window());
         let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
         let host = hosts.get("10.0.0.1").expect("made at its first call");
         eventually(Duration::from_secs(5), "a family's key joined", || {
@@ -682,6 +844,27 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
                 .all(|breaker| breaker.metrics().fleet.is_some_and(|view| view.stale))
         })
         .await;
+        // The key made again joins again, numbering its batches from 1 under the same instance
+        // id: the store counts them from its first.
+        let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
+        let again = hosts.get("10.0.0.1").expect("made again at its call");
+        eventually(Duration::from_secs(5), "the key made again joined", || {
+            again.metrics().fleet.is_some()
+        })
+        .await;
+        let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
+        eventually(Duration::from_secs(5), "its call answered", || {
+            again
+                .metrics()
+                .fleet
+                .is_some_and(|view| view.pending == 0 && view.synced == 1)
+        })
+        .await;
+        let view = again.metrics().fleet.expect("joined");
+        assert_eq!(
+            view.calls, 2,
+            "the window holds the key's call after each join: {view:?}"
+        );
         // The keys: versioned, under the breaker's name as the hash tag.
         let seen = server.cli(&["HGET", "fusebox:v1:{fleet::annotated}:seen", "registry"]);
         assert!(seen.is_some_and(|at| at.trim().parse::<u64>().is_ok()));

@@ -32,10 +32,15 @@
 //!   fails and resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and
 //!   ignored.
 //!   A store that lost the fleet's data is detected (its epoch changed) and seeded again with
-//!   each instance's window. Every outcome is counted in exactly one of `synced`, `pending` and
+//!   each instance's window, at once, but not twice within a sync period: a store that loses
+//!   the data again right after a re-seed (a proxy over servers that do not share it, a
+//!   failover flapping, the keys evicted under a `volatile-*` memory policy) is backed off
+//!   from as a failing one, each loss is counted (`reseeds`), and the view turns stale while
+//!   nothing is counted. Every outcome is counted in exactly one of `synced`, `pending` and
 //!   `expired`; what waits is one entry per bucket period of the window, whatever the outage.
 //!   With the `tracing` feature, the first failed sync of an outage is a warning that says why
-//!   (the store's error, a timeout, or the shape of a bad reply), and its end an info event.
+//!   (the store's error, a timeout, or the shape of a bad reply), and so is the first loss of
+//!   the data right after a re-seed; the end of either is an info event.
 //!
 //! # The store
 //!
@@ -46,9 +51,12 @@
 //! no instance syncs them.
 //! The script reads the server's clock (`TIME`); instances send the *age* of each delta on
 //! their own clock, so clock skew between hosts cancels out. Each batch carries the instance's
-//! id and a sequence number, added once: a batch resent after a lost answer never counts
-//! twice. The instances must agree on the breaker's configuration; the last to sync sets the
-//! thresholds the script applies.
+//! id, a sequence number and a random number drawn when the breaker joined the fleet, and is
+//! added once: a batch resent after a lost answer never counts twice, and an instance that
+//! keeps its id across a restart (a pod's name), or a breaker that leaves the fleet and joins
+//! again, has its batches added from its first, though it numbers them from 1 again. The
+//! instances must agree on the breaker's configuration; the last to sync sets the thresholds
+//! the script applies.
 //!
 //! ```no_run
 //! use fusebox::{circuit_breaker, fleet};
@@ -136,7 +144,9 @@ impl FleetOptions {
         }
     }
 
-    /// This instance's id in the fleet (unique among the instances; 1 to 200 characters).
+    /// This instance's id in the fleet (unique among the running instances; 1 to 200
+    /// characters). A process restarted under the id it had (a pod's name) is the same
+    /// instance to the fleet, its outcomes counted from its first sync.
     #[must_use]
     pub fn instance(mut self, id: impl Into<String>) -> Self {
         self.instance = Some(id.into());
@@ -179,8 +189,9 @@ impl FleetOptions {
         self
     }
 
-    /// The longest wait between syncs while the store fails (100 ms to 10 minutes); the wait
-    /// doubles from one sync period after each failure.
+    /// The longest wait between syncs while the store fails, or loses the fleet's data again
+    /// right after each re-seed (100 ms to 10 minutes); the wait doubles from one sync period
+    /// after each failure.
     #[must_use]
     pub fn max_backoff(mut self, limit: Duration) -> Self {
         self.max_backoff = limit;

@@ -31,7 +31,8 @@ pub struct FleetView {
     /// The fleet's state at the last sync.
     pub state: FleetState,
     /// Whether this view is out of date: no sync has succeeded for more than two sync
-    /// periods (the store is slow, down or answering garbage), or none has yet. The breaker
+    /// periods (the store is slow, down, answering garbage, or losing the fleet's data at every
+    /// answer: a sync that finds the data lost counted nothing), or none has yet. The breaker
     /// then decides on its own counts alone, as without fleet mode.
     pub stale: bool,
     /// Time since the last successful sync; `None` before the first.
@@ -61,8 +62,11 @@ pub struct FleetView {
     pub sync_errors: u64,
     /// Replies that did not have the shape the sync script returns, ignored.
     pub bad_replies: u64,
-    /// Times the store was found to have lost the fleet's data (restarted empty, flushed) and
-    /// was seeded again with this instance's window.
+    /// Times the store was found to have lost the fleet's data (restarted empty, flushed, its
+    /// keys evicted) and was seeded again with this instance's window: at once, or, when it
+    /// lost the data again right after a re-seed, after backing off as from a failed sync.
+    /// Growing while the view is `stale`, it is a store that does not keep the data (a proxy
+    /// over servers that do not share it, a failover flapping).
     pub reseeds: u64,
 }
 

@@ -4,8 +4,11 @@
 //! numbered batches, and accounted for: every outcome captured is synced, pending or expired.
 //!
 //! A batch that was sent without an answer is sent again as it is, under the same sequence
-//! number, until the store answers: the script adds a sequence number once, so a retried send
-//! never counts twice. Deltas are kept one per bucket period and dropped once older than the
+//! number, until the store answers: the script adds a batch once, so a retried send never
+//! counts twice. The numbers count from 1 for each ledger; the member sends them with its
+//! ledger's life, a random number, so that a new ledger under the same instance id (a
+//! restarted process that kept its id, a breaker that joined again) has its batches added from
+//! its first rather than taken for repeats of the earlier ledger's. Deltas are kept one per bucket period and dropped once older than the
 //! window (the store would drop them too), so the ledger stays within a window's worth of
 //! entries however long the store is away.
 
@@ -280,5 +283,37 @@ mod tests {
         );
         ledger.acknowledged();
         assert_eq!((ledger.synced, ledger.pending()), (8, 0));
+    }
+
+    #[test]
+    fn a_store_that_loses_the_seed_too_is_seeded_again_with_the_window_once() {
+        let mut ledger = Ledger::default();
+        ledger.capture(0, 0, 0, 100);
+        ledger.capture(300, 4, 1, 100);
+        let _ = ledger.batch(|| Trial::None);
+        let window = [delta(300, 4, 1), delta(200, 6, 0)];
+        ledger.lost(&window);
+        let reseed = ledger.batch(|| Trial::None).clone();
+        assert_eq!(reseed.seed, [delta(200, 6, 0)]);
+        // The re-seed finds the store lost again, as do the sends after it, while calls go on.
+        ledger.capture(450, 7, 1, 100);
+        let window = [delta(400, 3, 0), delta(300, 4, 1), delta(200, 6, 0)];
+        for _ in 0..3 {
+            ledger.lost(&window);
+            let batch = ledger.batch(|| Trial::None).clone();
+            assert_eq!(batch.deltas, [delta(300, 4, 1), delta(450, 3, 0)]);
+            assert_eq!(
+                batch.seed,
+                [delta(200, 6, 0)],
+                "the window once, not a seed per loss"
+            );
+        }
+        assert_eq!(
+            (ledger.pending(), ledger.synced),
+            (7, 0),
+            "nothing counted yet"
+        );
+        ledger.acknowledged();
+        assert_eq!((ledger.pending(), ledger.synced), (0, 7));
     }
 }

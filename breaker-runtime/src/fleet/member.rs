@@ -33,6 +33,11 @@ pub(super) struct Member {
     /// Joined because its `fleet` key is on: syncs only while it stays on.
     from_registry: bool,
     keys: [String; 7],
+    /// This ledger's life: drawn at random when the breaker joins, sent with each batch's
+    /// sequence number, so that the store tells this life's batches from those of an earlier
+    /// one under the same instance id (a restarted process that kept its id, a breaker that
+    /// left the fleet and joined again), whose numbers started from 1 too.
+    life: u64,
     ledger: Ledger,
     /// The store's epoch at the last answer.
     epoch: Option<String>,
@@ -42,8 +47,11 @@ pub(super) struct Member {
     lease: Option<u32>,
     /// This instance's trial succeeded in the fleet's current half-open period.
     trial_succeeded: bool,
-    /// Failed syncs in a row.
+    /// Failed syncs in a row, and answers that found the store had lost the fleet's data again
+    /// right after a re-seed: what the back-off doubles with.
     errors_in_row: u32,
+    /// How the store has kept the fleet's data: whether a loss is seeded again at once.
+    losses: Losses,
     /// When to sync next, besides backing off while the store fails.
     next: Next,
 }
@@ -56,8 +64,53 @@ enum Next {
     /// A quarter period from now: the fleet is closed but failing at its error threshold, so
     /// that its trip reaches the store, and every instance, sooner.
     Soon,
-    /// At once: the store lost its data and wants seeding.
+    /// At once: the store lost its data and wants seeding (at most once per sync period: see
+    /// `Losses`).
     Now,
+}
+
+/// How a member stands with a store that loses the fleet's data. A loss found after the store
+/// kept the data is seeded again at once, a store restarted empty or flushed being seeded
+/// within the round trip; a loss found again before a batch was counted since the last (the
+/// store lost the seed too), or within a sync period of the last re-seed at once, is backed
+/// off from as a failed sync is. Otherwise a store that loses the data at every answer (a
+/// proxy over servers that do not share it, a flapping failover, the keys evicted) would be
+/// sent a script per round trip.
+#[derive(Debug, Default)]
+struct Losses {
+    /// When the store was last found to have lost the data and was seeded again at once.
+    reseeded_at_ms: Option<u64>,
+    /// A loss was found and no batch has been counted since: the seed has not held yet.
+    unsettled: bool,
+}
+
+/// What to do about a store found to have lost the fleet's data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum AfterLoss {
+    /// Seed it again at once.
+    ReseedNow,
+    /// Seed it again after backing off, as after a failed sync.
+    BackOff,
+}
+
+impl Losses {
+    /// The store was found to have lost the fleet's data at `now_ms`.
+    fn lost(&mut self, now_ms: u64, period_ms: u64) -> AfterLoss {
+        let again = std::mem::replace(&mut self.unsettled, true);
+        let recent = self
+            .reseeded_at_ms
+            .is_some_and(|at| now_ms.saturating_sub(at) <= period_ms);
+        if again || recent {
+            return AfterLoss::BackOff;
+        }
+        self.reseeded_at_ms = Some(now_ms);
+        AfterLoss::ReseedNow
+    }
+
+    /// The store counted a batch (or had counted it): it keeps the fleet's data.
+    fn settled(&mut self) {
+        self.unsettled = false;
+    }
 }
 
 impl Member {
@@ -78,12 +131,16 @@ impl Member {
             options,
             from_registry,
             keys,
+            // The state's keys are random (per process, and new for each `RandomState`): the
+            // hashed value needs to be nothing more than a value.
+            life: RandomState::new().hash_one(0_u8),
             ledger: Ledger::default(),
             epoch: None,
             held: None,
             lease: None,
             trial_succeeded: false,
             errors_in_row: 0,
+            losses: Losses::default(),
             next: Next::Period,
         };
         // From here on, its outcomes are the fleet's.
@@ -106,7 +163,7 @@ impl Member {
     /// Syncs until aborted: about once per bucket period (a random 75–100 % of it, so that
     /// instances started together spread out, and a fleet trip reaches each within one
     /// period), sooner when failures pile up or the fleet is failing at its threshold, and
-    /// backing off while the store fails.
+    /// backing off while the store fails or loses the fleet's data right after each re-seed.
     pub(super) async fn run(mut self, mut connection: ConnectionManager) {
         let random = RandomState::new();
         let mut draws = 0_u64;
@@ -212,13 +269,14 @@ impl Member {
         };
         match reply {
             Ok(reply) => {
-                #[cfg(feature = "tracing")]
-                if self.errors_in_row > 0 {
-                    tracing::info!(breaker = %breaker.name(), "fleet sync resumed");
+                if reply.applied == Applied::StoreLost {
+                    self.store_lost(&reply, now);
+                } else {
+                    self.resumed();
+                    self.losses.settled();
+                    link.succeeded(now);
+                    self.follow(&reply, now);
                 }
-                self.errors_in_row = 0;
-                link.succeeded(now);
-                self.follow(&reply, now);
                 link.update(|view| {
                     *view = view.with_counts(reply.calls, reply.failures);
                     view.state = reply.state;
@@ -268,7 +326,7 @@ impl Member {
         }
         invocation
             .arg(&*self.instance)
-            .arg(batch.seq)
+            .arg(batch_id(self.life, batch.seq))
             .arg(self.epoch.as_deref().unwrap_or(""))
             .arg(window_ms)
             .arg(bucket_ms)
@@ -293,30 +351,64 @@ impl Member {
         invocation
     }
 
-    /// After an answer: the batch is accounted for, and the breaker follows the fleet.
-    fn follow(&mut self, reply: &Reply, now: u64) {
+    /// The store answers again after failed syncs: the back-off ends.
+    fn resumed(&mut self) {
+        #[cfg(feature = "tracing")]
+        if self.errors_in_row > 0 {
+            tracing::info!(breaker = %self.breaker.name(), "fleet sync resumed");
+        }
+        self.errors_in_row = 0;
+    }
+
+    /// The store lost the fleet's data (its epoch changed) and counted nothing of the batch:
+    /// the batch's outcomes wait for the next, which seeds the store again with the breaker's
+    /// window, at once or after backing off (see `Losses`). The store's state is a new one's:
+    /// the breaker follows nothing of it until it is seeded, and the answer is not a sync that
+    /// succeeded, so the view turns stale while the store keeps losing the data.
+    fn store_lost(&mut self, reply: &Reply, now: u64) {
         let breaker = Arc::clone(&self.breaker);
         let link = breaker.fleet.get().expect("a member's breaker has joined");
         let known = self.epoch.replace(reply.epoch.clone());
-        if reply.applied == Applied::StoreLost {
-            let window: Vec<Delta> = breaker
-                .window
-                .buckets(now)
-                .into_iter()
-                .map(|(start, totals)| Delta {
-                    at_ms: start.min(now),
-                    calls: totals.calls(),
-                    failures: totals.failures,
-                })
-                .collect();
-            self.ledger.lost(&window);
-            if known.is_some() {
-                link.update(|view| view.reseeds += 1);
-            }
-            // The store's state is a new one's: hold nothing on its word until it is seeded.
-            self.next = Next::Now;
-            return;
+        let window: Vec<Delta> = breaker
+            .window
+            .buckets(now)
+            .into_iter()
+            .map(|(start, totals)| Delta {
+                at_ms: start.min(now),
+                calls: totals.calls(),
+                failures: totals.failures,
+            })
+            .collect();
+        self.ledger.lost(&window);
+        if known.is_some() {
+            link.update(|view| view.reseeds += 1);
         }
+        match self.losses.lost(now, self.period_ms()) {
+            AfterLoss::ReseedNow => {
+                self.resumed();
+                self.next = Next::Now;
+            }
+            AfterLoss::BackOff => {
+                // Said once per episode, as a failed sync is once per outage.
+                #[cfg(feature = "tracing")]
+                if self.errors_in_row == 0 {
+                    tracing::warn!(
+                        breaker = %breaker.name(),
+                        "the fleet's store lost its data again right after it was seeded \
+                         (servers that do not share it, a failover flapping, its keys evicted): \
+                         backing off, deciding locally until it keeps it"
+                    );
+                }
+                self.errors_in_row = self.errors_in_row.saturating_add(1);
+            }
+        }
+    }
+
+    /// After an answer that counted the batch (now, or at an earlier send whose answer was
+    /// lost): the batch is accounted for, and the breaker follows the fleet.
+    fn follow(&mut self, reply: &Reply, now: u64) {
+        let breaker = Arc::clone(&self.breaker);
+        self.epoch = Some(reply.epoch.clone());
         self.ledger.acknowledged();
         let threshold = breaker.config.error_threshold();
         if reply.state == FleetState::Closed
@@ -412,8 +504,67 @@ fn trial_outcome(word: Snapshot, lease: &mut Option<u32>, succeeded: &mut bool) 
     }
 }
 
+/// A batch's name in the store, `<life>:<sequence>`: the life in hex (compared as a string by
+/// the script, whose numbers hold 53 bits), the sequence number in decimal.
+fn batch_id(life: u64, seq: u64) -> String {
+    format!("{life:016x}:{seq}")
+}
+
 /// Whether `failures` of `calls` are at the error threshold: the rule an instance's own window
 /// is "failing" by, and a closed fleet's window is worth syncing sooner by (the volume aside).
 fn at_error_threshold(failures: u64, calls: u64, threshold: u64) -> bool {
     failures > 0 && failures * 100 >= threshold * calls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_member_is_a_life_of_its_own_and_names_its_batches_by_it() {
+        let options = FleetOptions::new().instance("pod-a");
+        let breaker = Arc::new(CircuitBreaker::new("member-unit-life", Config::default()));
+        let lives: Vec<u64> = (0..4)
+            .map(|_| {
+                let member =
+                    Member::new(Arc::clone(&breaker), "pod-a".into(), options.clone(), false);
+                member.life
+            })
+            .collect();
+        for (i, life) in lives.iter().enumerate() {
+            assert!(
+                !lives[i + 1..].contains(life),
+                "the same breaker and id, joined again, is a new life: {lives:x?}"
+            );
+        }
+        assert_eq!(batch_id(0xab, 7), "00000000000000ab:7");
+        assert_eq!(batch_id(u64::MAX, 1), "ffffffffffffffff:1");
+    }
+
+    #[test]
+    fn a_store_lost_again_right_after_a_reseed_is_backed_off_from() {
+        let mut losses = Losses::default();
+        // Restarted empty or flushed: seeded again at once.
+        assert_eq!(losses.lost(1_000, 200), AfterLoss::ReseedNow);
+        // The answer to the re-seed finds the data lost again, and so do those after the
+        // back-off, however late: the seed has not held.
+        assert_eq!(losses.lost(1_005, 200), AfterLoss::BackOff);
+        assert_eq!(losses.lost(1_410, 200), AfterLoss::BackOff);
+        assert_eq!(losses.lost(9_000, 200), AfterLoss::BackOff);
+        // A batch counted: the store keeps the data, and a later loss is seeded at once.
+        losses.settled();
+        assert_eq!(losses.lost(20_000, 200), AfterLoss::ReseedNow);
+    }
+
+    #[test]
+    fn a_store_is_seeded_again_at_once_at_most_once_per_sync_period() {
+        let mut losses = Losses::default();
+        assert_eq!(losses.lost(1_000, 200), AfterLoss::ReseedNow);
+        losses.settled();
+        // Lost again at the next sync though the re-seed was counted (answers from servers
+        // that take turns): within a period of the last re-seed at once.
+        assert_eq!(losses.lost(1_180, 200), AfterLoss::BackOff);
+        losses.settled();
+        assert_eq!(losses.lost(1_201, 200), AfterLoss::ReseedNow);
+    }
 }

@@ -1,12 +1,21 @@
 -- One breaker's sync for one instance: adds its outcome deltas to the fleet's window (once per
--- sequence number), moves the fleet's circuit, and returns the fleet's view. Every key is the
--- breaker's, under one hash tag, so the script runs on one node of a cluster.
+-- batch), moves the fleet's circuit, and returns the fleet's view. Every key is the breaker's,
+-- under one hash tag, so the script runs on one node of a cluster.
+--
+-- A batch is named by its life and its sequence number. The life is a random number drawn when
+-- the breaker joins the fleet, its sequence numbers counting from 1 within it: an instance
+-- restarted under the id it had (a pod's name), or a breaker that joins again in the same
+-- process, numbers its batches from 1 again, and a new life's batches are added from its first.
+-- A batch is a repeat (an earlier send of it was added, its answer lost) only if the id's last
+-- batch added is of the same life and numbered at least as high.
 --
 -- KEYS: 1 meta (hash: epoch, state, until, streak)   2 buckets (hash: "<bucket>:c"/"<bucket>:f")
 --       3 seen (hash: instance -> ms)   4 failing (hash: instance -> ms)
---       5 seqs (hash: instance -> last sequence applied)   6 leases (hash: instance -> expiry ms)
+--       5 seqs (hash: instance -> "<life>:<sequence>" of its last batch applied)
+--       6 leases (hash: instance -> expiry ms)
 --       7 trials (hash: instance -> ms of its successful trial)
--- ARGV: 1 instance  2 sequence  3 epoch the instance knows ("" for none)  4 window ms
+-- ARGV: 1 instance  2 batch, "<life>:<sequence>" (the life in hex, the sequence in decimal)
+--       3 epoch the instance knows ("" for none)  4 window ms
 --       5 bucket ms  6 request volume threshold  7 error threshold %  8 quorum %
 --       9 sleep window ms  10 sleep window max ms (0: none)  11 jitter % (0: none)
 --       12 trial leases  13 lease ms  14 failing (0/1)  15 trial (0 none, 1 success, 2 failure)
@@ -17,7 +26,11 @@
 local meta, buckets, seen, failing, seqs, leases, trials =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id = ARGV[1]
-local seq = tonumber(ARGV[2])
+local life, seq = string.match(ARGV[2], '^(%x+):(%d+)$')
+if not life then
+  return redis.error_reply('ARGV[2] must be <life>:<sequence>, got ' .. ARGV[2])
+end
+seq = tonumber(seq)
 local known = ARGV[3]
 local window = tonumber(ARGV[4])
 local bucket = tonumber(ARGV[5])
@@ -67,9 +80,13 @@ if lost then
   -- A store that lost the fleet's data: nothing of this batch is added (the instance sends its
   -- whole window next, which holds it), and the instance learns the new epoch.
   applied = 2
-elseif seq > tonumber(redis.call('HGET', seqs, id) or '0') then
-  applied = 1
-  redis.call('HSET', seqs, id, seq)
+else
+  -- Anything else stored (nothing, another life's, another format) is not this life's.
+  local last_life, last_seq = string.match(redis.call('HGET', seqs, id) or '', '^(%x+):(%d+)$')
+  if last_life ~= life or tonumber(last_seq) < seq then applied = 1 end
+end
+if applied == 1 then
+  redis.call('HSET', seqs, id, ARGV[2])
   local count = tonumber(ARGV[17])
   for i = 0, count - 1 do
     local age = tonumber(ARGV[18 + 3 * i])
