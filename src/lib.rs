@@ -254,6 +254,7 @@ pub use breaker_runtime::{
 /// | `fleet` | `false` | `true` or `false` | with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
+/// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |
 /// | `fallback` | none | a path, bare or as a string | called instead of failing (below) |
 /// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, bare or as a string | an `Err` for which it returns false counts as a success and gets no fallback |
 /// | `crate` | found in `Cargo.toml` | a path, bare or as a string | where this crate is, when it is re-exported by another crate |
@@ -266,7 +267,8 @@ pub use breaker_runtime::{
 /// fallback and `failure_if` as the function. The argument's type (or, for a reference `&T`,
 /// `T`) must be `Hash + Eq + Display`, and cloneable into an owned key (`ToOwned`, as `str`
 /// into `String`); a compile error at the argument's type says which is missing. At most
-/// `max_keys` values have breakers of their own; see [`Keyed`] for the bound and for eviction.
+/// `max_keys` values, each displayed in at most `max_key_len` bytes, have breakers of their
+/// own; see [`Keyed`] for the bound on their memory and for eviction.
 ///
 /// ```
 /// use fusebox::{BreakerError, State, circuit_breaker, registry};

@@ -51,16 +51,19 @@ impl StaticBreaker {
 pub struct StaticKeyed<K> {
     declaration: &'static Declaration,
     max_keys: u64,
+    max_key_len: u64,
     family: OnceLock<Keyed<K>>,
 }
 
 impl<K> StaticKeyed<K> {
-    /// The family `declaration` declares, keeping at most `max_keys` keys.
+    /// The family `declaration` declares, keeping at most `max_keys` keys of at most
+    /// `max_key_len` bytes.
     #[must_use]
-    pub const fn new(declaration: &'static Declaration, max_keys: u64) -> Self {
+    pub const fn new(declaration: &'static Declaration, max_keys: u64, max_key_len: u64) -> Self {
         StaticKeyed {
             declaration,
             max_keys,
+            max_key_len,
             family: OnceLock::new(),
         }
     }
@@ -76,6 +79,7 @@ where
         self.family.get_or_init(|| {
             Keyed::new(self.declaration.name(), self.declaration.config())
                 .max_keys(usize::try_from(self.max_keys).unwrap_or(usize::MAX))
+                .max_key_len(usize::try_from(self.max_key_len).unwrap_or(usize::MAX))
         })
     }
 }

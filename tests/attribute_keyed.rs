@@ -1,5 +1,6 @@
 //! `key = "arg"`: one breaker per distinct value of an argument, named
-//! `<the function's breaker name>/<key>`, with fallbacks, `failure_if` and `max_keys`.
+//! `<the function's breaker name>/<key>`, with fallbacks, `failure_if`, `max_keys` and
+//! `max_key_len`.
 
 // Fallbacks have the annotated function's signature, `Result` included.
 #![allow(clippy::unnecessary_wraps)]
@@ -125,6 +126,53 @@ fn max_keys_bounds_the_breakers_and_the_rest_share_the_overflow_breaker() {
             .metrics()
             .calls,
         3
+    );
+}
+
+#[circuit_breaker(name = "keyed::paths", key = "path", max_key_len = 8)]
+fn by_path(path: &str) -> Result<usize, FetchError> {
+    Ok(path.len())
+}
+
+#[test]
+fn max_key_len_sends_longer_values_to_the_overflow_breaker() {
+    assert_eq!(by_path("/items"), Ok(6));
+    assert_eq!(by_path("/1234567"), Ok(8));
+    assert_eq!(by_path("/12345678"), Ok(9));
+    assert_eq!(by_path(&"/x".repeat(50_000)), Ok(100_000));
+    assert!(registry::get("keyed::paths//items").is_some());
+    assert!(
+        registry::get("keyed::paths//1234567").is_some(),
+        "at the limit: its own"
+    );
+    assert!(registry::get("keyed::paths//12345678").is_none());
+    assert_eq!(
+        registry::get("keyed::paths/(overflow)")
+            .unwrap()
+            .metrics()
+            .calls,
+        2
+    );
+}
+
+#[circuit_breaker(name = "keyed::default_len", key = "tenant")]
+fn by_tenant(tenant: &str) -> Result<usize, FetchError> {
+    Ok(tenant.len())
+}
+
+#[test]
+fn without_max_key_len_values_of_up_to_256_bytes_have_breakers_of_their_own() {
+    let (longest, too_long) = ("t".repeat(256), "t".repeat(257));
+    assert_eq!(by_tenant(&longest), Ok(256));
+    assert_eq!(by_tenant(&too_long), Ok(257));
+    assert!(registry::get(&format!("keyed::default_len/{longest}")).is_some());
+    assert!(registry::get(&format!("keyed::default_len/{too_long}")).is_none());
+    assert_eq!(
+        registry::get("keyed::default_len/(overflow)")
+            .unwrap()
+            .metrics()
+            .calls,
+        1
     );
 }
 

@@ -8,7 +8,8 @@
 //!     static __BREAKER_DECLARED: Declaration = Settings::new().key(value)….declare(NAME, …, Site);
 //!     static __BREAKER: StaticBreaker = StaticBreaker::new(&__BREAKER_DECLARED);
 //!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
-//!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> = StaticKeyed::new(&…, MAX_KEYS);
+//!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> =
+//!         StaticKeyed::new(&…, MAX_KEYS, MAX_KEY_LEN);
 //!     let __breaker_lease = __BREAKER.get().lease();        // sync; async: .get().breaker(&k)
 //!     let __breaker_keyed = __breaker_lease.breaker(&k);
 //!     let __breaker_failure_if: fn(&_) -> bool = failure_if;               // with failure_if
@@ -231,11 +232,12 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         quote!(#private::StaticKeyed<<#lookup as ::std::borrow::ToOwned>::Owned>),
         key.span,
     );
-    let max_keys = key.max_keys;
+    let (max_keys, max_key_len) = (key.max_keys, key.max_key_len);
     quote! {
         #require_tokio
         #declared
-        static __BREAKER: #family = #private::StaticKeyed::new(&__BREAKER_DECLARED, #max_keys);
+        static __BREAKER: #family =
+            #private::StaticKeyed::new(&__BREAKER_DECLARED, #max_keys, #max_key_len);
     }
 }
 

@@ -43,6 +43,8 @@ pub(crate) struct Key {
     pub(crate) reference: bool,
     /// `max_keys`, checked.
     pub(crate) max_keys: u64,
+    /// `max_key_len`, checked.
+    pub(crate) max_key_len: u64,
     /// Where errors about the key's type point (the argument's type).
     pub(crate) span: Span,
 }
@@ -253,23 +255,23 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
     })
 }
 
-/// `key = "arg"` and `max_keys`: the argument, found in the signature.
+/// `key = "arg"`, `max_keys` and `max_key_len`: the argument, found in the signature.
 fn key(args: &Args, func: &Function, errors: &mut Accumulator) -> Option<Key> {
-    let max_keys = args.max_keys.and_then(|number| {
-        if args.key.is_none() {
-            errors.push(
-                Error::custom("max_keys bounds the breakers of `key = …`: give the key too, like `key = \"user\"`")
-                    .with_span(&number.span),
-            );
-        }
-        match limits::MAX_KEYS.check(number.value) {
-            Ok(value) => Some(value),
-            Err(error) => {
-                errors.push(Error::custom(error).with_span(&number.span));
-                None
-            }
-        }
-    });
+    let max_keys = family_bound(
+        args,
+        args.max_keys,
+        limits::MAX_KEYS,
+        "max_keys bounds the breakers of `key = …`: give the key too, like `key = \"user\"`",
+        errors,
+    );
+    let max_key_len = family_bound(
+        args,
+        args.max_key_len,
+        limits::MAX_KEY_LEN,
+        "max_key_len bounds the length of the values of `key = …`: give the key too, like \
+         `key = \"user\"`",
+        errors,
+    );
     let arg = args.key.as_ref()?;
     let named = errors.handle(parse_path(arg, "key must name an argument, like \"user\""))?;
     let span = match arg {
@@ -309,6 +311,7 @@ fn key(args: &Args, func: &Function, errors: &mut Accumulator) -> Option<Key> {
                     ident: pat.ident.clone(),
                     reference,
                     max_keys: max_keys.unwrap_or(default_of(limits::MAX_KEYS)),
+                    max_key_len: max_key_len.unwrap_or(default_of(limits::MAX_KEY_LEN)),
                     span: lookup.span(),
                     lookup,
                 });
@@ -328,6 +331,28 @@ fn key(args: &Args, func: &Function, errors: &mut Accumulator) -> Option<Key> {
         .with_span(&span),
     );
     None
+}
+
+/// A bound of the family `key = …` makes (`max_keys`, `max_key_len`), checked against its
+/// limit; an error if it is out of range, or given without the key, which it would not bound.
+fn family_bound(
+    args: &Args,
+    number: Option<Number>,
+    limit: Limit,
+    without_key: &str,
+    errors: &mut Accumulator,
+) -> Option<u64> {
+    let number = number?;
+    if args.key.is_none() {
+        errors.push(Error::custom(without_key).with_span(&number.span));
+    }
+    match limit.check(number.value) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            errors.push(Error::custom(error).with_span(&number.span));
+            None
+        }
+    }
 }
 
 /// The value a key has when the attribute does not give it.

@@ -26,13 +26,31 @@ type Hasher = foldhash::fast::RandomState;
 /// listed.
 ///
 /// # Bounded
-/// At most [`max_keys`](Self::max_keys) keys (10,000 by default) have breakers of their own.
-/// When a new key arrives at the bound, the family first evicts its idle keys (see below; this
-/// sweep runs at most once per bucket period of the configuration's window, so that a stream of
-/// new keys at the bound does not sweep on every call); if none is idle, the new key shares one
-/// overflow breaker, `<family>/(overflow)`, with every other key beyond the bound, until idle
-/// keys make room. So a flood of distinct keys (a scan, a bug, an attack) costs a bounded
-/// amount of memory and still goes through a breaker; it never grows the map without limit.
+/// At most [`max_keys`](Self::max_keys) keys (10,000 by default), each displayed in at most
+/// [`max_key_len`](Self::max_key_len) bytes (256 by default), have breakers of their own.
+/// A longer key shares one overflow breaker, `<family>/(overflow)`, with every other key
+/// without a breaker of its own. Having no breaker to be found by, it is measured at each of
+/// its calls, by writing its `Display` into a counter that gives up past `max_key_len`: a long
+/// key costs that many bytes' worth of formatting, and is never copied or named, nor takes
+/// the family's lock. When a new key arrives at `max_keys`, the family first evicts its idle
+/// keys (see below; this sweep runs at most once per bucket period of the configuration's
+/// window, so that a stream of new keys at the bound does not sweep on every call); if none is
+/// idle, the new key shares the overflow breaker too, until idle keys make room.
+///
+/// So a flood of distinct keys (a scan, a bug, an attack), however long, still goes through
+/// a breaker and costs a bounded amount of memory. The keys' breakers hold at most
+///
+/// `max_keys × (2 × max_key_len + len(family) + C)` bytes
+///
+/// of heap: each key is held twice, as the map's key and in its breaker's name
+/// `<family>/<key>`, and `C`, a breaker with its map and registry entries, is about 580 bytes
+/// (measured on x86-64 Linux with every feature on). The overflow breaker adds about 450
+/// bytes and the family's name once. With the defaults and a family name of 20 bytes, that is
+/// at most about 11 MB, whatever the keys. `C` is a breaker as made and called from one thread
+/// at a time; what any breaker gains later comes on top (48 bytes of counts since creation
+/// once its window has emptied a bucket, contention cells when threads call it at once). So
+/// does whatever heap `K` holds beyond what its `Display` writes, for a key type that holds
+/// more than it prints: that is the caller's to bound.
 ///
 /// # Eviction
 /// A key is idle when its breaker has been closed (not open, half-open or forced) for at least
@@ -63,8 +81,11 @@ pub struct Keyed<K> {
     family: Name,
     config: Config,
     max_keys: usize,
+    /// Keys whose `Display` is longer than this many bytes share the overflow breaker.
+    max_key_len: usize,
     breakers: papaya::HashMap<K, Arc<CircuitBreaker>, Hasher>,
-    /// The breaker of the keys beyond `max_keys`, made when the first one arrives.
+    /// The breaker of the keys beyond `max_keys` or `max_key_len`, made when the first one
+    /// arrives.
     overflow: OnceLock<Arc<CircuitBreaker>>,
     /// Held while a key's breaker is made or evicted (see `first_call`); it holds when a full
     /// family last swept for idle keys (see `made_room`).
@@ -83,6 +104,7 @@ where
             family: family.into(),
             config,
             max_keys: 10_000, // limits::MAX_KEYS's default
+            max_key_len: 256, // limits::MAX_KEY_LEN's default
             breakers: papaya::HashMap::with_hasher(Hasher::default()),
             overflow: OnceLock::new(),
             changes: Mutex::new(0),
@@ -97,6 +119,34 @@ where
         let (min, max) = (crate::limits::MAX_KEYS.min, crate::limits::MAX_KEYS.max);
         let max_keys = u64::try_from(max_keys).unwrap_or(max).clamp(min, max);
         self.max_keys = usize::try_from(max_keys).unwrap_or(usize::MAX);
+        self
+    }
+
+    /// Keys whose `Display` (the `<key>` of the name `<family>/<key>`) is longer than this
+    /// many bytes share the overflow breaker instead of having breakers of their own; see
+    /// [Bounded](#bounded). Taken into [`limits::MAX_KEY_LEN`](crate::limits::MAX_KEY_LEN)'s
+    /// range (1 to 65,536, 256 by default): 0 is 1.
+    ///
+    /// ```
+    /// use fusebox::{Config, Keyed, registry};
+    ///
+    /// let paths: Keyed<String> = Keyed::new("paths-doc", Config::default()).max_key_len(32);
+    /// let scan = format!("/search?q={}", "x".repeat(10_000));
+    /// for path in ["/items", scan.as_str()] {
+    ///     paths.call(path, || Ok::<_, std::io::Error>(())).unwrap();
+    /// }
+    /// assert!(paths.state("/items").is_some());
+    /// assert_eq!(paths.state(scan.as_str()), None, "too long for a breaker of its own");
+    /// assert_eq!(registry::get("paths-doc/(overflow)").unwrap().metrics().calls, 1);
+    /// ```
+    #[must_use]
+    pub fn max_key_len(mut self, max_key_len: usize) -> Self {
+        let (min, max) = (
+            crate::limits::MAX_KEY_LEN.min,
+            crate::limits::MAX_KEY_LEN.max,
+        );
+        let max_key_len = u64::try_from(max_key_len).unwrap_or(max).clamp(min, max);
+        self.max_key_len = usize::try_from(max_key_len).unwrap_or(usize::MAX);
         self
     }
 
@@ -137,7 +187,7 @@ where
     ) -> Result<T, Failure<E>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
     {
         // The lease (the map's read guard) is held for the call, so that the breaker needs no
         // reference count of its own (an atomic add on a line every thread calling this key
@@ -158,7 +208,7 @@ where
     ) -> Result<T, Failure<E>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
     {
         self.lease().breaker(key).call_with(operation, is_failure)
     }
@@ -189,7 +239,7 @@ where
     ) -> impl Future<Output = Result<T, Failure<E>>> + use<K, Q, T, E, F>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
         F: Future<Output = Result<T, E>>,
     {
         let breaker = self.breaker(key);
@@ -200,7 +250,7 @@ where
     pub fn breaker<Q>(&self, key: &Q) -> Arc<CircuitBreaker>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
     {
         let guard = self.breakers.guard();
         Arc::clone(self.breaker_in(key, &guard))
@@ -291,18 +341,40 @@ where
     ) -> &'g Arc<CircuitBreaker>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
     {
         match self.breakers.get(key, guard) {
             Some(breaker) => breaker,
-            None => self.first_call(key.to_owned(), guard),
+            None => self.first_call(key, guard),
         }
     }
 
-    /// A key's first call: a breaker of its own if there is room, else the overflow one.
+    /// A call of a key without a breaker of its own: a breaker of its own if the key is short
+    /// enough and there is room, else the overflow one.
     #[cold]
     #[inline(never)]
-    fn first_call<'g>(&'g self, key: K, guard: &'g impl papaya::Guard) -> &'g Arc<CircuitBreaker> {
+    fn first_call<'g, Q>(
+        &'g self,
+        key: &Q,
+        guard: &'g impl papaya::Guard,
+    ) -> &'g Arc<CircuitBreaker>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
+    {
+        // Measured before the key is copied and before the lock: every call of a long key
+        // comes here (it never gets a breaker to be found by), so a flood of them must cost
+        // no allocation and contend on nothing but the overflow breaker.
+        if !displays_within(key, self.max_key_len) {
+            return self.overflow();
+        }
+        let key = key.to_owned();
+        // `Borrow` promises the owned key hashes and compares as the borrowed one, not that it
+        // displays the same; the name is made from the owned key, so it is the one that must
+        // fit.
+        if !displays_within(&key, self.max_key_len) {
+            return self.overflow();
+        }
         // Making a key's breaker (into the registry and the map) and evicting one (out of both)
         // each happen whole, so the map and the registry always agree. Only first calls and
         // sweeps take this lock; calls to a known key never do.
@@ -311,17 +383,22 @@ where
             return breaker; // another thread made it while this one waited
         }
         if self.breakers.len() >= self.max_keys && !self.made_room(&mut swept_ms) {
-            return self.overflow.get_or_init(|| {
-                let overflow = self.make(format!("{}/(overflow)", self.family));
-                let _ = registry::register_shared(Arc::clone(&overflow));
-                overflow
-            });
+            return self.overflow();
         }
         let breaker = self.make(format!("{}/{key}", self.family));
         // A name already taken by another breaker (another family of the same name, say) leaves
         // this one out of the registry; it still works.
         let _ = registry::register_shared(Arc::clone(&breaker));
         self.breakers.get_or_insert(key, breaker, guard)
+    }
+
+    /// The breaker every key without one of its own shares, `<family>/(overflow)`.
+    fn overflow(&self) -> &Arc<CircuitBreaker> {
+        self.overflow.get_or_init(|| {
+            let overflow = self.make(format!("{}/(overflow)", self.family));
+            let _ = registry::register_shared(Arc::clone(&overflow));
+            overflow
+        })
     }
 
     /// At the bound: evicts idle keys, unless a sweep ran within the last bucket period
@@ -381,10 +458,35 @@ where
     pub fn breaker<Q>(&self, key: &Q) -> &CircuitBreaker
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + Display + ?Sized,
     {
         self.keyed.breaker_in(key, &self.guard)
     }
+}
+
+/// Whether `key`'s `Display` takes at most `max` bytes. It is written into a counter that
+/// refuses to go past `max`, so a key of any length costs at most `max` bytes' worth of
+/// formatting (for a `Display` that stops at the writer's error, as `write!` does) and no
+/// allocation. A `Display` that fails on its own cannot be named either, and does not fit.
+fn displays_within(key: &(impl Display + ?Sized), max: usize) -> bool {
+    struct Counter {
+        len: usize,
+        max: usize,
+    }
+    impl fmt::Write for Counter {
+        fn write_str(&mut self, part: &str) -> fmt::Result {
+            self.len = self.len.saturating_add(part.len());
+            if self.len > self.max {
+                Err(fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let mut counter = Counter { len: 0, max };
+    // The length is checked again after writing: a `Display` that ignores the writer's error
+    // and reports success must not pass for a short one.
+    fmt::write(&mut counter, format_args!("{key}")).is_ok() && counter.len <= max
 }
 
 /// Closed (not forced) for at least a window, with no call counted in it: a breaker just made
@@ -405,6 +507,7 @@ impl<K: Hash + Eq> fmt::Debug for Keyed<K> {
             .field("family", &self.family)
             .field("keys", &self.breakers.len())
             .field("max_keys", &self.max_keys)
+            .field("max_key_len", &self.max_key_len)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -470,6 +573,38 @@ mod tests {
         assert_eq!(keyed.state(&2), Some(State::Closed));
     }
 
+    /// Writes `parts` one `write_str` at a time, and, like a careless `Display`, carries on
+    /// and reports success when the writer refuses one.
+    struct Pieces(&'static [&'static str]);
+
+    impl Display for Pieces {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            for part in self.0 {
+                let _ = f.write_str(part);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_key_fits_up_to_its_last_byte() {
+        assert!(displays_within("abcd", 4));
+        assert!(!displays_within("abcde", 4));
+        assert!(displays_within(&1_234_u32, 4));
+        assert!(!displays_within(&12_345_u32, 4));
+        assert!(displays_within("", 1));
+        assert!(displays_within("é", 2), "bytes, not characters");
+        assert!(!displays_within("é", 1));
+        assert!(displays_within(&Pieces(&["ab", "", "cd"]), 4));
+        assert!(!displays_within(&Pieces(&["ab", "cd", "e"]), 4));
+    }
+
+    #[test]
+    fn a_display_that_ignores_the_refusal_does_not_pass_for_short() {
+        assert!(!displays_within(&Pieces(&["abcdef", "g"]), 4));
+        assert!(!displays_within(&Pieces(&["abc", "defgh", ""]), 4));
+    }
+
     #[test]
     fn a_family_says_what_it_is() {
         let (keyed, _clock) = family("keyed-unit-describe");
@@ -480,7 +615,9 @@ mod tests {
         assert_eq!(keyed.config().window(), Duration::from_secs(1));
         let debug = format!("{keyed:?}");
         assert!(
-            debug.contains("keyed-unit-describe") && debug.contains("keys: 1"),
+            debug.contains("keyed-unit-describe")
+                && debug.contains("keys: 1")
+                && debug.contains("max_key_len: 256"),
             "{debug}"
         );
     }

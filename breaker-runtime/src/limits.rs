@@ -195,6 +195,17 @@ pub const MAX_KEYS: Limit = Limit {
     default: Some(10_000),
 };
 
+/// `max_key_len`: the longest key, in bytes of its `Display`, that a [`Keyed`](crate::Keyed)
+/// family (or an attribute with `key = …`) gives a breaker of its own; longer keys share the
+/// overflow breaker, so that what a family holds is bounded by its keys' length as well as by
+/// their number.
+pub const MAX_KEY_LEN: Limit = Limit {
+    key: "max_key_len",
+    min: 1,
+    max: 65_536,
+    default: Some(256),
+};
+
 /// Every numeric key, in the order the attribute's documentation lists them. A slice, so that
 /// new keys can join it.
 pub const ALL: &[Limit] = &[
@@ -213,6 +224,7 @@ pub const ALL: &[Limit] = &[
     SLEEP_WINDOW_JITTER,
     HALF_OPEN_MAX_WAIT_MS,
     MAX_KEYS,
+    MAX_KEY_LEN,
 ];
 
 /// The limit of the key named `key`, if it is one of [`ALL`].

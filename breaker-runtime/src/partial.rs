@@ -73,8 +73,8 @@ pub struct PartialConfig {
 
 impl PartialConfig {
     /// The numeric keys a `PartialConfig` has, in the order the attribute's documentation lists
-    /// them: every numeric key of the attribute but `max_keys`, which belongs to a family. The
-    /// flag `fleet` is the field of that name.
+    /// them: every numeric key of the attribute but `max_keys` and `max_key_len`, which belong to
+    /// a family. The flag `fleet` is the field of that name.
     pub const KEYS: [&str; 14] = [
         "error_threshold",
         "request_volume_threshold",

@@ -1,5 +1,5 @@
-//! `Keyed`: one breaker per key, named `<family>/<key>` and registered, bounded by `max_keys`,
-//! idle closed keys evicted. Time moves on a test clock.
+//! `Keyed`: one breaker per key, named `<family>/<key>` and registered, bounded by `max_keys`
+//! and `max_key_len`, idle closed keys evicted. Time moves on a test clock.
 
 use std::{sync::Arc, thread, time::Duration};
 
@@ -168,4 +168,96 @@ fn a_key_evicted_while_it_is_called_again_stays_registered() {
     succeed(&hosts, "k");
     let listed = registry::get("keyed-churn/k").expect("the key's breaker is registered");
     assert!(Arc::ptr_eq(&listed, &hosts.get("k").unwrap()));
+}
+
+#[test]
+fn keys_longer_than_max_key_len_share_the_overflow_breaker() {
+    let hosts: Keyed<String> = Keyed::new("keyed-long", config()).max_key_len(4);
+    succeed(&hosts, "abcd");
+    assert_eq!(
+        hosts.state("abcd"),
+        Some(State::Closed),
+        "at the limit: its own"
+    );
+    fail(&hosts, "abcde"); // one byte over: trips the shared overflow breaker
+    assert_eq!(hosts.state("abcde"), None);
+    assert!(hosts.get("abcde").is_none());
+    assert!(registry::get("keyed-long/abcde").is_none(), "no name made");
+    let overflow = registry::get("keyed-long/(overflow)").expect("the overflow breaker");
+    assert_eq!(overflow.state(), State::Open);
+    assert!(matches!(
+        hosts.call("vwxyz", || Ok::<_, ()>(())),
+        Err(Failure::Breaker(error)) if error.name() == "keyed-long/(overflow)"
+    ));
+    assert_eq!(overflow.metrics().calls, 1);
+    assert_eq!(overflow.metrics().rejections, 1);
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts.state("abcd"), Some(State::Closed), "untouched");
+}
+
+#[test]
+fn a_key_is_as_long_as_its_display() {
+    let ids: Keyed<u64> = Keyed::new("keyed-display-len", config()).max_key_len(3);
+    ids.call(&999, || Ok::<_, ()>(())).unwrap();
+    ids.call(&1_000, || Ok::<_, ()>(())).unwrap();
+    assert_eq!(ids.state(&999), Some(State::Closed));
+    assert_eq!(ids.state(&1_000), None, "four digits");
+    assert_eq!(
+        registry::get("keyed-display-len/(overflow)")
+            .unwrap()
+            .metrics()
+            .calls,
+        1
+    );
+}
+
+#[test]
+fn max_key_len_is_taken_into_its_range() {
+    let tiny: Keyed<String> = Keyed::new("keyed-len-tiny", config()).max_key_len(0);
+    assert!(format!("{tiny:?}").contains("max_key_len: 1"), "{tiny:?}");
+    succeed(&tiny, "a");
+    succeed(&tiny, "ab");
+    assert_eq!(tiny.state("a"), Some(State::Closed), "0 is 1");
+    assert_eq!(tiny.state("ab"), None);
+
+    let huge: Keyed<String> = Keyed::new("keyed-len-huge", config()).max_key_len(usize::MAX);
+    assert!(
+        format!("{huge:?}").contains("max_key_len: 65536"),
+        "{huge:?}"
+    );
+    let longest = "x".repeat(65_536);
+    let too_long = "x".repeat(65_537);
+    succeed(&huge, &longest);
+    succeed(&huge, &too_long);
+    assert_eq!(huge.state(longest.as_str()), Some(State::Closed));
+    assert_eq!(huge.state(too_long.as_str()), None);
+
+    let default: Keyed<String> = Keyed::new("keyed-len-default", config());
+    assert!(
+        format!("{default:?}").contains("max_key_len: 256"),
+        "{default:?}"
+    );
+}
+
+/// A key whose `Display` fails cannot be named: it shares the overflow breaker rather than
+/// panic in the making of a name.
+#[test]
+fn a_key_that_cannot_be_displayed_shares_the_overflow_breaker() {
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    struct Unprintable;
+    impl std::fmt::Display for Unprintable {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+    let keys: Keyed<Unprintable> = Keyed::new("keyed-unprintable", config());
+    keys.call(&Unprintable, || Ok::<_, ()>(())).unwrap();
+    assert_eq!(keys.state(&Unprintable), None);
+    assert_eq!(
+        registry::get("keyed-unprintable/(overflow)")
+            .unwrap()
+            .metrics()
+            .calls,
+        1
+    );
 }

@@ -9,13 +9,13 @@ impl From<BreakerError> for Error {
     }
 }
 
-// A key by value, by reference, as a bare name, in a method, with a fallback and a bound.
+// A key by value, by reference, as a bare name, in a method, with a fallback and bounds.
 #[circuit_breaker(key = "user")]
 fn by_value(user: u64) -> Result<u64, Error> {
     Ok(user)
 }
 
-#[circuit_breaker(key = host, max_keys = 100, fallback = "offline")]
+#[circuit_breaker(key = host, max_keys = 100, max_key_len = 253, fallback = "offline")]
 fn by_reference(host: &str, path: String) -> Result<String, Error> {
     Ok(format!("{host}{path}"))
 }
