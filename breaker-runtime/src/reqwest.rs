@@ -37,6 +37,11 @@ use crate::{
     tower::{HttpClassifier, Verdict},
 };
 
+/// The longest `host:port` a URL can name: a DNS name of 253 bytes, a colon, a port of 5
+/// digits. Every host a request goes to keeps a breaker of its own (an IPv6 literal in
+/// brackets is shorter).
+const HOST_PORT_LEN: usize = 253 + 1 + 5;
+
 /// A `reqwest-middleware` middleware with one breaker per host: see the [module](self).
 #[derive(Clone)]
 pub struct CircuitBreakerMiddleware {
@@ -46,9 +51,13 @@ pub struct CircuitBreakerMiddleware {
 
 impl CircuitBreakerMiddleware {
     /// One breaker per host, in a family `family` configured with `config` (at most 10,000
-    /// hosts; [`from_family`](Self::from_family) takes a family with other bounds).
+    /// hosts, each key up to 259 bytes: the longest `host:port` a URL can name, a DNS name of
+    /// 253 bytes and a port; [`from_family`](Self::from_family) takes a family with other
+    /// bounds).
     pub fn per_host(family: impl Into<Name>, config: Config) -> Self {
-        CircuitBreakerMiddleware::from_family(Arc::new(Keyed::new(family, config)))
+        CircuitBreakerMiddleware::from_family(Arc::new(
+            Keyed::new(family, config).max_key_len(HOST_PORT_LEN),
+        ))
     }
 
     /// One breaker per host, in `family`.
