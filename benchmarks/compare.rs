@@ -156,9 +156,32 @@ fn main() {
     if !std::env::args().any(|arg| arg == "--bench") {
         return;
     }
-    // `cargo bench -p benchmarks --bench compare -- degraded` runs that case alone.
-    if std::env::args().any(|arg| arg == "degraded") {
-        degraded();
+    // `cargo bench -p benchmarks --bench compare -- open degraded` runs those cases alone
+    // (closed, contended, open, async, degraded, keyed), without fleet mode.
+    let cases: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .collect();
+    if !cases.is_empty() {
+        let rows: Vec<Row> = [
+            ("closed", closed as fn() -> Row),
+            ("contended", contended),
+            ("open", open),
+            ("async", asynchronous),
+        ]
+        .into_iter()
+        .filter(|(name, _)| cases.iter().any(|case| case == name))
+        .map(|(_, case)| case())
+        .collect();
+        if !rows.is_empty() {
+            print_table(&rows);
+        }
+        if cases.iter().any(|case| case == "degraded") {
+            degraded();
+        }
+        if cases.iter().any(|case| case == "keyed") {
+            keyed();
+        }
         return;
     }
     let server = fleet_mode::start();
@@ -342,7 +365,7 @@ fn print_table(rows: &[Row]) {
 /// Whether call `i` of the degraded case fails: 9 calls in 20, never two in a row (so that no
 /// peer's consecutive-failures rule trips either).
 fn degraded_fails(i: u64) -> bool {
-    i % 20 < 18 && i % 2 == 0
+    i % 20 < 18 && i.is_multiple_of(2)
 }
 
 #[inline(never)]

@@ -326,7 +326,7 @@ mod tests {
     /// 3 ms for `calls` calls.
     fn degraded(clock: &TestClock, breaker: &CircuitBreaker, calls: u64) {
         for i in 0..calls {
-            let fails = i % 20 < 18 && i % 2 == 0; // 9 in 20
+            let fails = i % 20 < 18 && i.is_multiple_of(2); // 9 in 20
             let _ = breaker.call(|| if fails { Err(()) } else { Ok(()) });
             clock.advance(Duration::from_millis(3));
         }
