@@ -20,6 +20,8 @@ use std::{
 use fusebox::{Config, registry};
 
 mod harness;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 const BREAKERS: usize = 10_000;
 const CLIENTS: usize = 250;
@@ -52,7 +54,7 @@ fn main() {
             )
         })
         .collect();
-    let address = serve();
+    let address = support::serve(axum::Router::new().nest("/ops", fusebox::http::router()));
     let done = Arc::new(AtomicBool::new(false));
     let calling = {
         let (breakers, done) = (breakers.clone(), Arc::clone(&done));
@@ -106,29 +108,6 @@ fn main() {
         "| {served} | {} | {first} | {after} | {per_stream:.0} |",
         CLIENTS - served
     );
-}
-
-/// The read-only router on a loopback port, on a Tokio runtime of its own thread.
-fn serve() -> SocketAddr {
-    let (sender, address) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a Tokio runtime");
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("a loopback port");
-            sender
-                .send(listener.local_addr().expect("its address"))
-                .expect("the bench waits for it");
-            let app = axum::Router::new().nest("/ops", fusebox::http::router());
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    address.recv().expect("the server's address")
 }
 
 /// One viewer: opens the stream and reads it for [`FOR`].

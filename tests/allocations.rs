@@ -8,8 +8,6 @@
 #![allow(clippy::unnecessary_wraps)]
 
 use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    cell::Cell,
     future::Future,
     hint::black_box,
     pin::pin,
@@ -18,61 +16,18 @@ use std::{
 
 use fusebox::{BreakerError, CircuitBreaker, Config, circuit_breaker, registry};
 
-struct CountingAllocator;
+mod counting_allocator;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    /// Bytes allocated minus bytes freed on this thread.
-    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
-}
-
-/// Counts an allocation of `size` bytes on this thread (negative: freed).
-fn count(allocations: u64, bytes: i64) {
-    ALLOCATIONS.with(|count| count.set(count.get() + allocations));
-    LIVE_BYTES.with(|live| live.set(live.get() + bytes));
-}
-
-fn bytes(layout: Layout) -> i64 {
-    i64::try_from(layout.size()).unwrap_or(i64::MAX)
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; counting touches only a
-// const-initialised thread-local `Cell`, which does not allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(1, bytes(layout));
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(0, -bytes(layout));
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(
-            1,
-            i64::try_from(new_size).unwrap_or(i64::MAX) - bytes(layout),
-        );
-        // SAFETY: forwarded with the caller's arguments.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+use counting_allocator::{allocations, live_bytes};
 
 /// Allocations made on this thread while `run` ran a thousand times, after one warm-up run.
 fn allocations_in_1000_calls(mut run: impl FnMut()) -> u64 {
     run(); // warm up: registration, lazy statics
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = allocations();
     for _ in 0..1_000 {
         run();
     }
-    ALLOCATIONS.with(Cell::get) - before
+    allocations() - before
 }
 
 /// Drives a future that never waits to completion without an executor (and without one's
@@ -189,7 +144,7 @@ fn fallbacks_do_not_allocate() {
 /// (this thread's) is back where it started. Names are owned by their breakers, not interned.
 #[test]
 fn dropped_breakers_give_back_every_byte() {
-    let live = || LIVE_BYTES.with(Cell::get);
+    let live = live_bytes;
     let config = Config::builder().consecutive_failures(1).build().unwrap();
     // Once, to set up what the first use of anything sets up once per process.
     drop(CircuitBreaker::new(String::from("warm-up"), config).call(|| Ok::<_, Error>(())));

@@ -428,14 +428,17 @@ impl Window {
         self.buckets[slot].add_to(totals);
         totals.timeouts += self.timeouts.count(slot);
         totals.slow += self.slow.count(slot);
-        for counts in self
-            .cells
-            .get()
-            .iter()
-            .flat_map(|cells| cells.of_slot(slot))
-        {
+        for counts in self.cells_of(slot) {
             totals.add_hot(counts);
         }
+    }
+
+    /// Bucket `slot`'s counts in every contention cell (none before the cells are made).
+    fn cells_of(&self, slot: usize) -> impl Iterator<Item = &HotCounts> {
+        self.cells
+            .get()
+            .into_iter()
+            .flat_map(move |cells| cells.of_slot(slot))
     }
 
     /// Adds `totals` to the shared counters of bucket `slot` (saturating, as every count), and
@@ -642,12 +645,7 @@ impl Window {
         self.buckets[slot].take(&mut taken);
         taken.timeouts += self.timeouts.take(slot);
         taken.slow += self.slow.take(slot);
-        for counts in self
-            .cells
-            .get()
-            .iter()
-            .flat_map(|cells| cells.of_slot(slot))
-        {
+        for counts in self.cells_of(slot) {
             taken.take_hot(counts);
         }
         if let Some(folded) = self.folded.get() {
@@ -662,12 +660,7 @@ impl Window {
     fn successes_of(&self, slot: usize) -> u64 {
         let mut totals = Totals::default();
         totals.add_hot(&self.buckets[slot].hot);
-        for counts in self
-            .cells
-            .get()
-            .iter()
-            .flat_map(|cells| cells.of_slot(slot))
-        {
+        for counts in self.cells_of(slot) {
             totals.add_hot(counts);
         }
         totals.successes

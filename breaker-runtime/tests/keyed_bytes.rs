@@ -5,71 +5,18 @@
 //! harness's other threads cannot disturb the counts.
 #![allow(clippy::cast_precision_loss)]
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    cell::Cell,
-    sync::{Mutex, PoisonError},
-};
+use std::sync::{Mutex, PoisonError};
 
 use breaker_runtime::{Config, Keyed, State, registry};
 
-struct CountingAllocator;
+#[path = "../../tests/counting_allocator/mod.rs"]
+mod counting_allocator;
 
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-    /// Bytes allocated minus bytes freed on this thread.
-    static LIVE_BYTES: Cell<i64> = const { Cell::new(0) };
-}
-
-fn count(allocations: u64, bytes: i64) {
-    ALLOCATIONS.with(|count| count.set(count.get() + allocations));
-    LIVE_BYTES.with(|live| live.set(live.get() + bytes));
-}
-
-fn bytes(layout: Layout) -> i64 {
-    i64::try_from(layout.size()).unwrap_or(i64::MAX)
-}
-
-// SAFETY: every method forwards to the system allocator unchanged; counting touches only a
-// const-initialised thread-local `Cell`, which does not allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(1, bytes(layout));
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        count(0, -bytes(layout));
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(
-            1,
-            i64::try_from(new_size).unwrap_or(i64::MAX) - bytes(layout),
-        );
-        // SAFETY: forwarded with the caller's arguments.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+use counting_allocator::{allocations, live_bytes as live};
 
 /// One case at a time: the registry is shared, and a case's inserts must not be counted on
 /// another case's thread.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn live() -> i64 {
-    LIVE_BYTES.with(Cell::get)
-}
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
 
 /// The per-key constant `C` of the bound (a breaker, its map entry and its registry entry,
 /// and the `/` of its name): about 580 bytes on x86-64 Linux (see
