@@ -125,7 +125,13 @@ impl CircuitBreaker {
     /// assert_eq!(breakers[1].state(), State::Closed);
     /// ```
     pub fn new(name: impl Into<Name>, config: Config) -> Self {
-        let clock = Clock::default();
+        CircuitBreaker::on_clock(name, config, Clock::default())
+    }
+
+    /// A closed breaker that reads `clock` from its first moment: its closed period starts at
+    /// that clock's now (a breaker given a test clock after it was made started on the system
+    /// clock's).
+    pub(crate) fn on_clock(name: impl Into<Name>, config: Config, clock: Clock) -> Self {
         CircuitBreaker {
             state: StateWord::new(clock.now_ms()),
             window: Window::new(config.window_ms(), config.window_buckets()),

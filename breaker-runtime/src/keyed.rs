@@ -415,12 +415,14 @@ where
 
     /// A breaker of this family, on the family's clock.
     fn make(&self, name: String) -> Arc<CircuitBreaker> {
-        let breaker = CircuitBreaker::new(name, self.config);
+        let clock = Clock::default();
+        // Set before the breaker is made, so that its first period starts on the family's
+        // clock, not on the system clock it would otherwise read once.
         #[cfg(feature = "test-util")]
-        if let Some(clock) = self.clock.test_clock() {
-            breaker.set_clock(clock);
+        if let Some(test) = self.clock.test_clock() {
+            clock.set(test);
         }
-        Arc::new(breaker)
+        Arc::new(CircuitBreaker::on_clock(name, self.config, clock))
     }
 
     /// Makes the family and every breaker it has or will have read time from `clock`, as
@@ -434,6 +436,9 @@ where
         }
         for (_, breaker) in &self.breakers.pin() {
             breaker.set_clock(clock);
+        }
+        if let Some(overflow) = self.overflow.get() {
+            overflow.set_clock(clock);
         }
         true
     }
@@ -556,6 +561,36 @@ mod tests {
             "a period on: a sweep"
         );
         assert_eq!(keyed.len(), 2);
+    }
+
+    #[test]
+    fn a_key_made_on_the_familys_clock_is_not_idle_at_once() {
+        let (keyed, clock) = family("keyed-unit-clock");
+        // The family's clock stands an hour past the system clock: a key's breaker made now
+        // has been closed for no time at all on it, however long on the system clock.
+        clock.advance(Duration::from_secs(3_600));
+        let fresh = keyed.breaker(&1);
+        assert_eq!(fresh.metrics().time_in_state, Duration::ZERO);
+        assert!(!is_idle(&fresh));
+        assert_eq!(keyed.evict_idle(), 0);
+        clock.advance(Duration::from_secs(1));
+        assert!(
+            is_idle(&fresh),
+            "idle after a whole window on the family's clock"
+        );
+    }
+
+    #[test]
+    fn a_clock_set_later_reaches_every_breaker_the_overflow_one_too() {
+        let keyed = Keyed::new("keyed-unit-later-clock", Config::default()).max_keys(1);
+        keyed.call(&1, || Ok::<_, ()>(())).unwrap();
+        keyed.call(&2, || Ok::<_, ()>(())).unwrap(); // beyond the bound: the overflow breaker
+        let clock = TestClock::new();
+        assert!(keyed.set_clock(&clock));
+        let overflow = keyed.overflow.get().expect("made for key 2");
+        for breaker in [&keyed.get(&1).unwrap(), overflow] {
+            assert!(breaker.clock.test_clock().is_some(), "{}", breaker.name());
+        }
     }
 
     #[test]
