@@ -27,8 +27,8 @@
 //!   old (in [`Metrics::fleet`](crate::Metrics::fleet), the `metrics` feature's
 //!   `breaker_fleet_stale` and the dashboard). A fleet trip holds a breaker open for the
 //!   fleet's sleep window, as its own trip would; while the fleet is half-open, an instance
-//!   without a lease is held only until two sync periods after the last answer, so a store
-//!   that goes away leaves the breaker to its own half-open. Syncs back off while the store
+//!   without a lease is held only until two sync periods (and the sync's timeout) after the
+//!   last answer, so a store that goes away leaves the breaker to its own half-open. Syncs back off while the store
 //!   fails and resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and
 //!   ignored.
 //!   A store that lost the fleet's data is detected (its epoch changed) and seeded again with

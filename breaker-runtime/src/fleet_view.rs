@@ -31,9 +31,10 @@ pub struct FleetView {
     /// The fleet's state at the last sync.
     pub state: FleetState,
     /// Whether this view is out of date: no sync has succeeded for more than two sync
-    /// periods (the store is slow, down, answering garbage, or losing the fleet's data at every
-    /// answer: a sync that finds the data lost counted nothing), or none has yet. The breaker
-    /// then decides on its own counts alone, as without fleet mode.
+    /// periods and the sync's timeout (room for one late answer), or none has yet. The store
+    /// is slow, down, answering garbage, or losing the fleet's data at every answer (a sync
+    /// that finds the data lost counted nothing). The breaker then decides on its own counts
+    /// alone, as without fleet mode.
     pub stale: bool,
     /// Time since the last successful sync; `None` before the first.
     #[cfg_attr(
