@@ -187,9 +187,9 @@ pub use breaker_runtime::tower;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use breaker_runtime::{
-    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, Counters, Failure,
-    FleetState, FleetView, Keyed, Metrics, Name, PartialConfig, State, Transition, Transitions,
-    limits, registry,
+    BreakerError, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError, ConfigKey,
+    Counters, Failure, FleetState, FleetView, KeyKind, Keyed, Metrics, Name, PartialConfig, State,
+    Transition, Transitions, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.
@@ -239,19 +239,19 @@ pub use breaker_runtime::{
 /// | `name` | `module_path!()::fn_name` | non-empty, no whitespace | the breaker's name; functions that give the same name share one breaker (configured by whichever is called first) |
 /// | `error_threshold` | 50 | 1..=100 | trip when failures are at least this percent of the calls in the window… |
 /// | `request_volume_threshold` | 20 | ≥ 1 | …and the window holds at least this many calls |
-/// | `window_ms` | 10000 | 10..=86400000 | length of the rolling window |
-/// | `window_buckets` | 10 | 1..=1000, divides `window_ms` into buckets of at least 10 ms | buckets the window is kept in (the clock ticks every 1–10 ms) |
-/// | `sleep_window_ms` | 5000 | 1..=86400000 | how long the circuit stays open before a trial call |
+/// | `window_ms` | 10000 | 10 ms..=1 day | length of the rolling window |
+/// | `window_buckets` | 10 | 1..=1000, divides `window_ms` into buckets of at least 10 ms | buckets the window is kept in |
+/// | `sleep_window_ms` | 5000 | 1 ms..=1 day | how long the circuit stays open before a trial call |
 /// | `half_open_max_calls` | 1 | 1..=65535 | trial calls while half-open; all must succeed to close |
 /// | `consecutive_failures` | off | ≥ 1 | also trip after this many failures in a row |
-/// | `timeout_ms` | off | 1..=86400000 | `async fn` only, needs the `tokio` feature: a call still running is dropped and fails with [`BreakerError::Timeout`] |
-/// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected with [`BreakerError::Busy`] |
-/// | `slow_call_ms` | off | 10..=86400000 | a call taking longer is slow (timed on the breaker's coarse clock, hence at least 10 ms) |
+/// | `timeout_ms` | off | 1 ms..=1 day | async calls only, needs the `tokio` feature: a call still running is dropped and fails |
+/// | `max_concurrent` | off | ≥ 1 | bulkhead: calls beyond this many in flight are rejected at once |
+/// | `slow_call_ms` | off | 10 ms..=1 day | a call taking longer is slow (timed on the breaker's coarse clock, hence at least 10 ms) |
 /// | `slow_call_threshold` | 100 | 1..=100, with `slow_call_ms` | trip when slow calls are at least this percent of the calls in the window (volume reached) |
-/// | `sleep_window_max_ms` | off | ≥ `sleep_window_ms`, ..=86400000 | backoff: each re-opening after a failed half-open period sleeps twice as long, up to this; back to `sleep_window_ms` once closed |
+/// | `sleep_window_max_ms` | off | 1 ms..=1 day, at least `sleep_window_ms` | backoff: each re-opening after a failed trial sleeps twice as long, up to this; back to `sleep_window_ms` once closed |
 /// | `sleep_window_jitter` | off | 1..=100 | lengthen each sleep window by a random share of itself, up to this percent |
-/// | `half_open_max_wait_ms` | off | 1..=86400000 | a half-open period whose trials have not all finished after this long re-opens (their late outcomes are ignored) |
-/// | `fleet` | `false` | `true` or `false` | with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's |
+/// | `half_open_max_wait_ms` | off | 1 ms..=1 day | a half-open period whose trials have not all finished after this long re-opens (their late outcomes are ignored) |
+/// | `fleet` | false | `true` or `false` | with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |

@@ -14,6 +14,8 @@ use std::{
 
 use breaker_runtime::{BreakerError, CircuitBreaker, Failure, Keyed, PartialConfig};
 
+pub use breaker_runtime::ConfigKey;
+
 pub use breaker_runtime::{DECLARATIONS, Declaration, registry::Site};
 /// The linker's collection, for generated code's `#[linkme(crate = …)]`.
 pub use linkme;
@@ -77,7 +79,7 @@ where
     #[inline]
     pub fn get(&'static self) -> &'static Keyed<K> {
         self.family.get_or_init(|| {
-            Keyed::new(self.declaration.name(), self.declaration.config())
+            Keyed::declared(self.declaration)
                 .max_keys(usize::try_from(self.max_keys).unwrap_or(usize::MAX))
                 .max_key_len(usize::try_from(self.max_key_len).unwrap_or(usize::MAX))
         })
@@ -89,93 +91,22 @@ where
 #[derive(Clone, Copy)]
 pub struct Settings(PartialConfig);
 
-#[allow(missing_docs, clippy::new_without_default)] // one method per key of the attribute
+#[allow(missing_docs, clippy::new_without_default)]
 impl Settings {
     #[must_use]
     pub const fn new() -> Self {
         Settings(PartialConfig::new())
     }
-    #[must_use]
-    pub const fn error_threshold(mut self, percent: u64) -> Self {
-        self.0.error_threshold = Some(percent);
-        self
-    }
-    #[must_use]
-    pub const fn request_volume_threshold(mut self, calls: u64) -> Self {
-        self.0.request_volume_threshold = Some(calls);
-        self
-    }
-    #[must_use]
-    pub const fn window_ms(mut self, millis: u64) -> Self {
-        self.0.window_ms = Some(millis);
-        self
-    }
-    #[must_use]
-    pub const fn window_buckets(mut self, buckets: u64) -> Self {
-        self.0.window_buckets = Some(buckets);
-        self
-    }
-    #[must_use]
-    pub const fn sleep_window_ms(mut self, millis: u64) -> Self {
-        self.0.sleep_window_ms = Some(millis);
-        self
-    }
-    #[must_use]
-    pub const fn half_open_max_calls(mut self, calls: u64) -> Self {
-        self.0.half_open_max_calls = Some(calls);
-        self
-    }
-    #[must_use]
-    pub const fn consecutive_failures(mut self, failures: u64) -> Self {
-        self.0.consecutive_failures = Some(failures);
-        self
-    }
-    #[must_use]
-    pub const fn max_concurrent(mut self, calls: u64) -> Self {
-        self.0.max_concurrent = Some(calls);
-        self
-    }
-    #[must_use]
-    pub const fn slow_call_ms(mut self, value: u64) -> Self {
-        self.0.slow_call_ms = Some(value);
-        self
-    }
-    #[must_use]
-    pub const fn slow_call_threshold(mut self, value: u64) -> Self {
-        self.0.slow_call_threshold = Some(value);
-        self
-    }
-    #[must_use]
-    pub const fn sleep_window_max_ms(mut self, value: u64) -> Self {
-        self.0.sleep_window_max_ms = Some(value);
-        self
-    }
-    #[must_use]
-    pub const fn sleep_window_jitter(mut self, value: u64) -> Self {
-        self.0.sleep_window_jitter = Some(value);
-        self
-    }
-    #[must_use]
-    pub const fn half_open_max_wait_ms(mut self, value: u64) -> Self {
-        self.0.half_open_max_wait_ms = Some(value);
-        self
-    }
-    /// `fleet = true` (1) or `fleet = false` (0).
-    #[must_use]
-    pub const fn fleet(mut self, value: u64) -> Self {
-        self.0.fleet = Some(value == 1);
-        self
-    }
 
-    /// `timeout_ms`, set only when the `tokio` feature can enforce it. Without that feature
-    /// the attribute also emits `require_tokio!()`, whose error says so; this stays quiet so
-    /// that it is the only error.
+    /// `key = value` (a flag: 1 for `true`). `timeout_ms` is set only when the `tokio`
+    /// feature can enforce it: without it the attribute also emits `require_tokio!()`, whose
+    /// error says so, and this stays quiet so that it is the only error.
     #[must_use]
-    pub const fn timeout_ms(mut self, millis: u64) -> Self {
-        if cfg!(feature = "tokio") {
-            self.0.timeout_ms = Some(millis);
+    pub const fn with(self, key: ConfigKey, value: u64) -> Self {
+        if matches!(key, ConfigKey::TimeoutMs) && !cfg!(feature = "tokio") {
+            return self;
         }
-        self
+        Settings(self.0.with(key, value))
     }
 
     /// The declaration of a function's breaker named `name` (`named`: given by the

@@ -149,6 +149,7 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     eprintln!("screenshot: {}", path.display());
 
     presses_a_button(&mut browser, &page);
+    says_a_fleet_breaker_without_a_fleet_decides_alone(&mut browser, &page);
     shows_hostile_names_escaped_and_isolated(&mut browser, &page);
     lists_filters_and_sorts_200_more(&mut browser, &page);
 
@@ -181,6 +182,27 @@ fn presses_a_button(browser: &mut Browser, page: &str) {
     assert_eq!(
         registry::get(FORCED).expect("registered").state(),
         fusebox::State::Closed
+    );
+}
+
+/// A breaker with `fleet = true` in a process that started no fleet: its tile says so.
+fn says_a_fleet_breaker_without_a_fleet_decides_alone(browser: &mut Browser, page: &str) {
+    registry::get_or_register(
+        "shop::alone",
+        Config::builder()
+            .fleet(true)
+            .build()
+            .expect("a valid configuration"),
+    );
+    browser.wait_for(
+        page,
+        "(() => { const f = document.querySelector('.tile[data-name=\"shop::alone\"] .fleet'); \
+         return f && !f.hidden && f.textContent.startsWith('fleet: not started'); })()",
+    );
+    registry::remove("shop::alone");
+    browser.wait_for(
+        page,
+        "document.querySelector('.tile[data-name=\"shop::alone\"]') === null",
     );
 }
 

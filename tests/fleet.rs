@@ -780,6 +780,15 @@ impl From<fusebox::BreakerError> for Down {
     }
 }
 
+/// Whether `breaker` joined a fleet and synced: a breaker with `fleet = true` has a view
+/// before it joins too, which says it has not synced.
+fn joined(breaker: &CircuitBreaker) -> bool {
+    breaker
+        .metrics()
+        .fleet
+        .is_some_and(|view| view.started && view.since_sync.is_some())
+}
+
 #[test]
 fn start_syncs_every_registered_breaker_with_fleet_on() {
     with_server(|server| async move {
@@ -813,7 +822,7 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         // Registered later, with the key on: joined at the next look at the registry.
         let later = registry::get_or_register("fleet::later", config(60_000));
         eventually(Duration::from_secs(5), "a later breaker joined", || {
-            later.metrics().fleet.is_some()
+            joined(&later)
         })
         .await;
         assert!(plain.metrics().fleet.is_none(), "fleet is off by default");
@@ -822,7 +831,7 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
         let host = hosts.get("10.0.0.1").expect("made at its first call");
         eventually(Duration::from_secs(5), "a family's key joined", || {
-            host.metrics().fleet.is_some()
+            joined(&host)
         })
         .await;
         let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
@@ -849,7 +858,7 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));
         let again = hosts.get("10.0.0.1").expect("made again at its call");
         eventually(Duration::from_secs(5), "the key made again joined", || {
-            again.metrics().fleet.is_some()
+            joined(&again)
         })
         .await;
         let _ = hosts.call("10.0.0.1", || Ok::<_, ()>(()));

@@ -568,3 +568,30 @@ fn streams_beyond_the_cap_are_refused_until_one_ends() {
         thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_fleet_breaker_without_a_fleet_says_so_in_the_json() {
+    let _serial = one_at_a_time();
+    let (read_only, _) = servers();
+    registry::get_or_register(
+        "http::alone",
+        Config::builder()
+            .fleet(true)
+            .build()
+            .expect("a valid configuration"),
+    );
+    let (status, _, body) = request(read_only, "GET", "/ops/breakers/http::alone");
+    assert_eq!(status, 200, "{body}");
+    let view = json(&body);
+    assert_eq!(view["config"]["fleet"], true);
+    assert_eq!(
+        (&view["fleet"]["started"], &view["fleet"]["stale"]),
+        (&Value::from(false), &Value::from(true)),
+        "{view}"
+    );
+    let (_, _, body) = request(read_only, "GET", "/ops/breakers/http::cart");
+    assert!(
+        json(&body).get("fleet").is_none(),
+        "no fleet view without the key"
+    );
+}

@@ -108,6 +108,11 @@ fn fleet_series(samples: &BTreeMap<Series, f64>, types: &BTreeMap<String, String
         value(samples, "breaker_fleet_pending_outcomes", &of_fleet),
         3.0
     );
+    assert_eq!(value(samples, "breaker_fleet_started", &of_fleet), 1.0);
+    // `fleet = true` in a process that started no fleet: said, not silent.
+    let alone = [("breaker", "prometheus::alone")];
+    assert_eq!(value(samples, "breaker_fleet_started", &alone), 0.0);
+    assert_eq!(value(samples, "breaker_fleet_stale", &alone), 1.0);
     let synced = [("breaker", "prometheus::fleet"), ("kind", "synced")];
     assert_eq!(value(samples, "breaker_fleet_outcomes_total", &synced), 0.0);
     assert_eq!(types["breaker_fleet_stale"], "gauge");
@@ -177,6 +182,10 @@ async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     assert_eq!((ok, failed, rejected), (5, 3, 6));
 
     let fleet = fleet_breaker();
+    fusebox::registry::get_or_register(
+        "prometheus::alone",
+        fusebox::Config::builder().fleet(true).build().unwrap(),
+    );
     hostile_breakers();
     let (samples, types) = parse(&example::scrape(address).await);
     fleet_series(&samples, &types);

@@ -2,19 +2,18 @@
 //! nothing but the value's own token (its literal type) happen here; ranges and everything
 //! that involves the function are in `valid.rs`.
 
-use breaker_runtime::limits;
+use breaker_runtime::{ConfigKey, KeyKind, limits};
 use darling::{Error, Result, ast::NestedMeta, error::Accumulator};
 use proc_macro2::Span;
 use syn::{Expr, ExprLit, ExprUnary, Lit, LitStr, Meta, UnOp};
 
 /// Every key the attribute accepts, in the order its documentation lists them: the
-/// configuration's numeric keys (the runtime's list) among the attribute's own.
+/// configuration's keys (the runtime's table) among the attribute's own.
 fn keys() -> impl Iterator<Item = &'static str> {
     ["name"]
         .into_iter()
-        .chain(breaker_runtime::PartialConfig::KEYS)
+        .chain(ConfigKey::ALL.map(ConfigKey::name))
         .chain([
-            "fleet",
             "key",
             "max_keys",
             "max_key_len",
@@ -29,27 +28,30 @@ fn keys() -> impl Iterator<Item = &'static str> {
 #[derive(Debug, Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<Text>,
-    pub(crate) error_threshold: Option<Number>,
-    pub(crate) request_volume_threshold: Option<Number>,
-    pub(crate) window_ms: Option<Number>,
-    pub(crate) window_buckets: Option<Number>,
-    pub(crate) sleep_window_ms: Option<Number>,
-    pub(crate) half_open_max_calls: Option<Number>,
-    pub(crate) consecutive_failures: Option<Number>,
-    pub(crate) timeout_ms: Option<Number>,
-    pub(crate) max_concurrent: Option<Number>,
-    pub(crate) slow_call_ms: Option<Number>,
-    pub(crate) slow_call_threshold: Option<Number>,
-    pub(crate) sleep_window_max_ms: Option<Number>,
-    pub(crate) sleep_window_jitter: Option<Number>,
-    pub(crate) half_open_max_wait_ms: Option<Number>,
-    pub(crate) fleet: Option<Flag>,
+    /// The configuration's keys as written, in the order written.
+    pub(crate) config: Vec<(ConfigKey, Setting)>,
     pub(crate) key: Option<PathArg>,
     pub(crate) max_keys: Option<Number>,
     pub(crate) max_key_len: Option<Number>,
     pub(crate) fallback: Option<PathArg>,
     pub(crate) failure_if: Option<PathArg>,
     pub(crate) krate: Option<PathArg>,
+}
+
+/// A configuration key's value, as its kind takes it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Setting {
+    Number(Number),
+    Flag(Flag),
+}
+
+impl Args {
+    /// The value written for `key`, if any.
+    pub(crate) fn setting(&self, key: ConfigKey) -> Option<Setting> {
+        self.config
+            .iter()
+            .find_map(|(written, setting)| (*written == key).then_some(*setting))
+    }
 }
 
 impl Args {
@@ -73,31 +75,42 @@ impl Args {
             };
             match name.as_str() {
                 "name" => set(&mut args.name, meta, errors),
-                "error_threshold" => set(&mut args.error_threshold, meta, errors),
-                "request_volume_threshold" => set(&mut args.request_volume_threshold, meta, errors),
-                "window_ms" => set(&mut args.window_ms, meta, errors),
-                "window_buckets" => set(&mut args.window_buckets, meta, errors),
-                "sleep_window_ms" => set(&mut args.sleep_window_ms, meta, errors),
-                "half_open_max_calls" => set(&mut args.half_open_max_calls, meta, errors),
-                "consecutive_failures" => set(&mut args.consecutive_failures, meta, errors),
-                "timeout_ms" => set(&mut args.timeout_ms, meta, errors),
-                "max_concurrent" => set(&mut args.max_concurrent, meta, errors),
-                "slow_call_ms" => set(&mut args.slow_call_ms, meta, errors),
-                "slow_call_threshold" => set(&mut args.slow_call_threshold, meta, errors),
-                "sleep_window_max_ms" => set(&mut args.sleep_window_max_ms, meta, errors),
-                "sleep_window_jitter" => set(&mut args.sleep_window_jitter, meta, errors),
-                "half_open_max_wait_ms" => set(&mut args.half_open_max_wait_ms, meta, errors),
-                "fleet" => set(&mut args.fleet, meta, errors),
                 "key" => set(&mut args.key, meta, errors),
                 "max_keys" => set(&mut args.max_keys, meta, errors),
                 "max_key_len" => set(&mut args.max_key_len, meta, errors),
                 "fallback" => set(&mut args.fallback, meta, errors),
                 "failure_if" => set(&mut args.failure_if, meta, errors),
                 "crate" => set(&mut args.krate, meta, errors),
-                _ => errors.push(Error::custom(unknown_key(&name)).with_span(key)),
+                _ => match ConfigKey::from_name(&name) {
+                    Some(config_key) => args.set_config(config_key, meta, errors),
+                    None => errors.push(Error::custom(unknown_key(&name)).with_span(key)),
+                },
             }
         }
         args
+    }
+}
+
+impl Args {
+    /// Reads a configuration key's value, as its kind takes it, refusing a second one.
+    fn set_config(&mut self, key: ConfigKey, meta: &Meta, errors: &mut Accumulator) {
+        // A key given before holds a stand-in here, so that `set` refuses the second value.
+        let given = self.setting(key).is_some();
+        let setting = if matches!(key.kind(), KeyKind::Flag) {
+            let mut flag = given.then_some(Flag { value: false });
+            set(&mut flag, meta, errors);
+            flag.map(Setting::Flag)
+        } else {
+            let mut number = given.then_some(Number {
+                value: 0,
+                span: Span::call_site(),
+            });
+            set(&mut number, meta, errors);
+            number.map(Setting::Number)
+        };
+        if let Some(setting) = setting.filter(|_| !given) {
+            self.config.push((key, setting));
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 //! ```text
 //! #[attrs] vis fn name(args) -> Result<T, E> {
 //!     #[distributed_slice(DECLARATIONS)]                   // gathered by the linker
-//!     static __BREAKER_DECLARED: Declaration = Settings::new().key(value)….declare(NAME, …, Site);
+//!     static __BREAKER_DECLARED: Declaration =
+//!         Settings::new().with(ConfigKey::Key, value)….declare(NAME, …, Site);
 //!     static __BREAKER: StaticBreaker = StaticBreaker::new(&__BREAKER_DECLARED);
 //!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
 //!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> =
@@ -201,10 +202,10 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         line: ::core::line!(),
         function: #function,
     });
-    let settings = plan
-        .settings
-        .iter()
-        .map(|(key, value)| quote!(.#key(#value)));
+    let settings = plan.settings.iter().map(|(key, value)| {
+        let variant = Ident::new(key.variant(), Span::call_site());
+        quote!(.with(#private::ConfigKey::#variant, #value))
+    });
     let mut require_tokio = TokenStream::new();
     if let Some(timeout) = plan.timeout_ms {
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.

@@ -1,7 +1,10 @@
 //! Validation: the parsed arguments and the function they sit on become a `Plan`, or every
 //! reason they cannot, each spanned at the key, value or token at fault.
 
-use breaker_runtime::limits::{self, Limit};
+use breaker_runtime::{
+    ConfigKey, PartialConfig,
+    limits::{self, Limit},
+};
 use darling::{Error, Result, error::Accumulator};
 use proc_macro2::Span;
 use syn::{
@@ -9,7 +12,7 @@ use syn::{
 };
 
 use crate::{
-    attr::{Args, Number, PathArg, Text},
+    attr::{Args, Number, PathArg, Setting, Text},
     function::Function,
 };
 
@@ -20,7 +23,7 @@ pub(crate) struct Plan {
     /// `name = "…"`, or `None` for `module_path!()::fn_name`.
     pub(crate) name: Option<LitStr>,
     /// The configured keys, as calls of `__private::Settings`: (key, value).
-    pub(crate) settings: Vec<(Ident, u64)>,
+    pub(crate) settings: Vec<(ConfigKey, u64)>,
     /// `timeout_ms` (also in `settings`), which needs the `tokio` feature.
     pub(crate) timeout_ms: Option<Number>,
     /// The fallback, resolved against `Self` for methods, spanned at the string.
@@ -74,103 +77,58 @@ pub(crate) enum Pass {
     Clone,
 }
 
-/// The keys that are plain numbers passed to the builder, with their limits.
-fn numeric_keys(args: &Args) -> [(Option<Number>, Limit); 13] {
-    [
-        (args.error_threshold, limits::ERROR_THRESHOLD),
-        (
-            args.request_volume_threshold,
-            limits::REQUEST_VOLUME_THRESHOLD,
-        ),
-        (args.window_ms, limits::WINDOW_MS),
-        (args.window_buckets, limits::WINDOW_BUCKETS),
-        (args.sleep_window_ms, limits::SLEEP_WINDOW_MS),
-        (args.half_open_max_calls, limits::HALF_OPEN_MAX_CALLS),
-        (args.consecutive_failures, limits::CONSECUTIVE_FAILURES),
-        (args.max_concurrent, limits::MAX_CONCURRENT),
-        (args.slow_call_ms, limits::SLOW_CALL_MS),
-        (args.slow_call_threshold, limits::SLOW_CALL_THRESHOLD),
-        (args.sleep_window_max_ms, limits::SLEEP_WINDOW_MAX_MS),
-        (args.sleep_window_jitter, limits::SLEEP_WINDOW_JITTER),
-        (args.half_open_max_wait_ms, limits::HALF_OPEN_MAX_WAIT_MS),
-    ]
-}
-
-/// The numeric keys that are in range, as settings; an error for each that is not, and for a
-/// window its buckets do not split evenly into buckets of at least 10 ms.
-fn numbers(args: &Args, errors: &mut Accumulator) -> Vec<(Ident, u64)> {
+/// The configuration's keys that are in range, as settings (`timeout_ms` aside, which
+/// `validate` checks against the function); an error for each that is not, and for each rule
+/// between keys that the values in range break, at the value to blame.
+fn settings(args: &Args, errors: &mut Accumulator) -> Vec<(ConfigKey, u64)> {
     let mut settings = Vec::new();
-    for (number, limit) in numeric_keys(args) {
-        if let Some(number) = number {
-            match limit.check(number.value) {
-                Ok(value) => settings.push((Ident::new(limit.key, Span::call_site()), value)),
-                Err(error) => errors.push(Error::custom(error).with_span(&number.span)),
-            }
+    let mut out_of_range = Vec::new();
+    for &(key, setting) in &args.config {
+        let value = match setting {
+            Setting::Flag(flag) => u64::from(flag.value),
+            Setting::Number(number) => match key.limit().check(number.value) {
+                Ok(value) => value,
+                Err(error) => {
+                    errors.push(Error::custom(error).with_span(&number.span));
+                    out_of_range.push(key);
+                    continue;
+                }
+            },
+        };
+        if key != ConfigKey::TimeoutMs {
+            settings.push((key, value));
         }
     }
-    let window_ms = args
-        .window_ms
-        .map_or(default_of(limits::WINDOW_MS), |n| n.value);
-    let buckets = args
-        .window_buckets
-        .map_or(default_of(limits::WINDOW_BUCKETS), |n| n.value);
-    // Only when both are in range: an out-of-range value has its own error already, and one
-    // error per mistake is what the user should see.
-    if limits::WINDOW_MS.check(window_ms).is_ok()
-        && limits::WINDOW_BUCKETS.check(buckets).is_ok()
-        && let Err(error) = limits::check_window(window_ms, buckets)
-    {
-        let span = args
-            .window_buckets
-            .or(args.window_ms)
-            .map_or_else(Span::call_site, |n| n.span);
+    let partial = settings
+        .iter()
+        .fold(PartialConfig::new(), |partial, &(key, value)| {
+            partial.with(key, value)
+        });
+    for (blamed, involved, error) in limits::broken_rules(&partial) {
+        // A value out of range has its error already: one error per mistake.
+        if involved.iter().any(|key| out_of_range.contains(key)) {
+            continue;
+        }
+        let span = match args.setting(blamed) {
+            Some(Setting::Number(number)) => number.span,
+            _ => Span::call_site(),
+        };
         errors.push(Error::custom(error).with_span(&span));
     }
-    relations(args, errors);
-    if let Some(flag) = args.fleet {
-        settings.push((
-            Ident::new(limits::FLEET.key, Span::call_site()),
-            u64::from(flag.value),
-        ));
-    }
     settings
-}
-
-/// The rules between keys other than the window's: `sleep_window_max_ms` at least the sleep
-/// window (given or the default), and `slow_call_threshold` only with `slow_call_ms`. Each
-/// only when the values it involves are in range, so that one mistake gets one error.
-fn relations(args: &Args, errors: &mut Accumulator) {
-    let in_range = |number: Option<Number>, limit: Limit| {
-        number.is_none_or(|number| limit.check(number.value).is_ok())
-    };
-    if let Some(longest) = args.sleep_window_max_ms {
-        let sleep = args
-            .sleep_window_ms
-            .map_or(default_of(limits::SLEEP_WINDOW_MS), |n| n.value);
-        if in_range(Some(longest), limits::SLEEP_WINDOW_MAX_MS)
-            && in_range(args.sleep_window_ms, limits::SLEEP_WINDOW_MS)
-            && let Err(error) = limits::check_sleep_window_max(sleep, Some(longest.value))
-        {
-            errors.push(Error::custom(error).with_span(&longest.span));
-        }
-    }
-    if let Some(threshold) = args.slow_call_threshold
-        && let Err(error) =
-            limits::check_slow_calls(args.slow_call_ms.map(|n| n.value), Some(threshold.value))
-    {
-        errors.push(Error::custom(error).with_span(&threshold.span));
-    }
 }
 
 /// Checks `args` against the limits the runtime enforces and `func` against the shapes the
 /// attribute supports, adding every problem to the errors parsing found.
 pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) -> Result<Plan> {
-    let mut settings = numbers(args, &mut errors);
-    let timeout_ms = args.timeout_ms.and_then(|number| {
-        if let Err(error) = limits::TIMEOUT_MS.check(number.value) {
-            errors.push(Error::custom(error).with_span(&number.span));
-            return None;
-        }
+    let mut settings = settings(args, &mut errors);
+    let timeout_ms = match args.setting(ConfigKey::TimeoutMs) {
+        Some(Setting::Number(number)) => Some(number),
+        _ => None,
+    };
+    let timeout_ms = timeout_ms.and_then(|number| {
+        // Out of range: reported with the other keys.
+        limits::TIMEOUT_MS.check(number.value).ok()?;
         if func.sig.asyncness.is_none() {
             errors.push(
                 Error::custom("timeout_ms needs an `async fn`: a sync call cannot be abandoned")
@@ -178,7 +136,7 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
             );
             return None;
         }
-        settings.push((Ident::new("timeout_ms", Span::call_site()), number.value));
+        settings.push((ConfigKey::TimeoutMs, number.value));
         Some(number)
     });
 

@@ -136,7 +136,7 @@ impl CircuitBreaker {
             state: StateWord::new(clock.now_ms()),
             window: Window::new(config.window_ms(), config.window_buckets()),
             config: LiveConfig::new(config),
-            streaks: Streaks::default(),
+            streaks: Streaks::new(&config),
             bulkhead: Bulkhead::default(),
             name: name.into(),
             listeners: Listeners::new(),
@@ -246,19 +246,32 @@ impl CircuitBreaker {
         let now = self.clock.now_ms();
         let totals = self.window.totals(now);
         let since = self.state.since_ms();
-        #[allow(unused_mut)] // without fleet mode, nothing more to say
         let mut metrics = Metrics::new(
             self.state(),
             &totals,
             Duration::from_millis(now.saturating_sub(since)),
             Counters::new(&self.window.since_creation(), self.tallies.get()),
         );
-        #[cfg(feature = "redis")]
-        {
-            let calls = metrics.counters.calls;
-            metrics.fleet = self.fleet.get().map(|link| link.view(now, calls));
-        }
+        metrics.fleet = self.fleet_view(now, metrics.counters.calls);
         metrics
+    }
+
+    /// What the breaker knows of the fleet: its view, once it joined one; for a breaker with
+    /// `fleet = true` that joined none, a view that says whether fleet mode was started at all
+    /// (without it, the breaker decides alone: a key that silently did nothing would lie).
+    pub(crate) fn fleet_view(&self, now: u64, calls: u64) -> Option<crate::FleetView> {
+        #[cfg(feature = "redis")]
+        if let Some(link) = self.fleet.get() {
+            return Some(link.view(now, calls));
+        }
+        let _ = (now, calls);
+        #[cfg(feature = "redis")]
+        let started = crate::fleet::is_started();
+        #[cfg(not(feature = "redis"))]
+        let started = false;
+        self.config
+            .fleet()
+            .then(|| crate::FleetView::not_joined(started))
     }
 
     /// Counts a fallback served for a call of this breaker, in

@@ -284,6 +284,11 @@ pub enum FleetError {
 
 static STARTED: AtomicBool = AtomicBool::new(false);
 
+/// Whether this process called [`start`].
+pub(crate) fn is_started() -> bool {
+    STARTED.load(Ordering::Acquire)
+}
+
 /// Starts fleet mode for this process: every breaker in the [`registry`] whose configuration
 /// has `fleet = true` (the attribute's key, [`ConfigBuilder::fleet`](crate::ConfigBuilder::fleet)
 /// or an override) syncs through the store at `url`, those registered later too (the registry
@@ -475,6 +480,7 @@ impl Link {
         };
         // Outcomes since the sync last looked wait as well.
         view.pending += calls.saturating_sub(captured);
+        view.started = true;
         let last_ok = self.last_ok_ms.load(Ordering::Acquire);
         // `Default` leaves it 0: no sync has run.
         let synced_once = last_ok != 0;

@@ -28,6 +28,11 @@ pub enum FleetState {
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub struct FleetView {
+    /// Whether fleet mode runs for this breaker: the process called `fleet::start`, or the
+    /// breaker joined a `Fleet`. A breaker with `fleet = true` in a process that runs no fleet
+    /// decides alone: its view is not started and stale, and says so in the metrics, the JSON
+    /// and the dashboard.
+    pub started: bool,
     /// The fleet's state at the last sync.
     pub state: FleetState,
     /// Whether this view is out of date: no sync has succeeded for more than two sync
@@ -72,6 +77,16 @@ pub struct FleetView {
 }
 
 impl FleetView {
+    /// The view of a breaker with `fleet = true` that joined no fleet: `started` says whether
+    /// the process runs fleet mode (then it joins within a second), and it is stale.
+    pub(crate) fn not_joined(started: bool) -> FleetView {
+        FleetView {
+            started,
+            stale: true,
+            ..FleetView::default()
+        }
+    }
+
     /// The fleet's window, as the store sums it.
     #[cfg(feature = "redis")]
     pub(crate) fn with_counts(mut self, calls: u64, failures: u64) -> FleetView {

@@ -5,10 +5,15 @@ use std::{
     fmt::{self, Display},
     future::Future,
     hash::Hash,
+    panic::Location,
     sync::{Arc, Mutex, OnceLock, PoisonError},
 };
 
-use crate::{CircuitBreaker, Config, Failure, Name, State, clock::Clock, registry};
+use crate::{
+    CircuitBreaker, Config, Failure, Name, State,
+    clock::Clock,
+    registry::{self, Family},
+};
 
 /// The map's hasher: foldhash, seeded at random per map, several times faster than std's
 /// default hasher on short keys such as host names. It does not claim that hasher's
@@ -78,7 +83,9 @@ type Hasher = foldhash::fast::RandomState;
 /// # Ok::<(), fusebox::ConfigError>(())
 /// ```
 pub struct Keyed<K> {
-    family: Name,
+    /// The family as the registry knows it: its name, and the configuration its code declared,
+    /// which overrides go over for every key.
+    family: Arc<Family>,
     config: Config,
     max_keys: usize,
     /// Keys whose `Display` is longer than this many bytes share the overflow breaker.
@@ -98,10 +105,27 @@ impl<K> Keyed<K>
 where
     K: Hash + Eq + Clone + Display + Send + Sync + 'static,
 {
-    /// An empty family named `family`, whose breakers will all have `config`.
+    /// An empty family named `family`, whose breakers will all have `config` (with the
+    /// overrides in force, see [`Overrides`](crate::Overrides): the family is a configuration
+    /// target by its name). Family names should be unique: a family made under a name another
+    /// family holds is a [`Conflict`](crate::registry::Conflict) that
+    /// [`registry::check`](crate::registry::check) reports, naming both places.
+    #[track_caller]
     pub fn new(family: impl Into<Name>, config: Config) -> Self {
+        let family = registry::code_family(family.into(), config, Location::caller());
+        Keyed::of(family, config)
+    }
+
+    /// The family an annotated function with `key = "arg"` declares. Not public API.
+    #[doc(hidden)]
+    #[must_use]
+    pub fn declared(declaration: &'static crate::Declaration) -> Self {
+        Keyed::of(registry::declared_family(declaration), declaration.config())
+    }
+
+    fn of(family: Arc<Family>, config: Config) -> Self {
         Keyed {
-            family: family.into(),
+            family,
             config,
             max_keys: 10_000, // limits::MAX_KEYS's default
             max_key_len: 256, // limits::MAX_KEY_LEN's default
@@ -153,7 +177,7 @@ where
     /// The family's name, the first part of every key's breaker name.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.family
+        &self.family.name
     }
 
     /// The configuration every key's breaker has.
@@ -385,20 +409,14 @@ where
         if self.breakers.len() >= self.max_keys && !self.made_room(&mut swept_ms) {
             return self.overflow();
         }
-        let breaker = self.make(format!("{}/{key}", self.family));
-        // A name already taken by another breaker (another family of the same name, say) leaves
-        // this one out of the registry; it still works.
-        let _ = registry::register_shared(Arc::clone(&breaker));
+        let breaker = self.make(format!("{}/{key}", self.name()));
         self.breakers.get_or_insert(key, breaker, guard)
     }
 
     /// The breaker every key without one of its own shares, `<family>/(overflow)`.
     fn overflow(&self) -> &Arc<CircuitBreaker> {
-        self.overflow.get_or_init(|| {
-            let overflow = self.make(format!("{}/(overflow)", self.family));
-            let _ = registry::register_shared(Arc::clone(&overflow));
-            overflow
-        })
+        self.overflow
+            .get_or_init(|| self.make(format!("{}/(overflow)", self.name())))
     }
 
     /// At the bound: evicts idle keys, unless a sweep ran within the last bucket period
@@ -413,16 +431,20 @@ where
         self.breakers.len() < self.max_keys
     }
 
-    /// A breaker of this family, on the family's clock.
+    /// A breaker of this family named `name`, on the family's clock, with the overrides in
+    /// force, and registered: a name another breaker holds (another family of the same name,
+    /// say) leaves it out of the registry; it still works.
     fn make(&self, name: String) -> Arc<CircuitBreaker> {
-        let clock = Clock::default();
-        // Set before the breaker is made, so that its first period starts on the family's
-        // clock, not on the system clock it would otherwise read once.
-        #[cfg(feature = "test-util")]
-        if let Some(test) = self.clock.test_clock() {
-            clock.set(test);
-        }
-        Arc::new(CircuitBreaker::on_clock(name, self.config, clock))
+        registry::register_key(&self.family, name, |name, config| {
+            let clock = Clock::default();
+            // Set before the breaker is made, so that its first period starts on the family's
+            // clock, not on the system clock it would otherwise read once.
+            #[cfg(feature = "test-util")]
+            if let Some(test) = self.clock.test_clock() {
+                clock.set(test);
+            }
+            Arc::new(CircuitBreaker::on_clock(name, config, clock))
+        })
     }
 
     /// Makes the family and every breaker it has or will have read time from `clock`, as
@@ -506,10 +528,18 @@ fn is_idle(breaker: &CircuitBreaker) -> bool {
         && metrics.time_in_state >= breaker.config().window()
 }
 
+impl<K> Drop for Keyed<K> {
+    /// The family's name is free again: a family made under it next holds it (its keys' breakers
+    /// stay registered until evicted or removed).
+    fn drop(&mut self) {
+        registry::forget_family(&self.family);
+    }
+}
+
 impl<K: Hash + Eq> fmt::Debug for Keyed<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyed")
-            .field("family", &self.family)
+            .field("family", &&*self.family.name)
             .field("keys", &self.breakers.len())
             .field("max_keys", &self.max_keys)
             .field("max_key_len", &self.max_key_len)

@@ -54,7 +54,6 @@ mod cells;
 mod clock;
 mod config;
 mod counters;
-mod declaration;
 mod error;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -64,16 +63,12 @@ mod fleet_view;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod keyed;
-pub mod limits;
 mod listener;
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
 mod name;
 mod outcome;
-#[cfg(feature = "serde")]
-mod overrides;
-mod partial;
 pub mod registry;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
@@ -95,10 +90,13 @@ pub use breaker::CircuitBreaker;
 pub use call::CallAsync;
 #[cfg(feature = "test-util")]
 pub use clock::TestClock;
-pub use config::{Config, ConfigBuilder, ConfigError};
-pub use counters::{Counters, Transitions};
 #[doc(hidden)]
-pub use declaration::{DECLARATIONS, Declaration};
+pub use config::declaration::{DECLARATIONS, Declaration};
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub use config::overrides::{ENV_PREFIX, Overrides, OverridesError, Source};
+pub use config::{Config, ConfigBuilder, ConfigError, ConfigKey, KeyKind, PartialConfig, limits};
+pub use counters::{Counters, Transitions};
 pub use error::{BreakerError, Failure};
 pub use fleet_view::{FleetState, FleetView};
 pub use keyed::Keyed;
@@ -106,7 +104,6 @@ pub use listener::Transition;
 pub use name::Name;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
-pub use overrides::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
-pub use partial::PartialConfig;
+pub use registry::{Applied, Change};
 pub use snapshot::Metrics;
 pub use state::State;

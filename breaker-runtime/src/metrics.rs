@@ -15,6 +15,8 @@
 //! | `breaker_failure_rate` | gauge | `breaker` | failed calls in the rolling window, in percent (0 with no calls) |
 //! | `breaker_slow_call_rate` | gauge | `breaker` | slow calls in the rolling window, in percent (0 with no calls, or without `slow_call_ms`) |
 //! | `breaker_window_calls` | gauge | `breaker` | calls in the rolling window |
+//! | `breaker_fleet_started` | gauge | `breaker` | for a breaker with `fleet = true`: 1 when the process runs fleet mode, 0 when it does not (the breaker decides alone) |
+//! | `breaker_fleet_*` | | `breaker` | the fleet view of a fleet-mode breaker: `stale`, `open`, `instances`, `failing_instances`, `failure_rate`, `pending_outcomes`, `outcomes_total{kind}`, `sync_faults_total{kind}` |
 //!
 //! States are `closed`, `open`, `half_open`, `forced_open` and `forced_closed`
 //! ([`State::as_str`]). The kinds add up to every call the breaker was asked to make, so
@@ -121,11 +123,14 @@ fn label(name: &str) -> String {
     label
 }
 
-/// A fleet-mode breaker's view of the fleet: `breaker_fleet_*`.
+/// A fleet-mode breaker's view of the fleet: `breaker_fleet_*`; for a breaker with
+/// `fleet = true` in a process that runs no fleet, `breaker_fleet_started` 0 and stale.
 // Counts far below 2^52: the conversions are exact.
 #[allow(clippy::cast_precision_loss)]
 fn publish_fleet(name: &str, fleet: &crate::FleetView) {
     let name = name.to_owned();
+    gauge!("breaker_fleet_started", "breaker" => name.clone())
+        .set(f64::from(u8::from(fleet.started)));
     gauge!("breaker_fleet_stale", "breaker" => name.clone()).set(f64::from(u8::from(fleet.stale)));
     gauge!("breaker_fleet_open", "breaker" => name.clone()).set(f64::from(u8::from(
         fleet.state != crate::FleetState::Closed,
@@ -193,6 +198,10 @@ fn describe() {
         "breaker_slow_call_rate",
         Unit::Percent,
         "Slow calls in a circuit breaker's rolling window"
+    );
+    describe_gauge!(
+        "breaker_fleet_started",
+        "0 for a breaker with fleet = true in a process that runs no fleet (it decides alone)"
     );
     describe_gauge!(
         "breaker_fleet_stale",

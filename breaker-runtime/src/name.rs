@@ -138,11 +138,45 @@ impl fmt::Debug for Name {
     }
 }
 
+/// A name as environment variables write it: letters in upper case, digits as they are, and
+/// every run of other characters as one `_` (`shop::catalog::search` is `SHOP_CATALOG_SEARCH`,
+/// `upstreams/127.0.0.1:8080` is `UPSTREAMS_127_0_0_1_8080`). Variables are matched on this
+/// form, so `SHOP__CATALOG__SEARCH`, which writes each character as `_`, names the same
+/// breaker.
+pub(crate) fn variable_form(name: &str) -> String {
+    let mut form = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            form.push(c.to_ascii_uppercase());
+        } else if !form.ends_with('_') {
+            form.push('_');
+        }
+    }
+    form
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashSet};
 
     use super::*;
+
+    #[test]
+    fn a_variable_form_is_upper_case_with_runs_of_other_characters_as_one_underscore() {
+        assert_eq!(
+            variable_form("shop::catalog::search"),
+            "SHOP_CATALOG_SEARCH"
+        );
+        assert_eq!(
+            variable_form("SHOP__CATALOG__SEARCH"),
+            "SHOP_CATALOG_SEARCH"
+        );
+        assert_eq!(
+            variable_form("upstreams/127.0.0.1:38725"),
+            "UPSTREAMS_127_0_0_1_38725"
+        );
+        assert_eq!(variable_form("é-x"), "_X");
+    }
 
     #[test]
     fn a_shared_name_is_counted_not_copied_and_two_words_wide() {

@@ -46,6 +46,10 @@ impl Outcome {
     }
 }
 
+/// The failure expiry of a breaker whose first call has something to say (see
+/// `Streaks::new`): no failure's expiry is ever this late.
+const FIRST_CALL: u64 = u64::MAX;
+
 /// What the trip rules remember between outcomes.
 #[derive(Debug, Default)]
 pub(crate) struct Streaks {
@@ -57,6 +61,18 @@ pub(crate) struct Streaks {
 }
 
 impl Streaks {
+    /// A breaker's, with `config`. With the `tracing` feature, a breaker with `fleet = true`
+    /// has something to say at its first call (see `first_call`): its failure expiry starts
+    /// at the end of time, so that the first success takes the path that checks the rates,
+    /// once, as a failure always does, and the call path pays nothing for it.
+    pub(crate) fn new(config: &Config) -> Streaks {
+        let streaks = Streaks::default();
+        if cfg!(feature = "tracing") && config.fleet() {
+            streaks.failure_expiry.store(FIRST_CALL, Ordering::Relaxed);
+        }
+        streaks
+    }
+
     /// Forgets the failures in a row: a new period starts.
     pub(crate) fn restart(&self) {
         self.consecutive.store(0, Ordering::Relaxed);
@@ -98,6 +114,7 @@ impl CircuitBreaker {
     /// Failures, timeouts, slow calls and trial outcomes.
     #[inline(never)]
     fn record_rare(&self, ticket: Ticket, outcome: Outcome, slow: bool, word: Snapshot, now: u64) {
+        self.first_call(now);
         let bucket_start = if slow {
             self.window.record_slow(now, outcome)
         } else {
@@ -272,6 +289,7 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn check_error_rate(&self, word: Snapshot, now: u64) {
+        self.first_call(now);
         if let Some(totals) = self.rates_to_judge(now) {
             self.trip_on_rates(word, &totals, now);
         }
@@ -300,6 +318,30 @@ impl CircuitBreaker {
             .state
             .transition_to_open(word, now, self.sleep_window_ms(0));
         self.report(moved);
+    }
+
+    /// What a breaker says once, at its first call: with `fleet = true` in a process that runs
+    /// no fleet, that it decides alone (a `tracing` warning). Then its failure expiry is an
+    /// expiry again.
+    fn first_call(&self, now: u64) {
+        let expiry = &self.streaks.failure_expiry;
+        if expiry.load(Ordering::Relaxed) != FIRST_CALL
+            || expiry
+                .compare_exchange(FIRST_CALL, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        #[cfg(feature = "tracing")]
+        if self.fleet_view(now, 0).is_some_and(|view| !view.started) {
+            tracing::warn!(
+                breaker = %self.name(),
+                "fleet = true, but this process runs no fleet (fusebox::fleet::start was not \
+                 called{}): the breaker decides alone",
+                if cfg!(feature = "redis") { "" } else { ", and the `redis` feature is off" }
+            );
+        }
+        let _ = now;
     }
 
     /// Empties the window and the streaks: a new closed period starts from nothing.

@@ -54,6 +54,7 @@ impl CircuitBreakerMiddleware {
     /// hosts, each key up to 259 bytes: the longest `host:port` a URL can name, a DNS name of
     /// 253 bytes and a port; [`from_family`](Self::from_family) takes a family with other
     /// bounds).
+    #[track_caller]
     pub fn per_host(family: impl Into<Name>, config: Config) -> Self {
         CircuitBreakerMiddleware::from_family(Arc::new(
             Keyed::new(family, config).max_key_len(HOST_PORT_LEN),

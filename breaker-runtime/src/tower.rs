@@ -84,7 +84,8 @@ pub struct CircuitBreakerLayer<C = DefaultClassifier> {
 
 impl CircuitBreakerLayer {
     /// A layer over the breaker registered as `name`, registered now with `config` if there is
-    /// none ([`registry::get_or_register`]: an existing breaker keeps its configuration).
+    /// none ([`registry::get_or_register`]: an existing breaker keeps its configuration, and a
+    /// different `config` is a conflict [`registry::check`] reports, naming this line).
     ///
     /// ```
     /// use fusebox::{Config, registry, tower::CircuitBreakerLayer};
@@ -93,6 +94,7 @@ impl CircuitBreakerLayer {
     /// assert!(registry::get("catalog").is_some());
     /// assert_eq!(layer.breaker().name(), "catalog");
     /// ```
+    #[track_caller]
     pub fn new(name: impl Into<Name>, config: Config) -> Self {
         CircuitBreakerLayer::from_breaker(registry::get_or_register(name, config))
     }
@@ -281,6 +283,7 @@ impl CircuitBreakerLayer {
     /// # Ok(())
     /// # }
     /// ```
+    #[track_caller]
     pub fn per_key<K, F>(family: impl Into<Name>, config: Config, key: F) -> PerKeyLayer<K, F>
     where
         K: Hash + Eq + Clone + Display + Send + Sync + 'static,

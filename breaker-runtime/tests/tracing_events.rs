@@ -70,3 +70,39 @@ fn every_transition_is_an_event() {
         ]
     );
 }
+
+#[test]
+fn a_fleet_breaker_in_a_process_without_a_fleet_warns_once_at_its_first_call() {
+    let recorder = Recorder::default();
+    tracing::subscriber::with_default(recorder.clone(), || {
+        let alone = CircuitBreaker::new(
+            "traced-alone",
+            Config::builder().fleet(true).build().unwrap(),
+        );
+        for _ in 0..3 {
+            let _ = alone.call(|| Ok::<_, ()>(()));
+        }
+        let failing = CircuitBreaker::new(
+            "traced-failing-alone",
+            Config::builder().fleet(true).build().unwrap(),
+        );
+        let _ = failing.call(|| Err::<(), _>(()));
+        let _ = failing.call(|| Err::<(), _>(()));
+        let plain = CircuitBreaker::new("traced-plain", Config::default());
+        let _ = plain.call(|| Ok::<_, ()>(()));
+    });
+    let events = recorder.0.lock().unwrap().clone();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, fields)| *level == Level::WARN && fields.contains("runs no fleet"))
+        .collect();
+    assert_eq!(warnings.len(), 2, "one per fleet breaker: {events:?}");
+    assert!(
+        warnings[0].1.contains("breaker=traced-alone"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].1.contains("breaker=traced-failing-alone"),
+        "{warnings:?}"
+    );
+}

@@ -11,9 +11,9 @@
 //!
 //! [`check`]: crate::registry::check
 
-use std::{collections::BTreeMap, fmt};
+use std::{collections::BTreeMap, fmt, panic::Location};
 
-use crate::{Config, PartialConfig};
+use crate::{Config, ConfigError, PartialConfig};
 
 /// Where an annotated function is: its path (`module_path!()::name`), file and the line of its
 /// attribute.
@@ -30,6 +30,42 @@ pub struct Site {
 impl fmt::Display for Site {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}` at {}:{}", self.function, self.file, self.line)
+    }
+}
+
+/// Where a breaker or a family comes from: an annotated function, or the line of code that
+/// made it (a [`get_or_register`](crate::registry::get_or_register), a tower layer, a
+/// [`Keyed::new`](crate::Keyed::new)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Origin {
+    /// A `#[circuit_breaker]` function.
+    Function(Site),
+    /// Code, at this file and line.
+    Code {
+        /// The file, as `file!()` gives it.
+        file: &'static str,
+        /// The line.
+        line: u32,
+    },
+}
+
+impl Origin {
+    /// The place `location` names.
+    pub(crate) fn code(location: &'static Location<'static>) -> Origin {
+        Origin::Code {
+            file: location.file(),
+            line: location.line(),
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Function(site) => write!(f, "{site}"),
+            Origin::Code { file, line } => write!(f, "the code at {file}:{line}"),
+        }
     }
 }
 
@@ -94,7 +130,8 @@ impl Declaration {
 #[linkme::distributed_slice]
 pub static DECLARATIONS: [Declaration];
 
-/// Two annotated functions that would share a breaker by accident.
+/// Two annotated functions, or two pieces of code, that would share a breaker or a family by
+/// accident; or overrides that could not reach a breaker made after them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 #[allow(clippy::large_enum_variant)] // made once, at a check, to be read by a person
@@ -117,6 +154,34 @@ pub enum Conflict {
         first: (Site, PartialConfig),
         /// The other.
         second: (Site, PartialConfig),
+    },
+    /// Code asked for a breaker under a name already held, with another configuration: it got
+    /// the breaker that holds the name, which runs with the holder's configuration.
+    Taken {
+        /// The name.
+        name: String,
+        /// Where the holder comes from, and the keys its code set.
+        holder: (Origin, PartialConfig),
+        /// Where the code that asked is, and the keys it set.
+        asked: (Origin, PartialConfig),
+    },
+    /// A [`Keyed`](crate::Keyed) family made under a name another family holds: overrides
+    /// for the name reach the holder's keys only.
+    FamilyTaken {
+        /// The name.
+        name: String,
+        /// The family that holds the name.
+        holder: Origin,
+        /// The family made under it since.
+        asked: Origin,
+    },
+    /// A breaker made after overrides were applied, whose configuration they make invalid: it
+    /// runs with the configuration its code gave it.
+    OverridesRefused {
+        /// The breaker.
+        name: String,
+        /// What is wrong with the configuration the overrides make.
+        error: ConfigError,
     },
 }
 
@@ -145,6 +210,30 @@ impl fmt::Display for Conflict {
                 Keys(&first.1),
                 second.0,
                 Keys(&second.1),
+            ),
+            Conflict::Taken {
+                name,
+                holder,
+                asked,
+            } => write!(
+                f,
+                "{} asks for the circuit breaker `{name}` with {}, but {} holds that name with {}:                  it got that breaker and its configuration; give it a name of its own, or the                  same keys",
+                asked.0,
+                Keys(&asked.1),
+                holder.0,
+                Keys(&holder.1),
+            ),
+            Conflict::FamilyTaken {
+                name,
+                holder,
+                asked,
+            } => write!(
+                f,
+                "{asked} makes a family of circuit breakers named `{name}`, but {holder} holds                  that name: overrides for `{name}` reach only the first family's keys; give                  one of them another name"
+            ),
+            Conflict::OverridesRefused { name, error } => write!(
+                f,
+                "the overrides in force make an invalid configuration for the circuit breaker                  `{name}`, made after they were applied ({error}): it runs with its own; fix the                  overrides and apply them again"
             ),
         }
     }

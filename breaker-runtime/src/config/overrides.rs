@@ -4,26 +4,24 @@
 use std::{
     collections::BTreeMap,
     ffi::OsString,
-    fmt,
     path::{Path, PathBuf},
-    sync::{Mutex, PoisonError},
 };
 
-use crate::{
-    Config, ConfigError, PartialConfig,
-    limits::{self, Limit},
-    registry::{self, Breakers, RegistryError},
-};
+use crate::{ConfigError, ConfigKey, KeyKind, PartialConfig, registry::RegistryError};
+
+#[cfg(doc)]
+use crate::Config;
 
 /// The prefix of every environment variable [`Overrides::from_env`] reads.
 pub const ENV_PREFIX: &str = "BREAKER__";
 
-/// Configuration over the compiled-in one: a `defaults` table for every annotated breaker, and
-/// a `breakers` table by breaker name; each entry sets any of the `#[circuit_breaker]`
-/// attribute's numeric keys, under the same names. Load it with
-/// [`from_toml_str`](Self::from_toml_str), [`from_toml_file`](Self::from_toml_file) or
-/// [`from_env`](Self::from_env), or embed it in the application's own configuration (it is a
-/// plain `serde::Deserialize` type), then put it in force with
+/// Configuration over the compiled-in one: a `defaults` table for every breaker, and a
+/// `breakers` table by name (a breaker's, a [`Keyed`](crate::Keyed) family's for all its keys,
+/// or one key's, `<family>/<key>`, made yet or not); each entry sets any of the
+/// `#[circuit_breaker]` attribute's configuration keys ([`ConfigKey`]), under the same names.
+/// Load it with [`from_toml_str`](Self::from_toml_str), [`from_toml_file`](Self::from_toml_file)
+/// or [`from_env`](Self::from_env), or embed it in the application's own configuration (it is
+/// a plain `serde::Deserialize` type), then put it in force with
 /// [`registry::apply`](crate::registry::apply).
 ///
 /// # Precedence
@@ -32,11 +30,18 @@ pub const ENV_PREFIX: &str = "BREAKER__";
 /// | layer | where from |
 /// |---|---|
 /// | built-in defaults | [`Config::default`] |
-/// | `defaults` | the file's, then the environment's (`BREAKER__DEFAULTS__…`) |
-/// | the attribute's literals | `#[circuit_breaker(error_threshold = 50)]`; every key of a breaker registered in code |
-/// | `breakers.<name>` | the file (or any source but the environment) |
-/// | environment | `BREAKER__<NAME>__<KEY>` |
+/// | `defaults` | the file's, then the environment's (`BREAKER__DEFAULTS__…`); for every breaker, under the keys its code did not set |
+/// | the code's keys | the attribute's literals (`#[circuit_breaker(error_threshold = 50)]`), or the keys a builder set (`Config::builder().error_threshold(10)`; `Config::default()` sets none): of the breaker, or of the family a key belongs to |
+/// | `breakers.<family>` | the file (or any source but the environment): every key of the family |
+/// | `breakers.<family>/<key>`, `breakers.<name>` | the file: one key of a family (before its first call too), or one breaker |
+/// | environment | `BREAKER__<FAMILY>__<KEY>`, then `BREAKER__<NAME>__<KEY>` (a key's name, or a breaker's) |
 /// | [`CircuitBreaker::reconfigure`](crate::CircuitBreaker::reconfigure) | code, at run time: the last word |
+///
+/// Overrides reach the breakers there are when they are applied and every breaker made after:
+/// a family's key made later, or evicted and made again, starts with them; so does a breaker
+/// registered later ([`registry::get_or_register`](crate::registry::get_or_register), a tower
+/// layer). A breaker that is not registered ([`CircuitBreaker::new`](crate::CircuitBreaker::new)
+/// alone) is not reached.
 ///
 /// Each [`apply`](crate::registry::apply) replaces the layer its overrides came from (the
 /// environment's, or the file's), so applying a file again after editing it is a hot reload:
@@ -65,11 +70,11 @@ pub const ENV_PREFIX: &str = "BREAKER__";
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Overrides {
-    /// Keys for every annotated breaker whose attribute does not set them.
+    /// Keys for every breaker, under the keys its code does not set.
     #[serde(skip_serializing_if = "PartialConfig::is_empty")]
     pub defaults: PartialConfig,
-    /// Keys for one breaker each, by name (the environment's: by the name's
-    /// [variable form](Overrides::variable)).
+    /// Keys for one breaker, one family or one key of a family each, by name (the
+    /// environment's: by the name's [variable form](Overrides::variable)).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub breakers: BTreeMap<String, PartialConfig>,
     #[serde(skip)]
@@ -288,41 +293,39 @@ impl Overrides {
             if variable.to_str().is_none() {
                 return Err(error("the name is not Unicode".to_owned()));
             }
-            if let Some(name) = flag_name(rest) {
-                let value = value
-                    .to_str()
-                    .ok_or_else(|| error("the value is not Unicode".to_owned()))?;
-                let on = parse_flag(value).ok_or_else(|| {
-                    error(format!(
-                        "`{value}` is not a flag (fleet must be true or false)"
-                    ))
-                })?;
-                overrides.variable_entry(name).fleet = Some(on);
-                continue;
-            }
-            let Some((name, limit)) = split_key(rest) else {
+            let Some((name, key)) = split_key(rest) else {
                 return Err(error(format!(
-                    "expected {ENV_PREFIX}<NAME>__<KEY>, where <KEY> is one of {} or FLEET",
-                    PartialConfig::KEYS.map(str::to_uppercase).join(", ")
+                    "expected {ENV_PREFIX}<NAME>__<KEY>, where <KEY> is one of {}",
+                    ConfigKey::ALL
+                        .map(|key| key.name().to_uppercase())
+                        .join(", ")
                 )));
             };
             let value = value
                 .to_str()
                 .ok_or_else(|| error("the value is not Unicode".to_owned()))?;
-            let value = value.trim().parse::<u64>().map_err(|_| {
-                error(format!(
-                    "`{value}` is not a whole number ({})",
-                    allowed(limit)
-                ))
-            })?;
-            // Checked here too, so that the error names the variable.
-            limit
-                .check(value)
-                .map_err(|config| error(config.to_string()))?;
-            overrides
-                .variable_entry(name)
-                .set(limit.key, value)
-                .map_err(|config| error(config.to_string()))?;
+            let value = if matches!(key.kind(), KeyKind::Flag) {
+                let on = parse_flag(value).ok_or_else(|| {
+                    error(format!(
+                        "`{value}` is not a flag ({key} must be true or false)"
+                    ))
+                })?;
+                u64::from(on)
+            } else {
+                let limit = key.limit();
+                let number = value.trim().parse::<u64>().map_err(|_| {
+                    error(format!(
+                        "`{value}` is not a whole number ({key} must be between {} and {})",
+                        limit.min, limit.max
+                    ))
+                })?;
+                // Checked here too, so that the error names the variable.
+                limit
+                    .check(number)
+                    .map_err(|config| error(config.to_string()))?
+            };
+            let entry = overrides.variable_entry(name);
+            *entry = entry.with(key, value);
         }
         Ok(overrides)
     }
@@ -339,6 +342,10 @@ impl Overrides {
 
     /// The name of the environment variable that sets `key` for the breaker `name`: the name
     /// in upper case with each character other than a letter or digit turned into `_`.
+    /// Variables are matched with runs of `_` counting as one, so
+    /// `BREAKER__UPSTREAMS__127_0_0_1_8080__ERROR_THRESHOLD` and
+    /// `BREAKER__UPSTREAMS_127_0_0_1_8080__ERROR_THRESHOLD` both set the key
+    /// `upstreams/127.0.0.1:8080` of the family `upstreams`, made yet or not.
     ///
     /// ```
     /// use fusebox::Overrides;
@@ -351,16 +358,13 @@ impl Overrides {
     /// ```
     #[must_use]
     pub fn variable(name: &str, key: &str) -> String {
-        format!(
-            "{ENV_PREFIX}{}__{}",
-            variable_form(name),
-            key.to_uppercase()
-        )
+        format!("{ENV_PREFIX}{}__{}", written_form(name), key.to_uppercase())
     }
 }
 
-/// A breaker's name as environment variables write it.
-fn variable_form(name: &str) -> String {
+/// A breaker's name as [`Overrides::variable`] writes it: each character but a letter or a
+/// digit as `_`.
+pub(crate) fn written_form(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() {
@@ -379,11 +383,6 @@ fn name_before<'a>(rest: &'a str, key: &str) -> Option<&'a str> {
     suffix.eq_ignore_ascii_case(key).then_some(name)
 }
 
-/// `<NAME>__FLEET` → the name, the key in any case.
-fn flag_name(rest: &str) -> Option<&str> {
-    name_before(rest, limits::FLEET.key)
-}
-
 /// A flag as the environment writes it: `true`/`false` in any case, or `1`/`0`.
 fn parse_flag(value: &str) -> Option<bool> {
     match value.trim() {
@@ -395,209 +394,11 @@ fn parse_flag(value: &str) -> Option<bool> {
     }
 }
 
-/// `<NAME>__<KEY>` → the name and the key's limit, the key in any case.
-fn split_key(rest: &str) -> Option<(&str, Limit)> {
-    PartialConfig::KEYS
-        .iter()
-        .find_map(|key| Some((name_before(rest, key)?, limits::for_key(key)?)))
-}
-
-fn allowed(limit: Limit) -> String {
-    format!(
-        "{} must be between {} and {}",
-        limit.key, limit.min, limit.max
-    )
-}
-
-/// A set of changes [`registry::apply`](crate::registry::apply) made.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Applied {
-    /// The breakers whose configuration changed, ordered by name.
-    pub changed: Vec<Change>,
-    /// Breakers left alone because code set their configuration with
-    /// [`reconfigure`](crate::CircuitBreaker::reconfigure).
-    pub reconfigured: Vec<String>,
-}
-
-/// One breaker's configuration, before and after.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Change {
-    /// The breaker.
-    pub name: String,
-    /// The configuration it had.
-    pub before: Config,
-    /// The configuration it has now.
-    pub after: Config,
-}
-
-impl fmt::Display for Change {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:", self.name)?;
-        let before = PartialConfig::from(self.before);
-        let after = PartialConfig::from(self.after);
-        for key in PartialConfig::KEYS {
-            let value = |partial: &PartialConfig| {
-                partial
-                    .get(key)
-                    .map_or_else(|| "off".to_owned(), |value| value.to_string())
-            };
-            let (old, new) = (value(&before), value(&after));
-            if old != new {
-                write!(f, " {key} {old} → {new}")?;
-            }
-        }
-        if self.before.fleet() != self.after.fleet() {
-            let (old, new) = (self.before.fleet(), self.after.fleet());
-            write!(f, " fleet {old} → {new}")?;
-        }
-        Ok(())
-    }
-}
-
-/// The overrides in force: the last of each source applied.
-struct Layers {
-    config: Overrides,
-    environment: Overrides,
-}
-
-static LAYERS: Mutex<Layers> = Mutex::new(Layers {
-    config: Overrides::EMPTY,
-    environment: Overrides::EMPTY,
-});
-
-/// [`registry::apply`](crate::registry::apply).
-pub(crate) fn apply(overrides: &Overrides) -> Result<Applied, OverridesError> {
-    registry::check()?;
-    let mut layers = LAYERS.lock().unwrap_or_else(PoisonError::into_inner);
-    let breakers = registry::read();
-    let mut candidate = Overrides {
-        source: overrides.source,
-        ..Overrides::default()
-    };
-    check_ranges(None, &overrides.defaults)?;
-    candidate.defaults = overrides.defaults;
-    for (name, entry) in &overrides.breakers {
-        let found = resolve(&breakers, overrides.source, name)?;
-        check_ranges(Some(&found), entry)?;
-        // Names are distinct, and so is what they resolve to: no two entries meet here.
-        candidate.breakers.insert(found, *entry);
-    }
-    let (config, environment) = match overrides.source {
-        Source::Config => (&candidate, &layers.environment),
-        Source::Environment => (&layers.config, &candidate),
-    };
-    // Every breaker's new configuration, all checked before any is put in force.
-    let mut planned = Vec::new();
-    for (name, registered) in breakers.iter() {
-        let of = |layer: &Overrides| layer.breakers.get(name.as_str()).copied();
-        let partial = of(environment)
-            .unwrap_or_default()
-            .or(of(config).unwrap_or_default())
-            .or(registered.declared.layer(&registered.breaker))
-            .or(environment.defaults)
-            .or(config.defaults);
-        let after = partial.build().map_err(|error| OverridesError::Invalid {
-            breaker: Some(name.to_string()),
-            error,
-        })?;
-        planned.push((name, registered, after));
-    }
-    let mut applied = Applied::default();
-    for (name, registered, after) in planned {
-        let (breaker, before) = (&registered.breaker, registered.breaker.config());
-        if breaker.is_reconfigured() {
-            applied.reconfigured.push(name.to_string());
-        } else if before != after {
-            registered.declared.replacing(before);
-            breaker.put_in_force(after);
-            applied.changed.push(Change {
-                name: name.to_string(),
-                before,
-                after,
-            });
-        }
-    }
-    match overrides.source {
-        Source::Config => layers.config = candidate,
-        Source::Environment => layers.environment = candidate,
-    }
-    Ok(applied)
-}
-
-/// Each key of `entry` within its limit (before any breaker's whole configuration is built,
-/// so that a bad value in a table is reported at that table).
-fn check_ranges(breaker: Option<&str>, entry: &PartialConfig) -> Result<(), OverridesError> {
-    for (key, value) in entry.iter() {
-        if let Some(limit) = limits::for_key(key) {
-            limit
-                .check(value)
-                .map_err(|error| OverridesError::Invalid {
-                    breaker: breaker.map(str::to_owned),
-                    error,
-                })?;
-        }
-    }
-    Ok(())
-}
-
-/// The registered breaker `name` means in overrides from `source`.
-fn resolve(breakers: &Breakers, source: Source, name: &str) -> Result<String, OverridesError> {
-    let names = breakers.keys().map(crate::Name::as_str);
-    match source {
-        Source::Config if breakers.contains_key(name) => Ok(name.to_owned()),
-        Source::Config => Err(OverridesError::UnknownBreaker {
-            name: name.to_owned(),
-            suggestion: closest(name, names).map(str::to_owned),
-        }),
-        Source::Environment => {
-            // Each registered name in variable form, beside the name.
-            let forms: Vec<(String, &str)> = names
-                .map(|registered| (variable_form(registered), registered))
-                .collect();
-            let matching: Vec<&str> = forms
-                .iter()
-                .filter(|(form, _)| form == name)
-                .map(|(_, registered)| *registered)
-                .collect();
-            match matching[..] {
-                [one] => Ok(one.to_owned()),
-                [] => Err(OverridesError::UnknownBreaker {
-                    name: format!("{ENV_PREFIX}{name}__…"),
-                    suggestion: closest(name, forms.iter().map(|(form, _)| form.as_str()))
-                        .and_then(|near| forms.iter().find(|(form, _)| form == near))
-                        .map(|(form, found)| format!("{ENV_PREFIX}{form}__… ({found})")),
-                }),
-                _ => Err(OverridesError::AmbiguousName {
-                    variable: format!("{ENV_PREFIX}{name}__…"),
-                    names: matching.into_iter().map(str::to_owned).collect(),
-                }),
-            }
-        }
-    }
-}
-
-/// The name among `names` that `name` most likely meant: one that ends in `::name` (the
-/// function's name without its module), or else the most similar one, if it is similar enough.
-fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
-    let suffix = format!("::{name}");
-    if let Some(found) = names
-        .clone()
-        .find(|registered| registered.ends_with(&suffix))
-    {
-        return Some(found);
-    }
-    names
-        .map(|registered| {
-            (
-                strsim::normalized_damerau_levenshtein(name, registered),
-                registered,
-            )
-        })
-        .filter(|(similarity, _)| *similarity >= 0.7)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, registered)| registered)
+/// `<NAME>__<KEY>` → the name and the key, the key in any case.
+fn split_key(rest: &str) -> Option<(&str, ConfigKey)> {
+    ConfigKey::ALL
+        .into_iter()
+        .find_map(|key| Some((name_before(rest, key.name())?, key)))
 }
 
 #[cfg(test)]
@@ -606,29 +407,16 @@ mod tests {
 
     #[test]
     fn a_variable_splits_at_its_key_whatever_the_name_holds() {
-        let (name, limit) = split_key("SHOP__CATALOG__SEARCH__ERROR_THRESHOLD").unwrap();
+        let (name, key) = split_key("SHOP__CATALOG__SEARCH__ERROR_THRESHOLD").unwrap();
         assert_eq!(
-            (name, limit.key),
-            ("SHOP__CATALOG__SEARCH", "error_threshold")
+            (name, key),
+            ("SHOP__CATALOG__SEARCH", ConfigKey::ErrorThreshold)
         );
-        let (name, limit) = split_key("A___window_ms").unwrap();
-        assert_eq!((name, limit.key), ("A_", "window_ms"));
+        let (name, key) = split_key("A___window_ms").unwrap();
+        assert_eq!((name, key), ("A_", ConfigKey::WindowMs));
+        assert_eq!(split_key("A__FLEET"), Some(("A", ConfigKey::Fleet)));
         assert!(split_key("__ERROR_THRESHOLD").is_none(), "no name");
         assert!(split_key("SHOP__MAX_KEYS").is_none(), "not an override key");
         assert!(split_key("SHOP_ERROR_THRESHOLD").is_none());
-    }
-
-    #[test]
-    fn the_closest_name_prefers_the_function_name() {
-        let names = ["shop::catalog::search", "shop::cart::add"];
-        assert_eq!(
-            closest("search", names.into_iter()),
-            Some("shop::catalog::search")
-        );
-        assert_eq!(
-            closest("shop::catalog::serch", names.into_iter()),
-            Some("shop::catalog::search")
-        );
-        assert_eq!(closest("payments", names.into_iter()), None);
     }
 }

@@ -1,0 +1,180 @@
+//! The configuration's keys, one row each: the single place a key is declared. Everything
+//! that has an entry per key (the [`Config`] and its builder, the live configuration, the
+//! [`PartialConfig`] layers, the limits, [`ConfigKey`] for the attribute and the override
+//! sources, the documentation's key tables) is made from these rows by
+//! [`config_keys!`](super::table) — see there for a row's parts. Adding a key is a row here,
+//! plus what it means to a call where the call uses it.
+
+use super::table::{
+    at_least_of, builder_setter, config_getter, config_keys, count_rows, from_number, key_kind,
+    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, stored_number,
+    stored_type,
+};
+
+config_keys! {
+    /// Percent of failed calls in the window at or above which the breaker trips (1..=100).
+    ErrorThreshold error_threshold ERROR_THRESHOLD: count {
+        range: 1, 100;
+        default: Some(50);
+        get: error_threshold;
+        set: error_threshold(percent);
+        table: "trip when failures are at least this percent of the calls in the window…", "";
+    }
+
+    /// Calls the window must hold before the error rate (or the slow-call rate) can trip the
+    /// breaker (≥ 1).
+    RequestVolumeThreshold request_volume_threshold REQUEST_VOLUME_THRESHOLD: count {
+        range: 1, u32::MAX as u64;
+        default: Some(20);
+        get: request_volume_threshold;
+        set: request_volume_threshold(calls);
+        table: "…and the window holds at least this many calls", "";
+    }
+
+    /// Length of the rolling window, `window_ms` (10 ms to one day).
+    WindowMs window_ms WINDOW_MS: millis {
+        range: crate::limits::MIN_BUCKET_MS, crate::limits::MAX_MS;
+        default: Some(10_000);
+        get: window;
+        set: window(length);
+        table: "length of the rolling window", "";
+    }
+
+    /// Buckets the window is kept in (1..=1000); they must split the window evenly into
+    /// buckets of at least [`limits::MIN_BUCKET_MS`](crate::limits::MIN_BUCKET_MS).
+    WindowBuckets window_buckets WINDOW_BUCKETS: count {
+        range: 1, 1_000;
+        default: Some(10);
+        get: window_buckets;
+        set: window_buckets(buckets);
+        table: "buckets the window is kept in", ", divides `window_ms` into buckets of at least 10 ms";
+    }
+
+    /// How long the circuit stays open before it lets a trial call through,
+    /// `sleep_window_ms` (1 ms to one day).
+    SleepWindowMs sleep_window_ms SLEEP_WINDOW_MS: millis {
+        range: 1, crate::limits::MAX_MS;
+        default: Some(5_000);
+        get: sleep_window;
+        set: sleep_window(sleep);
+        table: "how long the circuit stays open before a trial call", "";
+    }
+
+    /// Trial calls admitted while half-open (1..=65535); all of them must succeed to close.
+    HalfOpenMaxCalls half_open_max_calls HALF_OPEN_MAX_CALLS: count {
+        range: 1, u16::MAX as u64;
+        default: Some(1);
+        get: half_open_max_calls;
+        set: half_open_max_calls(calls);
+        table: "trial calls while half-open; all must succeed to close", "";
+    }
+
+    /// Failures in a row that also trip the breaker, whatever the error rate (≥ 1; off unless
+    /// set), like pybreaker's `fail_max`.
+    ConsecutiveFailures consecutive_failures CONSECUTIVE_FAILURES: optional_count {
+        range: 1, u32::MAX as u64;
+        default: None;
+        get: consecutive_failures;
+        set: consecutive_failures(failures);
+        table: "also trip after this many failures in a row", "";
+    }
+
+    /// How long an async call may run before it is dropped and counted as a failure
+    /// ([`BreakerError::Timeout`](crate::BreakerError::Timeout)), `timeout_ms` (1 ms to one
+    /// day; off unless set). Sync calls cannot be abandoned and ignore it. Enforced with the
+    /// `tokio` feature, whose timer enforces it; without that feature the builder has no
+    /// method for it and overrides refuse it, so a timeout cannot be silently ignored.
+    TimeoutMs timeout_ms TIMEOUT_MS: optional_millis {
+        range: 1, crate::limits::MAX_MS;
+        default: None;
+        get: timeout;
+        set: #[cfg(feature = "tokio")] #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))] timeout(limit);
+        table: "async calls only, needs the `tokio` feature: a call still running is dropped and fails", "";
+    }
+
+    /// Calls allowed in flight at once, the bulkhead (≥ 1; off unless set): beyond it calls
+    /// are rejected at once ([`BreakerError::Busy`](crate::BreakerError::Busy)), as Hystrix's
+    /// semaphore isolation.
+    MaxConcurrent max_concurrent MAX_CONCURRENT: optional_count {
+        range: 1, u32::MAX as u64;
+        default: None;
+        get: max_concurrent;
+        set: max_concurrent(calls);
+        table: "bulkhead: calls beyond this many in flight are rejected at once", "";
+    }
+
+    /// How long a call may take before it counts as slow, `slow_call_ms` (10 ms to one day;
+    /// off unless set). At least [`MIN_BUCKET_MS`](crate::limits::MIN_BUCKET_MS): calls are
+    /// timed on the breaker's coarse clock, whose tick is 1 to 10 ms, so a measured time is
+    /// within a tick or so of the real one. The breaker trips when slow calls are at least
+    /// `slow_call_threshold` percent of the window's calls, as Resilience4j's slow-call rule;
+    /// a slow success is still a success, a slow failure both slow and a failure.
+    SlowCallMs slow_call_ms SLOW_CALL_MS: optional_millis {
+        range: crate::limits::MIN_BUCKET_MS, crate::limits::MAX_MS;
+        default: None;
+        get: slow_call;
+        set: slow_call(limit);
+        table: "a call taking longer is slow (timed on the breaker's coarse clock, hence at least 10 ms)", "";
+    }
+
+    /// Percent of slow calls in the window at or above which the breaker trips, once the
+    /// window holds `request_volume_threshold` calls (1..=100, 100 unless set); only with
+    /// `slow_call_ms`.
+    SlowCallThreshold slow_call_threshold SLOW_CALL_THRESHOLD: count {
+        range: 1, 100;
+        default: Some(100);
+        get: slow_call_threshold;
+        set: slow_call_threshold(percent);
+        needs: SlowCallMs, "the time past which a call is slow";
+        table: "trip when slow calls are at least this percent of the calls in the window (volume reached)", ", with `slow_call_ms`";
+    }
+
+    /// The longest sleep window open-duration backoff grows to, `sleep_window_max_ms` (at
+    /// least `sleep_window_ms`, at most one day; off unless set): each re-opening after a
+    /// failed trial sleeps twice as long as the one before, back to `sleep_window_ms` once
+    /// the circuit closes.
+    SleepWindowMaxMs sleep_window_max_ms SLEEP_WINDOW_MAX_MS: optional_millis {
+        range: 1, crate::limits::MAX_MS;
+        default: None;
+        get: sleep_window_max;
+        set: sleep_window_max(longest);
+        at_least: SleepWindowMs;
+        table: "backoff: each re-opening after a failed trial sleeps twice as long, up to this; back to `sleep_window_ms` once closed", ", at least `sleep_window_ms`";
+    }
+
+    /// Up to how many percent each sleep window is lengthened by a random share of itself,
+    /// `sleep_window_jitter` (1..=100; off unless set): many instances of a service that
+    /// opened together half-open at different moments.
+    SleepWindowJitter sleep_window_jitter SLEEP_WINDOW_JITTER: optional_count {
+        range: 1, 100;
+        default: None;
+        get: sleep_window_jitter;
+        set: sleep_window_jitter(percent);
+        table: "lengthen each sleep window by a random share of itself, up to this percent", "";
+    }
+
+    /// How long a half-open period may wait on its trials before it ends as a failure,
+    /// `half_open_max_wait_ms` (1 ms to one day; off unless set): the circuit re-opens, and
+    /// the late trials' outcomes are ignored. Without it, a sync trial call that never
+    /// returns keeps the circuit half-open, and every other call rejected, for as long as it
+    /// hangs.
+    HalfOpenMaxWaitMs half_open_max_wait_ms HALF_OPEN_MAX_WAIT_MS: optional_millis {
+        range: 1, crate::limits::MAX_MS;
+        default: None;
+        get: half_open_max_wait;
+        set: half_open_max_wait(limit);
+        table: "a half-open period whose trials have not all finished after this long re-opens (their late outcomes are ignored)", "";
+    }
+
+    /// Whether the breaker shares its counts with the other instances of the service,
+    /// `fleet` (off unless set): when the process runs `fleet::start` (feature `redis`), the
+    /// fleet trips on the fleet's failures. Without fleet mode running, the breaker decides
+    /// alone, and says so (its metrics' fleet view is not started).
+    Fleet fleet FLEET: flag {
+        range: 0, 1;
+        default: Some(0);
+        get: fleet;
+        set: fleet(on);
+        table: "with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's", "";
+    }
+}

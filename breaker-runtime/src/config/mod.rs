@@ -1,0 +1,92 @@
+//! Configuration: every key declared once, and everything made of the keys.
+//!
+//! - `keys.rs`: the table, one row per key; `table.rs`, how the rows become [`ConfigKey`],
+//!   [`Config`]'s fields and getters, [`ConfigBuilder`]'s setters, the live configuration a
+//!   breaker runs with (one atomic per key, replaceable under running calls), the
+//!   [`PartialConfig`] layers and the limits' constants.
+//! - `builder.rs`: [`Config`] and [`ConfigBuilder`]: building and checking a configuration.
+//! - `error.rs`: [`ConfigError`], what a refused value or key is told.
+//! - `limits.rs`: the allowed values of every key and the rules between keys, shared with the
+//!   attribute.
+//! - `partial.rs`: [`PartialConfig`], any subset of the keys: a layer of precedence.
+//! - `declaration.rs`: what each annotated function declares, gathered by the linker.
+//! - `overrides.rs` (`serde` feature): [`Overrides`](crate::Overrides) read from TOML, the
+//!   environment or any serde loader. Reading only: the registry puts them in force
+//!   ([`registry::apply`](crate::registry::apply)).
+
+mod builder;
+pub(crate) mod declaration;
+mod error;
+mod keys;
+pub mod limits;
+#[cfg(feature = "serde")]
+pub(crate) mod overrides;
+mod partial;
+mod table;
+
+pub use builder::ConfigBuilder;
+pub(crate) use builder::millis;
+pub use error::ConfigError;
+pub use keys::{Config, ConfigKey, PartialConfig};
+pub(crate) use keys::{LiveConfig, key_limits};
+
+/// What kind of value a [`ConfigKey`] takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// A whole number.
+    Count,
+    /// A whole number, or off (not set).
+    OptionalCount,
+    /// A duration in whole milliseconds (the key's name ends in `_ms`).
+    Millis,
+    /// A duration in whole milliseconds, or off.
+    OptionalMillis,
+    /// `true` or `false`; 1 or 0 as a number.
+    Flag,
+}
+
+impl KeyKind {
+    /// Whether a key of this kind is off unless it is set.
+    #[must_use]
+    pub const fn is_optional(self) -> bool {
+        matches!(self, KeyKind::OptionalCount | KeyKind::OptionalMillis)
+    }
+}
+
+/// An optional value as stored: 0 is unset.
+pub(crate) const fn optional(value: u32) -> Option<u64> {
+    match value {
+        0 => None,
+        value => Some(value as u64),
+    }
+}
+
+impl ConfigKey {
+    /// The key named `name`, as the attribute, the builder and override files name it.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<ConfigKey> {
+        ConfigKey::ALL.into_iter().find(|key| key.name() == name)
+    }
+
+    /// Every key's name, joined by `, `: what an unknown key's error lists.
+    #[must_use]
+    pub fn names() -> String {
+        ConfigKey::ALL.map(ConfigKey::name).join(", ")
+    }
+}
+
+impl std::fmt::Display for ConfigKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl LiveConfig {
+    /// The timeout in force, as the tokio timer takes it.
+    #[inline]
+    #[allow(dead_code)] // read with the `tokio` feature
+    pub(crate) fn timeout(&self) -> Option<std::time::Duration> {
+        self.timeout_ms().map(std::time::Duration::from_millis)
+    }
+}

@@ -1,0 +1,303 @@
+//! [`registry::apply`](super::apply): overrides resolved to what they configure (breakers,
+//! families, and keys of families to come), every resulting configuration checked, then all of
+//! them put in force, or none.
+
+use std::fmt;
+
+use super::{Registry, layers::Layer};
+use crate::{
+    Config, ConfigKey, KeyKind, Name, Overrides, OverridesError, PartialConfig, Source,
+    config::overrides::written_form, name::variable_form,
+};
+
+/// A set of changes [`registry::apply`](super::apply) made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The breakers whose configuration changed, ordered by name.
+    pub changed: Vec<Change>,
+    /// Breakers left alone because code set their configuration with
+    /// [`reconfigure`](crate::CircuitBreaker::reconfigure).
+    pub reconfigured: Vec<String>,
+    /// Entries for keys of a [`Keyed`](crate::Keyed) family that have no breaker yet: each
+    /// applies when its key is made (`upstreams/10.0.0.7:8080`, or for the environment
+    /// `BREAKER__UPSTREAMS_10_0_0_7_8080__…`).
+    pub waiting: Vec<String>,
+}
+
+/// One breaker's configuration, before and after.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Change {
+    /// The breaker.
+    pub name: String,
+    /// The configuration it had.
+    pub before: Config,
+    /// The configuration it has now.
+    pub after: Config,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.name)?;
+        for key in ConfigKey::ALL {
+            let shown = |config: &Config| match (config.value(key), key.kind()) {
+                (None, _) => "off".to_owned(),
+                (Some(value), KeyKind::Flag) => (value == 1).to_string(),
+                (Some(value), _) => value.to_string(),
+            };
+            let (old, new) = (shown(&self.before), shown(&self.after));
+            if old != new {
+                write!(f, " {key} {old} → {new}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an entry of the overrides configures.
+enum Target {
+    /// A registered breaker, or a family (all its keys), by name.
+    Named(String),
+    /// A key of `family` that has no breaker yet, by name.
+    Key { name: String, family: Name },
+    /// A key of `family` that has no breaker yet, by its name's variable form.
+    KeyForm { form: String, family: Name },
+}
+
+/// `registry::apply`, under the registry's lock.
+pub(super) fn apply(
+    registry: &mut Registry,
+    overrides: &Overrides,
+) -> Result<Applied, OverridesError> {
+    let source = overrides.source();
+    check_ranges(None, &overrides.defaults)?;
+    let mut layer = Layer {
+        defaults: overrides.defaults,
+        ..Layer::default()
+    };
+    let mut waiting = Vec::new();
+    // Each key to come, with its family, to be checked below.
+    let mut to_come = Vec::new();
+    for (name, entry) in &overrides.breakers {
+        match resolve(registry, source, name)? {
+            Target::Named(found) => {
+                check_ranges(Some(&found), entry)?;
+                layer.named.insert(found, *entry);
+            }
+            Target::Key { name, family } => {
+                check_ranges(Some(&name), entry)?;
+                to_come.push((name.clone(), family, *entry));
+                waiting.push(name.clone());
+                layer.named.insert(name, *entry);
+            }
+            Target::KeyForm { form, family } => {
+                let shown = format!("{}{form}__…", crate::ENV_PREFIX);
+                check_ranges(Some(&shown), entry)?;
+                to_come.push((shown.clone(), family, *entry));
+                waiting.push(shown);
+                layer.by_form.insert(form, *entry);
+            }
+        }
+    }
+    let mut layers = registry.layers.clone();
+    match source {
+        Source::Config => layers.config = layer,
+        Source::Environment => layers.environment = layer,
+    }
+
+    // Every configuration these layers make, all checked before any is put in force: every
+    // breaker's, every family's for the keys it will make, every waiting key's.
+    let invalid = |name: &str| {
+        let name = name.to_owned();
+        move |error| OverridesError::Invalid {
+            breaker: Some(name),
+            error,
+        }
+    };
+    let mut planned = Vec::new();
+    for (name, entry) in &registry.breakers {
+        let family = entry.declared.family().map(|family| &*family.name);
+        let code = entry.declared.code_layer(&entry.breaker);
+        let after = layers
+            .partial(name, family, code)
+            .build()
+            .map_err(invalid(name))?;
+        planned.push((name, entry, after));
+    }
+    for (name, family) in &registry.families {
+        layers
+            .family_partial(name, family.code_layer())
+            .build()
+            .map_err(invalid(&format!("{name}/…")))?;
+    }
+    for (name, family, entry) in to_come {
+        let code = registry
+            .families
+            .get(&family)
+            .map_or_else(PartialConfig::new, |family| family.code_layer());
+        entry
+            .or(layers.partial(&name, Some(&family), code))
+            .build()
+            .map_err(invalid(&name))?;
+    }
+
+    let mut applied = Applied {
+        waiting,
+        ..Applied::default()
+    };
+    for (name, entry, after) in planned {
+        let (breaker, before) = (&entry.breaker, entry.breaker.config());
+        if breaker.is_reconfigured() {
+            applied.reconfigured.push(name.to_string());
+        } else if before != after {
+            entry.declared.replacing(before);
+            breaker.put_in_force(after);
+            applied.changed.push(Change {
+                name: name.to_string(),
+                before,
+                after,
+            });
+        }
+    }
+    registry.layers = layers;
+    Ok(applied)
+}
+
+/// Each key of `entry` within its limit (before any breaker's whole configuration is built,
+/// so that a bad value in a table is reported at that table).
+fn check_ranges(breaker: Option<&str>, entry: &PartialConfig) -> Result<(), OverridesError> {
+    for (key, value) in entry.iter() {
+        key.limit()
+            .check(value)
+            .map_err(|error| OverridesError::Invalid {
+                breaker: breaker.map(str::to_owned),
+                error,
+            })?;
+    }
+    Ok(())
+}
+
+/// What `name` configures, in overrides from `source`.
+fn resolve(registry: &Registry, source: Source, name: &str) -> Result<Target, OverridesError> {
+    let names = || {
+        registry
+            .breakers
+            .keys()
+            .chain(registry.families.keys())
+            .map(Name::as_str)
+    };
+    match source {
+        Source::Config => {
+            if registry.breakers.contains_key(name) || registry.families.contains_key(name) {
+                return Ok(Target::Named(name.to_owned()));
+            }
+            // `<family>/<key>` of a known family: the longest family that is a prefix.
+            let family = registry
+                .families
+                .keys()
+                .filter(|family| {
+                    name.strip_prefix(family.as_str())
+                        .and_then(|rest| rest.strip_prefix('/'))
+                        .is_some_and(|key| !key.is_empty())
+                })
+                .max_by_key(|family| family.len());
+            match family {
+                Some(family) => Ok(Target::Key {
+                    name: name.to_owned(),
+                    family: family.clone(),
+                }),
+                None => Err(OverridesError::UnknownBreaker {
+                    name: name.to_owned(),
+                    suggestion: closest(name, names()).map(str::to_owned),
+                }),
+            }
+        }
+        Source::Environment => {
+            let form = variable_form(name);
+            // Each registered name in variable form, beside the name.
+            let forms: Vec<(String, &str)> = names()
+                .map(|registered| (variable_form(registered), registered))
+                .collect();
+            let matching: Vec<&str> = forms
+                .iter()
+                .filter(|(registered, _)| *registered == form)
+                .map(|(_, registered)| *registered)
+                .collect();
+            match matching[..] {
+                [one] => return Ok(Target::Named(one.to_owned())),
+                [] => {}
+                _ => {
+                    return Err(OverridesError::AmbiguousName {
+                        variable: format!("{}{name}__…", crate::ENV_PREFIX),
+                        names: matching.into_iter().map(str::to_owned).collect(),
+                    });
+                }
+            }
+            let family = registry
+                .families
+                .keys()
+                .filter(|family| {
+                    form.strip_prefix(&variable_form(family))
+                        .and_then(|rest| rest.strip_prefix('_'))
+                        .is_some_and(|key| !key.is_empty())
+                })
+                .max_by_key(|family| family.len());
+            match family {
+                Some(family) => Ok(Target::KeyForm {
+                    form,
+                    family: family.clone(),
+                }),
+                None => Err(OverridesError::UnknownBreaker {
+                    name: format!("{}{name}__…", crate::ENV_PREFIX),
+                    suggestion: closest(&form, forms.iter().map(|(form, _)| form.as_str()))
+                        .and_then(|near| forms.iter().find(|(form, _)| form == near))
+                        .map(|(_, found)| {
+                            format!("{}{}__… ({found})", crate::ENV_PREFIX, written_form(found))
+                        }),
+                }),
+            }
+        }
+    }
+}
+
+/// The name among `names` that `name` most likely meant: one that ends in `::name` (the
+/// function's name without its module), or else the most similar one, if it is similar enough.
+fn closest<'a>(name: &str, names: impl Iterator<Item = &'a str> + Clone) -> Option<&'a str> {
+    let suffix = format!("::{name}");
+    if let Some(found) = names
+        .clone()
+        .find(|registered| registered.ends_with(&suffix))
+    {
+        return Some(found);
+    }
+    names
+        .map(|registered| {
+            (
+                strsim::normalized_damerau_levenshtein(name, registered),
+                registered,
+            )
+        })
+        .filter(|(similarity, _)| *similarity >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, registered)| registered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_closest_name_prefers_the_function_name() {
+        let names = ["shop::catalog::search", "shop::cart::add"];
+        assert_eq!(
+            closest("search", names.into_iter()),
+            Some("shop::catalog::search")
+        );
+        assert_eq!(
+            closest("shop::catalog::serch", names.into_iter()),
+            Some("shop::catalog::search")
+        );
+        assert_eq!(closest("payments", names.into_iter()), None);
+    }
+}

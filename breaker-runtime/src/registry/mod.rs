@@ -1,0 +1,548 @@
+//! Breakers by name, for the whole process: how generated code finds its breaker, how an
+//! application lists every breaker to export metrics or to force one open, and where overrides
+//! are put in force.
+//!
+//! Every `#[circuit_breaker]` function's breaker is here from the start (the first use of the
+//! registry makes them all, from the declarations the linker gathered): [`all`] lists them
+//! before any of them was called, and [`check`] says whether two functions share one by
+//! accident. An annotated breaker's name is the one its attribute gives, or by default
+//! `module_path!()::function_name` (`shop::catalog::search`); a method's type is not part of
+//! it, so two methods of one name in one module need a `name` each ([`check`] finds them).
+//!
+//! The registry also knows every [`Keyed`](crate::Keyed) family by its name (an annotated
+//! function's with `key = "arg"` from the start, one made in code from [`Keyed::new`](crate::Keyed::new)), so that
+//! overrides can configure a family's keys before they exist: a key made later, or evicted
+//! and made again, starts with the overrides in force.
+//!
+//! The registry holds each breaker in an [`Arc`] and hands out clones of it. A breaker stays
+//! registered until [`remove`] takes it out (a [`Keyed`](crate::Keyed) family removes the keys
+//! it evicts); it is freed when the last handle to it is dropped. A `#[circuit_breaker]`
+//! function keeps its own handle, so removing its name from the registry only unlists it: the
+//! function goes on calling through the same breaker.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use fusebox::{CircuitBreaker, Config, registry};
+//!
+//! let orders = registry::get_or_register("registry-doc::orders", Config::default());
+//! assert!(Arc::ptr_eq(&orders, &registry::get("registry-doc::orders").unwrap()));
+//! assert!(registry::all().iter().any(|b| b.name() == "registry-doc::orders"));
+//!
+//! let removed = registry::remove("registry-doc::orders").unwrap();
+//! assert!(Arc::ptr_eq(&orders, &removed));
+//! assert!(registry::get("registry-doc::orders").is_none());
+//! ```
+
+#[cfg(feature = "serde")]
+mod apply;
+mod entry;
+mod layers;
+
+use std::{
+    collections::BTreeMap,
+    fmt,
+    panic::Location,
+    sync::{Arc, LazyLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+};
+
+pub use crate::config::declaration::{Conflict, Origin, Site};
+#[cfg(feature = "serde")]
+pub use apply::{Applied, Change};
+pub(crate) use entry::Family;
+
+use crate::{
+    CircuitBreaker, Config, Name, Transition,
+    config::declaration::{self, DECLARATIONS, Declaration},
+    listener::EVERY_BREAKER,
+};
+use entry::{Declared, Entry};
+use layers::Layers;
+
+/// Everything the registry holds, under one lock.
+pub(crate) struct Registry {
+    breakers: BTreeMap<Name, Entry>,
+    families: BTreeMap<Name, Arc<Family>>,
+    /// Conflicts found among breakers and families made in code, as they were made.
+    conflicts: Vec<Conflict>,
+    /// The overrides in force, for breakers made from now on.
+    layers: Layers,
+}
+
+/// Made at the registry's first use, with every annotated function's breaker and family in it.
+static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
+    let mut registry = Registry {
+        breakers: BTreeMap::new(),
+        families: BTreeMap::new(),
+        conflicts: Vec::new(),
+        layers: Layers::default(),
+    };
+    for declared in DECLARATIONS {
+        // Functions that share a name share the breaker (or the family) of whichever comes
+        // first; if they configure it differently, `check` says so.
+        if declared.keyed {
+            registry
+                .families
+                .entry(Name::from(declared.name))
+                .or_insert_with(|| Arc::new(Family::declared(declared)));
+        } else {
+            registry
+                .breakers
+                .entry(Name::from(declared.name))
+                .or_insert_with(|| Entry::declared(declared));
+        }
+    }
+    RwLock::new(registry)
+});
+
+fn read() -> RwLockReadGuard<'static, Registry> {
+    REGISTRY.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write() -> RwLockWriteGuard<'static, Registry> {
+    REGISTRY.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Registry {
+    /// Puts the overrides in force on `breaker`, just registered under `name` with the
+    /// configuration its code declared. A configuration the overrides make invalid (they were
+    /// checked against the breakers there were when they were applied) is not put in force:
+    /// the breaker keeps its own, and [`check`] reports it.
+    fn configure_new(&mut self, name: &str, breaker: &CircuitBreaker, declared: &Declared) {
+        let family = declared.family().map(|family| &*family.name);
+        let layered = self
+            .layers
+            .partial(name, family, declared.code_layer(breaker));
+        match layered.build() {
+            Ok(config) if config != breaker.config() => {
+                declared.replacing(breaker.config());
+                breaker.put_in_force(config);
+            }
+            Ok(_) => {}
+            Err(error) => {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(
+                    breaker = %name,
+                    "the overrides in force do not apply to this breaker, made after them: {error}; \
+                     it runs with its own configuration"
+                );
+                self.record(Conflict::OverridesRefused {
+                    name: name.to_owned(),
+                    error,
+                });
+            }
+        }
+    }
+
+    /// Records a conflict found in code, once.
+    fn record(&mut self, conflict: Conflict) {
+        if !self.conflicts.contains(&conflict) {
+            self.conflicts.push(conflict);
+        }
+    }
+}
+
+/// The breaker registered under `name`, if any.
+#[must_use]
+pub fn get(name: &str) -> Option<Arc<CircuitBreaker>> {
+    read()
+        .breakers
+        .get(name)
+        .map(|entry| Arc::clone(&entry.breaker))
+}
+
+/// Every registered breaker, ordered by name: every `#[circuit_breaker]` function's from the
+/// start, called or not, and those registered in code.
+///
+/// ```
+/// use fusebox::{circuit_breaker, registry};
+///
+/// #[circuit_breaker(error_threshold = 30)]
+/// fn stock_level(sku: u32) -> Result<u32, fusebox::BreakerError> {
+///     Ok(sku % 7)
+/// }
+///
+/// // Listed, with its configuration, before its first call.
+/// let listed = registry::all()
+///     .into_iter()
+///     .find(|breaker| breaker.name().ends_with("::stock_level"))
+///     .expect("registered at startup");
+/// assert_eq!(listed.config().error_threshold(), 30);
+/// # let _ = stock_level(1);
+/// ```
+#[must_use]
+pub fn all() -> Vec<Arc<CircuitBreaker>> {
+    read()
+        .breakers
+        .values()
+        .map(|entry| Arc::clone(&entry.breaker))
+        .collect()
+}
+
+/// The breaker of an annotated function: the one registered under its name at startup, or, if
+/// the name was removed since (or the declaration escaped the linker), one registered now.
+#[doc(hidden)]
+#[must_use]
+pub fn declared(declaration: &'static Declaration) -> Arc<CircuitBreaker> {
+    if let Some(breaker) = get(declaration.name) {
+        return breaker;
+    }
+    let mut registry = write();
+    if let Some(entry) = registry.breakers.get(declaration.name) {
+        return Arc::clone(&entry.breaker);
+    }
+    let entry = Entry::declared(declaration);
+    let breaker = Arc::clone(&entry.breaker);
+    registry.configure_new(declaration.name, &breaker, &entry.declared);
+    registry
+        .breakers
+        .insert(Name::from(declaration.name), entry);
+    breaker
+}
+
+/// The family of an annotated function with `key = "arg"`: the one registered at startup,
+/// or one registered now. Not public API.
+#[doc(hidden)]
+#[must_use]
+pub fn declared_family(declaration: &'static Declaration) -> Arc<Family> {
+    Arc::clone(
+        write()
+            .families
+            .entry(Name::from(declaration.name))
+            .or_insert_with(|| Arc::new(Family::declared(declaration))),
+    )
+}
+
+/// A family made in code ([`Keyed::new`](crate::Keyed::new)) under `name`, with `config`, at
+/// `site`. A family of that name already registered keeps the name (and the overrides); the
+/// new one is a [`Conflict`] that [`check`] reports, naming both places, and it works on
+/// with the overrides of no name.
+pub(crate) fn code_family(
+    name: Name,
+    config: Config,
+    site: &'static Location<'static>,
+) -> Arc<Family> {
+    let family = Arc::new(Family::code(name.clone(), config, site));
+    let mut registry = write();
+    match registry.families.get(&name) {
+        Some(holder) => {
+            let conflict = Conflict::FamilyTaken {
+                name: name.to_string(),
+                holder: holder.origin(),
+                asked: family.origin(),
+            };
+            registry.record(conflict);
+        }
+        None => {
+            registry.families.insert(name, Arc::clone(&family));
+        }
+    }
+    family
+}
+
+/// Unlists `family` if it is the one registered under its name (a `Keyed` that is dropped).
+pub(crate) fn forget_family(family: &Arc<Family>) {
+    let mut registry = write();
+    if registry
+        .families
+        .get(&family.name)
+        .is_some_and(|registered| Arc::ptr_eq(registered, family))
+    {
+        registry.families.remove(&family.name);
+    }
+}
+
+/// A key of `family` named `name`: its breaker, made by `make` with the configuration the
+/// family and the overrides in force give it (a key's own entry over the family's, over the
+/// family's code, over the defaults), and registered. A name another breaker holds leaves
+/// this one out of the registry; it still works.
+pub(crate) fn register_key(
+    family: &Arc<Family>,
+    name: String,
+    make: impl FnOnce(String, Config) -> Arc<CircuitBreaker>,
+) -> Arc<CircuitBreaker> {
+    let mut registry = write();
+    let declared = Declared::Key(Arc::clone(family));
+    let config = match registry
+        .layers
+        .partial(&name, Some(&family.name), family.code_layer())
+        .build()
+    {
+        // The keys its code set are the family's; the rest came from overrides.
+        Ok(layered) => layered.with_set_of(&family.config()),
+        Err(error) => {
+            registry.record(Conflict::OverridesRefused {
+                name: name.clone(),
+                error,
+            });
+            family.config()
+        }
+    };
+    let breaker = make(name, config);
+    if !registry.breakers.contains_key(breaker.name()) {
+        registry.breakers.insert(
+            breaker.name.clone(),
+            Entry {
+                breaker: Arc::clone(&breaker),
+                declared,
+            },
+        );
+    }
+    breaker
+}
+
+/// Two or more breakers or families would share a name by accident, or the overrides in force
+/// could not be put in force on a breaker made after them; see [`check`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryError {
+    /// Every conflict found: the annotated functions' ordered by name, then those found in
+    /// code in the order they were made.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, conflict) in self.conflicts.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{conflict}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+/// Checks that no two breakers share a name by accident, and that the overrides in force
+/// reached every breaker:
+///
+/// - two `#[circuit_breaker]` functions whose default names are the same (two `fn get` in
+///   different impls of one module), or two that give one `name` and configure it
+///   differently (functions that give the same `name` with the same keys share one breaker,
+///   on purpose);
+/// - a breaker asked for in code ([`get_or_register`], a tower layer) under a name already
+///   held with a different configuration: the code got the breaker that holds the name, and
+///   runs with its configuration, not its own;
+/// - a [`Keyed`](crate::Keyed) family made under a name another family holds;
+/// - a breaker made after overrides were applied, whose configuration they would make
+///   invalid (it runs with its own).
+///
+/// Each names both places by file and line. [`apply`] calls it; an application that loads no
+/// overrides can call it at startup, or in a test (`assert_eq!(registry::check(), Ok(()))`) to
+/// learn of a collision before it ships.
+///
+/// # Errors
+/// A [`RegistryError`] listing every conflict, each saying what to do.
+///
+/// ```
+/// use fusebox::{Config, registry};
+///
+/// registry::get_or_register("check-doc::catalog", Config::default());
+/// assert_eq!(registry::check(), Ok(()));
+///
+/// // The same name asked for elsewhere with another configuration: a conflict, not a surprise.
+/// let stricter = Config::builder().error_threshold(10).build()?;
+/// let shared = registry::get_or_register("check-doc::catalog", stricter);
+/// assert_eq!(shared.config().error_threshold(), 50, "the breaker that holds the name");
+/// let error = registry::check().unwrap_err();
+/// assert!(error.to_string().contains("check-doc::catalog"));
+/// # Ok::<(), fusebox::ConfigError>(())
+/// ```
+pub fn check() -> Result<(), RegistryError> {
+    let mut conflicts = declaration::conflicts(DECLARATIONS.iter());
+    conflicts.extend(read().conflicts.iter().cloned());
+    if conflicts.is_empty() {
+        Ok(())
+    } else {
+        Err(RegistryError { conflicts })
+    }
+}
+
+/// The breaker registered under `name`, registering a new one with `config` if there is none,
+/// with the overrides in force (`defaults` for the keys `config` did not set, see
+/// [`Overrides`](crate::Overrides)). Whoever registers a name first sets its configuration;
+/// later callers share that breaker, and one that asks with a different configuration is a
+/// [`Conflict`] that [`check`] reports, naming both places.
+#[track_caller]
+pub fn get_or_register(name: impl Into<Name>, config: Config) -> Arc<CircuitBreaker> {
+    let name = name.into();
+    let site = Location::caller();
+    if let Some(existing) = get(&name) {
+        note_asked(&name, &existing, config, site);
+        return existing;
+    }
+    let mut registry = write();
+    if let Some(entry) = registry.breakers.get(&name) {
+        let existing = Arc::clone(&entry.breaker);
+        drop(registry);
+        note_asked(&name, &existing, config, site);
+        return existing;
+    }
+    let entry = Entry::code(Arc::new(CircuitBreaker::new(name.clone(), config)), site);
+    let breaker = Arc::clone(&entry.breaker);
+    registry.configure_new(&name, &breaker, &entry.declared);
+    registry.breakers.insert(name, entry);
+    breaker
+}
+
+/// `config` was asked for under `name`, which `existing` holds: a conflict if the
+/// configuration its code declared is another.
+fn note_asked(
+    name: &str,
+    existing: &Arc<CircuitBreaker>,
+    config: Config,
+    site: &'static Location<'static>,
+) {
+    let mut registry = write();
+    let Some(entry) = registry.breakers.get(name) else {
+        return;
+    };
+    if !Arc::ptr_eq(&entry.breaker, existing) {
+        return;
+    }
+    let declared = entry.declared.declared_config(&entry.breaker);
+    if declared != config {
+        let conflict = Conflict::Taken {
+            name: name.to_owned(),
+            holder: (entry.declared.origin(), declared.set_keys()),
+            asked: (Origin::code(site), config.set_keys()),
+        };
+        registry.record(conflict);
+    }
+}
+
+/// A breaker of that name is already registered.
+#[derive(Debug, thiserror::Error)]
+#[error("a circuit breaker named `{}` is already registered", .existing.name())]
+pub struct AlreadyRegistered {
+    /// The breaker registered under that name.
+    pub existing: Arc<CircuitBreaker>,
+}
+
+/// Registers `breaker` under its name, with the overrides in force, and returns a handle to
+/// it.
+///
+/// # Errors
+/// [`AlreadyRegistered`], holding the existing breaker, if the name is taken; `breaker` is
+/// then dropped.
+///
+/// ```
+/// use fusebox::{CircuitBreaker, Config, registry};
+///
+/// let host = "10.1.2.3";
+/// let breaker = registry::register(CircuitBreaker::new(format!("search@{host}"), Config::default()))?;
+/// assert!(registry::register(CircuitBreaker::new(format!("search@{host}"), Config::default())).is_err());
+/// assert_eq!(registry::get("search@10.1.2.3").unwrap().name(), breaker.name());
+/// # Ok::<(), registry::AlreadyRegistered>(())
+/// ```
+#[track_caller]
+pub fn register(breaker: CircuitBreaker) -> Result<Arc<CircuitBreaker>, AlreadyRegistered> {
+    register_shared(Arc::new(breaker))
+}
+
+/// [`register`] for a breaker already in an `Arc`.
+///
+/// # Errors
+/// As [`register`].
+#[track_caller]
+pub fn register_shared(
+    breaker: Arc<CircuitBreaker>,
+) -> Result<Arc<CircuitBreaker>, AlreadyRegistered> {
+    let site = Location::caller();
+    let mut registry = write();
+    if let Some(existing) = registry.breakers.get(breaker.name()) {
+        return Err(AlreadyRegistered {
+            existing: Arc::clone(&existing.breaker),
+        });
+    }
+    let entry = Entry::code(Arc::clone(&breaker), site);
+    registry.configure_new(breaker.name(), &breaker, &entry.declared);
+    registry.breakers.insert(breaker.name.clone(), entry);
+    Ok(breaker)
+}
+
+/// Takes the breaker registered under `name` out of the registry and returns it; `None` if no
+/// breaker has that name. The breaker goes on working for whoever holds it, and is freed when
+/// the last of them drops it.
+// Not `must_use`: unlisting is the point; the breaker is returned for whoever wants it.
+#[allow(clippy::must_use_candidate)]
+pub fn remove(name: &str) -> Option<Arc<CircuitBreaker>> {
+    write().breakers.remove(name).map(|entry| entry.breaker)
+}
+
+/// Removes `breaker` if it is the one registered under its name (and not another of the same
+/// name registered since).
+pub(crate) fn remove_this(breaker: &Arc<CircuitBreaker>) {
+    let mut registry = write();
+    if registry
+        .breakers
+        .get(breaker.name())
+        .is_some_and(|registered| Arc::ptr_eq(&registered.breaker, breaker))
+    {
+        registry.breakers.remove(breaker.name());
+    }
+}
+
+/// Puts `overrides` in force: on every registered breaker, on every [`Keyed`](crate::Keyed)
+/// family's keys (those made already, those made later, and those evicted and made again), and
+/// on every breaker registered later. At startup, or at run time as a hot reload (a live
+/// breaker keeps its state and its window; see [`CircuitBreaker::reconfigure`] for how each key
+/// takes effect). Everything is checked first ([`check`]'s conflicts, every name, every value,
+/// every breaker's, family's and waiting key's resulting configuration) and then all of it is
+/// applied, or nothing. See [`Overrides`](crate::Overrides) for the layers and their
+/// precedence.
+///
+/// A breaker configured with [`reconfigure`](CircuitBreaker::reconfigure) is left alone (and
+/// listed in [`Applied::reconfigured`]).
+///
+/// # Errors
+/// [`OverridesError`](crate::OverridesError): a conflict ([`check`]), a name that is no
+/// breaker's, no family's and no key's of a known family (with the closest registered one), a
+/// value outside its limit (naming the breaker, the key and the range), or a breaker whose
+/// layers add up to an invalid configuration.
+///
+/// ```
+/// use fusebox::{CircuitBreaker, Config, Overrides, OverridesError, registry};
+///
+/// registry::register(CircuitBreaker::new("apply-doc::pricing", Config::default()))?;
+/// let overrides = Overrides::from_toml_str(r#"
+///     [breakers."apply-doc::pricing"]
+///     error_threshold = 25
+/// "#)?;
+/// let applied = registry::apply(&overrides)?;
+/// assert!(applied.changed.iter().any(|change| change.name == "apply-doc::pricing"));
+/// assert_eq!(registry::get("apply-doc::pricing").unwrap().config().error_threshold(), 25);
+///
+/// let typo = Overrides::from_toml_str("[breakers.\"apply-doc::pricng\"]\nerror_threshold = 5")?;
+/// assert_eq!(
+///     registry::apply(&typo).unwrap_err().to_string(),
+///     "no circuit breaker is named `apply-doc::pricng`; did you mean `apply-doc::pricing`?"
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub fn apply(overrides: &crate::Overrides) -> Result<Applied, crate::OverridesError> {
+    check()?;
+    apply::apply(&mut write(), overrides)
+}
+
+/// Calls `listener` on every state change of every breaker, registered or not, including
+/// breakers created later. See [`Transition`] for when listeners run.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use fusebox::{CircuitBreaker, Config, registry};
+///
+/// static OPENED: AtomicUsize = AtomicUsize::new(0);
+/// registry::on_transition(|t| {
+///     if t.to.is_open() && t.name.starts_with("on-transition-doc") {
+///         OPENED.fetch_add(1, Ordering::Relaxed);
+///     }
+/// });
+/// CircuitBreaker::new("on-transition-doc", Config::default()).force_open();
+/// assert_eq!(OPENED.load(Ordering::Relaxed), 1);
+/// ```
+pub fn on_transition(listener: impl Fn(&Transition) + Send + Sync + 'static) {
+    EVERY_BREAKER.add(Box::new(listener));
+}
