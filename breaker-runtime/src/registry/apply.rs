@@ -118,7 +118,9 @@ pub(super) fn apply(
     let mut planned = Vec::new();
     for (name, entry) in &registry.breakers {
         let family = entry.declared.family().map(|family| &*family.name);
-        let code = entry.declared.code_layer(&entry.breaker);
+        let code = entry
+            .declared
+            .code_layer(&entry.breaker, registry.originals.get(name));
         let after = layers
             .partial(name, family, code)
             .build()
@@ -146,12 +148,16 @@ pub(super) fn apply(
         waiting,
         ..Applied::default()
     };
+    // What the code of each breaker registered in code declared, kept as overrides replace it.
+    let mut originals = Vec::new();
     for (name, entry, after) in planned {
         let (breaker, before) = (&entry.breaker, entry.breaker.config());
         if breaker.is_reconfigured() {
             applied.reconfigured.push(name.to_string());
         } else if before != after {
-            entry.declared.replacing(before);
+            if entry.declared.keeps_original() {
+                originals.push((name.clone(), before));
+            }
             breaker.put_in_force(after);
             applied.changed.push(Change {
                 name: name.to_string(),
@@ -159,6 +165,9 @@ pub(super) fn apply(
                 after,
             });
         }
+    }
+    for (name, before) in originals {
+        registry.originals.entry(name).or_insert(before);
     }
     registry.layers = layers;
     Ok(applied)

@@ -3,8 +3,6 @@
 
 use std::{panic::Location, sync::Arc};
 
-use once_cell::race::OnceBox;
-
 use crate::{
     CircuitBreaker, Config, Name, PartialConfig,
     config::declaration::{Declaration, Origin},
@@ -29,10 +27,7 @@ impl Entry {
     pub(crate) fn code(breaker: Arc<CircuitBreaker>, site: &'static Location<'static>) -> Entry {
         Entry {
             breaker,
-            declared: Declared::Code {
-                original: OnceBox::new(),
-                site,
-            },
+            declared: Declared::Code(site),
         }
     }
 }
@@ -42,35 +37,41 @@ impl Entry {
 pub(crate) enum Declared {
     /// An annotated function's: its attribute's literals are in its declaration.
     Attribute(&'static Declaration),
-    /// A breaker registered in code at `site`. Until overrides change it, its configuration in
-    /// force is the one its code gave it (code that sets its own with `reconfigure` is left
-    /// alone by overrides), so that one is kept only from then on.
-    Code {
-        original: OnceBox<Config>,
-        site: &'static Location<'static>,
-    },
+    /// A breaker registered in code at this place. Until overrides change it, its
+    /// configuration in force is the one its code gave it (code that sets its own with
+    /// `reconfigure` is left alone by overrides), so that one is kept only from then on, by
+    /// the registry (`originals`): a breaker costs no word more for it.
+    Code(&'static Location<'static>),
     /// A key of a family: the family's.
     Key(Arc<Family>),
 }
 
 impl Declared {
-    /// The configuration its code declared.
-    pub(crate) fn declared_config(&self, breaker: &CircuitBreaker) -> Config {
+    /// The configuration its code declared: for a breaker registered in code, `original`,
+    /// what overrides replaced, if they did; else the one in force.
+    pub(crate) fn declared_config(
+        &self,
+        breaker: &CircuitBreaker,
+        original: Option<&Config>,
+    ) -> Config {
         match self {
             Declared::Attribute(declaration) => declaration.config(),
-            Declared::Code { original, .. } => {
-                original.get().copied().unwrap_or_else(|| breaker.config())
-            }
+            Declared::Code(_) => original.copied().unwrap_or_else(|| breaker.config()),
             Declared::Key(family) => family.config(),
         }
     }
 
-    /// The keys its code set: the layer of precedence overrides go over.
-    pub(crate) fn code_layer(&self, breaker: &CircuitBreaker) -> PartialConfig {
+    /// The keys its code set: the layer of precedence overrides go over (`original` as for
+    /// [`declared_config`](Self::declared_config)).
+    pub(crate) fn code_layer(
+        &self,
+        breaker: &CircuitBreaker,
+        original: Option<&Config>,
+    ) -> PartialConfig {
         match self {
             Declared::Attribute(declaration) => declaration.literals,
             Declared::Key(family) => family.code_layer(),
-            Declared::Code { .. } => self.declared_config(breaker).set_keys(),
+            Declared::Code(_) => self.declared_config(breaker, original).set_keys(),
         }
     }
 
@@ -86,17 +87,15 @@ impl Declared {
     pub(crate) fn origin(&self) -> Origin {
         match self {
             Declared::Attribute(declaration) => Origin::Function(declaration.site),
-            Declared::Code { site, .. } => Origin::code(site),
+            Declared::Code(site) => Origin::code(site),
             Declared::Key(family) => family.origin(),
         }
     }
 
-    /// Overrides are about to replace `before`, the configuration in force: a breaker
-    /// registered in code keeps it, if it had not yet.
-    pub(crate) fn replacing(&self, before: Config) {
-        if let Declared::Code { original, .. } = self {
-            let _ = original.get_or_init(|| Box::new(before));
-        }
+    /// Whether overrides replacing its configuration must keep the one they replace: only a
+    /// breaker registered in code has its declared configuration nowhere else.
+    pub(crate) fn keeps_original(&self) -> bool {
+        matches!(self, Declared::Code(_))
     }
 }
 

@@ -64,6 +64,8 @@ pub(crate) struct Registry {
     families: BTreeMap<Name, Arc<Family>>,
     /// Conflicts found among breakers and families made in code, as they were made.
     conflicts: Vec<Conflict>,
+    /// The configuration each breaker registered in code declared, once overrides replaced it.
+    originals: BTreeMap<Name, Config>,
     /// The overrides in force, for breakers made from now on.
     layers: Layers,
 }
@@ -74,6 +76,7 @@ static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
         breakers: BTreeMap::new(),
         families: BTreeMap::new(),
         conflicts: Vec::new(),
+        originals: BTreeMap::new(),
         layers: Layers::default(),
     };
     for declared in DECLARATIONS {
@@ -107,14 +110,16 @@ impl Registry {
     /// configuration its code declared. A configuration the overrides make invalid (they were
     /// checked against the breakers there were when they were applied) is not put in force:
     /// the breaker keeps its own, and [`check`] reports it.
-    fn configure_new(&mut self, name: &str, breaker: &CircuitBreaker, declared: &Declared) {
+    fn configure_new(&mut self, name: &Name, breaker: &CircuitBreaker, declared: &Declared) {
         let family = declared.family().map(|family| &*family.name);
         let layered = self
             .layers
-            .partial(name, family, declared.code_layer(breaker));
+            .partial(name, family, declared.code_layer(breaker, None));
         match layered.build() {
             Ok(config) if config != breaker.config() => {
-                declared.replacing(breaker.config());
+                if declared.keeps_original() {
+                    self.originals.insert(name.clone(), breaker.config());
+                }
                 breaker.put_in_force(config);
             }
             Ok(_) => {}
@@ -126,7 +131,7 @@ impl Registry {
                      it runs with its own configuration"
                 );
                 self.record(Conflict::OverridesRefused {
-                    name: name.to_owned(),
+                    name: name.to_string(),
                     error,
                 });
             }
@@ -192,10 +197,9 @@ pub fn declared(declaration: &'static Declaration) -> Arc<CircuitBreaker> {
     }
     let entry = Entry::declared(declaration);
     let breaker = Arc::clone(&entry.breaker);
-    registry.configure_new(declaration.name, &breaker, &entry.declared);
-    registry
-        .breakers
-        .insert(Name::from(declaration.name), entry);
+    let name = Name::from(declaration.name);
+    registry.configure_new(&name, &breaker, &entry.declared);
+    registry.breakers.insert(name, entry);
     breaker
 }
 
@@ -400,7 +404,9 @@ fn note_asked(
     if !Arc::ptr_eq(&entry.breaker, existing) {
         return;
     }
-    let declared = entry.declared.declared_config(&entry.breaker);
+    let declared = entry
+        .declared
+        .declared_config(&entry.breaker, registry.originals.get(name));
     if declared != config {
         let conflict = Conflict::Taken {
             name: name.to_owned(),
@@ -456,7 +462,7 @@ pub fn register_shared(
         });
     }
     let entry = Entry::code(Arc::clone(&breaker), site);
-    registry.configure_new(breaker.name(), &breaker, &entry.declared);
+    registry.configure_new(&breaker.name, &breaker, &entry.declared);
     registry.breakers.insert(breaker.name.clone(), entry);
     Ok(breaker)
 }
@@ -467,7 +473,9 @@ pub fn register_shared(
 // Not `must_use`: unlisting is the point; the breaker is returned for whoever wants it.
 #[allow(clippy::must_use_candidate)]
 pub fn remove(name: &str) -> Option<Arc<CircuitBreaker>> {
-    write().breakers.remove(name).map(|entry| entry.breaker)
+    let mut registry = write();
+    registry.originals.remove(name);
+    registry.breakers.remove(name).map(|entry| entry.breaker)
 }
 
 /// Removes `breaker` if it is the one registered under its name (and not another of the same
@@ -480,6 +488,7 @@ pub(crate) fn remove_this(breaker: &Arc<CircuitBreaker>) {
         .is_some_and(|registered| Arc::ptr_eq(&registered.breaker, breaker))
     {
         registry.breakers.remove(breaker.name());
+        registry.originals.remove(breaker.name());
     }
 }
 
