@@ -158,6 +158,19 @@ fn code_asking_for_a_taken_name_is_reported_with_both_places() {
         assert!(text.contains(&place), "{place} in: {text}");
     }
     assert!(text.contains("error_threshold = 10"), "{text}");
+    let family = conflicts
+        .iter()
+        .find(|conflict| matches!(conflict, Conflict::FamilyTaken { .. }))
+        .expect("reported");
+    assert_eq!(
+        family.to_string(),
+        format!(
+            "the code at {file}:{taken} makes a family of circuit breakers named \
+             `conflicts::hosts`, but the code at {file}:{holder} holds that name: overrides for \
+             `conflicts::hosts` reach only the first family's keys; give one of them another name",
+            file = file!()
+        )
+    );
 
     // Overrides refuse to run while code conflicts.
     let error = registry::apply(&Overrides::new()).unwrap_err();

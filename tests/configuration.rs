@@ -14,9 +14,10 @@ use std::{
     sync::{Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
+use support::{clear_overrides, env, toml};
 
 use fusebox::{
-    BreakerError, Config, Keyed, Overrides, TestClock, circuit_breaker, registry,
+    BreakerError, Config, Keyed, TestClock, circuit_breaker, registry,
     reqwest::CircuitBreakerMiddleware, tower::CircuitBreakerLayer,
 };
 
@@ -24,20 +25,6 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn toml(document: &str) -> Overrides {
-    Overrides::from_toml_str(document).expect("well-formed overrides")
-}
-
-fn env(vars: &[(&str, &str)]) -> Overrides {
-    Overrides::from_vars(vars.iter().copied()).expect("well-formed variables")
-}
-
-/// Takes the layers back to nothing.
-fn clear() {
-    registry::apply(&Overrides::new()).unwrap();
-    registry::apply(&env(&[])).unwrap();
 }
 
 fn threshold_of(name: &str) -> u64 {
@@ -55,7 +42,7 @@ fn bill(tenant: &str) -> Result<u32, BreakerError> {
 #[test]
 fn a_family_is_configured_by_its_name_for_keys_made_before_after_and_again() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let hosts: Keyed<String> = Keyed::new("configuration::upstreams", Config::default());
     let clock = TestClock::new();
     assert!(hosts.set_clock(&clock));
@@ -103,7 +90,7 @@ fn a_family_is_configured_by_its_name_for_keys_made_before_after_and_again() {
     assert_eq!(threshold_of("configuration::tenants/acme"), 30);
     assert_eq!(bill("initech"), Ok(7));
     assert_eq!(threshold_of("configuration::tenants/initech"), 30);
-    clear();
+    clear_overrides();
     assert_eq!(
         threshold_of("configuration::tenants/acme"),
         40,
@@ -114,7 +101,7 @@ fn a_family_is_configured_by_its_name_for_keys_made_before_after_and_again() {
 #[test]
 fn a_key_is_configured_before_its_first_call_and_a_reload_may_name_keys_not_seen() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let hosts: Keyed<String> = Keyed::new("configuration::edges", Config::default());
     hosts.call("10.0.0.3", || Ok::<(), ()>(())).unwrap();
 
@@ -171,13 +158,13 @@ fn a_key_is_configured_before_its_first_call_and_a_reload_may_name_keys_not_seen
         25,
         "nothing half-applied"
     );
-    clear();
+    clear_overrides();
 }
 
 #[test]
 fn defaults_reach_every_breaker_made_in_code_under_the_keys_it_did_not_set() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     // A tower layer's breaker, made before the overrides, with one key set.
     let layer = CircuitBreakerLayer::new(
         "configuration::layer",
@@ -224,7 +211,7 @@ fn defaults_reach_every_breaker_made_in_code_under_the_keys_it_did_not_set() {
     assert_eq!(host.config().sleep_window(), Duration::from_secs(9));
     assert_eq!(host.config().error_threshold(), 35);
 
-    clear();
+    clear_overrides();
     assert_eq!(
         layer.breaker().config().sleep_window(),
         Duration::from_secs(5),

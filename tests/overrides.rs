@@ -4,10 +4,13 @@
 //! Overrides are process-wide layers, so the tests that apply them take turns (`SERIAL`).
 #![deny(warnings, clippy::pedantic)]
 
+mod support;
+
 use std::{
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Duration,
 };
+use support::{clear_overrides, env, toml};
 
 use fusebox::{
     BreakerError, CircuitBreaker, Config, Overrides, OverridesError, State, TestClock,
@@ -34,24 +37,10 @@ fn config_of(name: &str) -> Config {
     registry::get(name).expect("registered").config()
 }
 
-fn toml(document: &str) -> Overrides {
-    Overrides::from_toml_str(document).expect("well-formed overrides")
-}
-
-fn env(vars: &[(&str, &str)]) -> Overrides {
-    Overrides::from_vars(vars.iter().copied()).expect("well-formed variables")
-}
-
-/// Takes the layers back to nothing, so that each test starts from the compiled configuration.
-fn clear() {
-    registry::apply(&Overrides::new()).unwrap();
-    registry::apply(&env(&[])).unwrap();
-}
-
 #[test]
 fn each_layer_beats_the_one_below() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let search = "overrides::search";
     // Built-in defaults < the attribute's literals.
     let compiled = config_of(search);
@@ -107,7 +96,7 @@ fn each_layer_beats_the_one_below() {
     );
 
     // A layer replaced by one without a key falls back to the layer below.
-    clear();
+    clear_overrides();
     assert_eq!(config_of(search), compiled);
     assert_eq!((search_call(), pinned_call()), (Ok(3), Ok(())));
 }
@@ -139,7 +128,7 @@ fn succeed(breaker: &CircuitBreaker) {
 #[test]
 fn hot_reload_keeps_the_state_and_the_window() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let (breaker, clock) = live("overrides::hot", Config::default());
     for _ in 0..3 {
         fail(&breaker);
@@ -174,7 +163,7 @@ fn hot_reload_keeps_the_state_and_the_window() {
     succeed(&breaker);
     assert_eq!(breaker.state(), State::Closed);
     // Without the file's table, the breaker is back to the configuration it was registered with.
-    clear();
+    clear_overrides();
     assert_eq!(breaker.config(), Config::default());
     registry::remove("overrides::hot");
 }
@@ -182,7 +171,7 @@ fn hot_reload_keeps_the_state_and_the_window() {
 #[test]
 fn the_policies_keys_come_from_files_and_the_environment_with_their_rules_checked() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let (breaker, _clock) = live("overrides::policies", Config::default());
     let file = "[breakers.\"overrides::policies\"]\nslow_call_ms = 250\nslow_call_threshold = 40\n\
                 sleep_window_max_ms = 60000\n";
@@ -214,14 +203,14 @@ fn the_policies_keys_come_from_files_and_the_environment_with_their_rules_checke
         "{error}"
     );
     assert_eq!(breaker.config(), config, "nothing half-applied");
-    clear();
+    clear_overrides();
     registry::remove("overrides::policies");
 }
 
 #[test]
 fn fleet_is_a_flag_in_files_and_the_environment() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let (breaker, _clock) = live("overrides::fleet", Config::default());
     assert!(!breaker.config().fleet(), "off by default");
     registry::apply(&toml("[breakers.\"overrides::fleet\"]\nfleet = true\n")).unwrap();
@@ -257,14 +246,14 @@ fn fleet_is_a_flag_in_files_and_the_environment() {
     }
     let error = Overrides::from_toml_str("[breakers.x]\nfleet = 1\n").unwrap_err();
     assert!(error.to_string().contains("fleet"), "{error}");
-    clear();
+    clear_overrides();
     registry::remove("overrides::fleet");
 }
 
 #[test]
 fn lower_thresholds_judge_the_failures_already_in_the_window() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let (breaker, _clock) = live("overrides::lowered", Config::default());
     for _ in 0..5 {
         fail(&breaker);
@@ -290,7 +279,7 @@ fn lower_thresholds_judge_the_failures_already_in_the_window() {
 #[test]
 fn a_smaller_window_keeps_the_buckets_inside_it() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let (breaker, clock) = live("overrides::window", Config::default());
     // One failure per one-second bucket, over the whole 10 s window.
     for _ in 0..10 {
@@ -495,7 +484,7 @@ fn every_config() -> Vec<(String, Config)> {
 #[test]
 fn malformed_input_is_refused_and_changes_nothing() {
     let _turn = serial();
-    clear();
+    clear_overrides();
     let before = every_config();
     let mut refused = 0;
     for document in malformed_documents() {

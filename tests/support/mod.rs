@@ -74,3 +74,20 @@ pub fn request_with(
 pub fn act(server: SocketAddr, path: &str) -> (u16, String, String) {
     request_with(server, "POST", path, &[("X-Breaker-Admin", "1")], "")
 }
+
+/// Overrides from a TOML document that must be well formed.
+pub fn toml(document: &str) -> fusebox::Overrides {
+    fusebox::Overrides::from_toml_str(document).expect("well-formed overrides")
+}
+
+/// Overrides from environment variables that must be well formed.
+pub fn env(vars: &[(&str, &str)]) -> fusebox::Overrides {
+    fusebox::Overrides::from_vars(vars.iter().copied()).expect("well-formed variables")
+}
+
+/// Takes the override layers back to nothing, so that a test starts from the compiled
+/// configuration.
+pub fn clear_overrides() {
+    fusebox::registry::apply(&fusebox::Overrides::new()).expect("no overrides apply");
+    fusebox::registry::apply(&env(&[])).expect("no variables apply");
+}

@@ -217,7 +217,9 @@ impl fmt::Display for Conflict {
                 asked,
             } => write!(
                 f,
-                "{} asks for the circuit breaker `{name}` with {}, but {} holds that name with {}:                  it got that breaker and its configuration; give it a name of its own, or the                  same keys",
+                "{} asks for the circuit breaker `{name}` with {}, but {} holds that name with {}: \
+                 it got that breaker and its configuration; give it a name of its own, or the \
+                 same keys",
                 asked.0,
                 Keys(&asked.1),
                 holder.0,
@@ -229,11 +231,15 @@ impl fmt::Display for Conflict {
                 asked,
             } => write!(
                 f,
-                "{asked} makes a family of circuit breakers named `{name}`, but {holder} holds                  that name: overrides for `{name}` reach only the first family's keys; give                  one of them another name"
+                "{asked} makes a family of circuit breakers named `{name}`, but {holder} holds \
+                 that name: overrides for `{name}` reach only the first family's keys; give \
+                 one of them another name"
             ),
             Conflict::OverridesRefused { name, error } => write!(
                 f,
-                "the overrides in force make an invalid configuration for the circuit breaker                  `{name}`, made after they were applied ({error}): it runs with its own; fix the                  overrides and apply them again"
+                "the overrides in force make an invalid configuration for the circuit breaker \
+                 `{name}`, made after they were applied ({error}): it runs with its own; fix the \
+                 overrides and apply them again"
             ),
         }
     }
