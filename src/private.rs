@@ -12,9 +12,7 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use breaker_runtime::{BreakerError, CircuitBreaker, Failure, Keyed, PartialConfig};
-
-pub use breaker_runtime::ConfigKey;
+use breaker_runtime::{BreakerError, CircuitBreaker, ConfigKey, Failure, Keyed, PartialConfig};
 
 pub use breaker_runtime::{DECLARATIONS, Declaration, registry::Site};
 /// The linker's collection, for generated code's `#[linkme(crate = …)]`.
@@ -98,11 +96,16 @@ impl Settings {
         Settings(PartialConfig::new())
     }
 
-    /// `key = value` (a flag: 1 for `true`). `timeout_ms` is set only when the `tokio`
-    /// feature can enforce it: without it the attribute also emits `require_tokio!()`, whose
-    /// error says so, and this stays quiet so that it is the only error.
+    /// `key = value`, the key by its name (a flag: 1 for `true`). `timeout_ms` is set only
+    /// when the `tokio` feature can enforce it: without it the attribute also emits
+    /// `require_tokio!()`, whose error says so, and this stays quiet so that it is the only
+    /// error. A name the runtime does not know (an attribute of another version) fails the
+    /// build, in the static this runs in.
     #[must_use]
-    pub const fn with(self, key: ConfigKey, value: u64) -> Self {
+    pub const fn set(self, key: &str, value: u64) -> Self {
+        let Some(key) = ConfigKey::from_name(key) else {
+            panic!("#[circuit_breaker] wrote a key this version of fusebox does not know");
+        };
         if matches!(key, ConfigKey::TimeoutMs) && !cfg!(feature = "tokio") {
             return self;
         }

@@ -5,8 +5,7 @@
 //! ```text
 //! #[attrs] vis fn name(args) -> Result<T, E> {
 //!     #[distributed_slice(DECLARATIONS)]                   // gathered by the linker
-//!     static __BREAKER_DECLARED: Declaration =
-//!         Settings::new().with(ConfigKey::Key, value)….declare(NAME, …, Site);
+//!     static __BREAKER_DECLARED: Declaration = Settings::new().set("key", value)….declare(…);
 //!     static __BREAKER: StaticBreaker = StaticBreaker::new(&__BREAKER_DECLARED);
 //!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
 //!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> =
@@ -203,8 +202,8 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         function: #function,
     });
     let settings = plan.settings.iter().map(|(key, value)| {
-        let variant = Ident::new(key.variant(), Span::call_site());
-        quote!(.with(#private::ConfigKey::#variant, #value))
+        let key = key.name();
+        quote!(.set(#key, #value))
     });
     let mut require_tokio = TokenStream::new();
     if let Some(timeout) = plan.timeout_ms {

@@ -64,9 +64,24 @@ pub(crate) const fn optional(value: u32) -> Option<u64> {
 
 impl ConfigKey {
     /// The key named `name`, as the attribute, the builder and override files name it.
+    ///
+    /// ```
+    /// use fusebox::ConfigKey;
+    ///
+    /// const WINDOW: Option<ConfigKey> = ConfigKey::from_name("window_ms");
+    /// assert_eq!(WINDOW, Some(ConfigKey::WindowMs));
+    /// assert_eq!(ConfigKey::from_name("window"), None);
+    /// ```
     #[must_use]
-    pub fn from_name(name: &str) -> Option<ConfigKey> {
-        ConfigKey::ALL.into_iter().find(|key| key.name() == name)
+    pub const fn from_name(name: &str) -> Option<ConfigKey> {
+        let mut i = 0;
+        while i < ConfigKey::ALL.len() {
+            if same_bytes(ConfigKey::ALL[i].name(), name) {
+                return Some(ConfigKey::ALL[i]);
+            }
+            i += 1;
+        }
+        None
     }
 
     /// Every key's name, joined by `, `: what an unknown key's error lists.
@@ -89,4 +104,20 @@ impl LiveConfig {
     pub(crate) fn timeout(&self) -> Option<std::time::Duration> {
         self.timeout_ms().map(std::time::Duration::from_millis)
     }
+}
+
+/// Whether two strings are the same, in a `const fn`.
+const fn same_bytes(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }

@@ -301,16 +301,6 @@ macro_rules! config_keys {
                 }
             }
 
-            /// The variant's name, `ErrorThreshold`: what generated code writes. Not public
-            /// API.
-            #[doc(hidden)]
-            #[must_use]
-            pub const fn variant(self) -> &'static str {
-                match self {
-                    $(ConfigKey::$variant => stringify!($variant),)*
-                }
-            }
-
             /// The values the key allows, and its default.
             #[must_use]
             pub const fn limit(self) -> $crate::limits::Limit {
