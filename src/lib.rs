@@ -224,9 +224,10 @@ pub use breaker_runtime::{
 /// It goes on a `fn` or `async fn` returning `Result<T, E>` (or an alias named `…Result`): a
 /// free function, or a method taking `&self`, `&mut self` or `self` in an inherent or trait
 /// impl, generic or not. The signature, attributes, docs and visibility stay as written; the
-/// body runs through a breaker kept in a `static` inside the function, registered in
-/// [`registry`] under its name at the first call. `return` and `?` in the body behave as
-/// before.
+/// body runs through a breaker registered in [`registry`] under its name at startup, before
+/// any call (the linker gathers every annotated function's declaration, so `registry::all()`
+/// lists it and overrides reach it from the start of `main`); a `static` inside the function
+/// finds it at the first call. `return` and `?` in the body behave as before.
 ///
 /// # Keys
 ///

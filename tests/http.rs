@@ -595,3 +595,14 @@ fn a_fleet_breaker_without_a_fleet_says_so_in_the_json() {
         "no fleet view without the key"
     );
 }
+
+#[test]
+fn the_list_answers_with_or_without_a_trailing_slash() {
+    let _serial = one_at_a_time();
+    let (read_only, _) = servers();
+    for path in ["/ops/breakers", "/ops/breakers/"] {
+        let (status, _, body) = request(read_only, "GET", path);
+        assert_eq!(status, 200, "{path}: {body}");
+        assert!(json(&body)["breakers"].is_array(), "{path}: {body}");
+    }
+}

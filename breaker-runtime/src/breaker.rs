@@ -31,6 +31,12 @@ use crate::{
 /// [`Config::slow_call`] (when set), or [`Config::consecutive_failures`] failures came in a row,
 /// the breaker trips.
 ///
+/// The buckets are aligned with the clock: bucket periods start at multiples of
+/// `window_ms / window_buckets` milliseconds, and the window is the current bucket and the
+/// `window_buckets - 1` before it. So an outcome stays in the window for between
+/// (n − 1)/n × `window_ms` and `window_ms` (n buckets), depending on when in its bucket's
+/// period it came, as Hystrix's rolling statistics do.
+///
 /// # Open
 /// Calls are rejected with [`BreakerError::Open`](crate::BreakerError::Open) without running. Once
 /// its sleep window has passed, the next call moves it to half-open (there is no background

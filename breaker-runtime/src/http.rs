@@ -18,7 +18,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /` | the dashboard: one self-contained page (no CDN, works offline), a tile per breaker, live from the stream |
-//! | `GET /breakers` | `{"breakers": [breaker, …]}`, every registered breaker by name |
+//! | `GET /breakers` | `{"breakers": [breaker, …]}`, every registered breaker by name (`/breakers/` too) |
 //! | `GET /breakers/{name}` | one breaker; `404 {"error": …}` if none has that name |
 //! | `GET /events` | `{"events": [event, …]}`: the last 256 transitions, oldest first |
 //! | `GET /stream` | Server-Sent Events, below; `503` when [`Routes::max_streams`] streams are open already |
@@ -144,8 +144,9 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 }
 
 /// [`router`] plus `POST /breakers/{name}/{force-open|force-closed|release|reset}`, and a
-/// dashboard with buttons for them. Put it behind the application's own authentication; see
-/// [Security](self#security) for what it refuses by itself.
+/// dashboard with buttons for them: use it *instead of* [`router`] (merging the two repeats
+/// their routes, which axum refuses at startup). Put it behind the application's own
+/// authentication; see [Security](self#security) for what it refuses by itself.
 ///
 /// ```
 /// # async fn serve() -> std::io::Result<()> {
@@ -218,6 +219,8 @@ impl Routes {
         Router::new()
             .route("/", get(move || async move { page(admin) }))
             .route("/breakers", get(list))
+            // `/breakers/` too: a name is never empty, so the slash alone is the list.
+            .route("/breakers/", get(list))
             .route("/events", get(events::recent))
             .route(
                 "/stream",
