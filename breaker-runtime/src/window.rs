@@ -92,11 +92,6 @@ impl Bucket {
         totals.take_hot(&self.hot);
         totals.failures += u64::from(self.failures.swap(0, Ordering::Relaxed));
     }
-
-    fn add_to(&self, totals: &mut Totals) {
-        totals.add_hot(&self.hot);
-        totals.failures += u64::from(self.failures.load(COUNTED));
-    }
 }
 
 /// A count per bucket that only some breakers keep (timeouts, slow calls), beside the buckets
@@ -425,9 +420,16 @@ impl Window {
 
     /// Adds the counts of bucket `slot`, its timeouts and its cells' counts, to `totals`.
     fn add_bucket(&self, slot: usize, totals: &mut Totals) {
-        self.buckets[slot].add_to(totals);
+        self.add_hot_of(slot, totals);
+        totals.failures += u64::from(self.buckets[slot].failures.load(COUNTED));
         totals.timeouts += self.timeouts.count(slot);
         totals.slow += self.slow.count(slot);
+    }
+
+    /// Adds bucket `slot`'s hot counts (successes, rejections), in the shared bucket and in
+    /// the cells, to `totals`.
+    fn add_hot_of(&self, slot: usize, totals: &mut Totals) {
+        totals.add_hot(&self.buckets[slot].hot);
         for counts in self.cells_of(slot) {
             totals.add_hot(counts);
         }
@@ -659,10 +661,7 @@ impl Window {
     /// Bucket `slot`'s successes, in the shared bucket and in the cells.
     fn successes_of(&self, slot: usize) -> u64 {
         let mut totals = Totals::default();
-        totals.add_hot(&self.buckets[slot].hot);
-        for counts in self.cells_of(slot) {
-            totals.add_hot(counts);
-        }
+        self.add_hot_of(slot, &mut totals);
         totals.successes
     }
 
