@@ -10,12 +10,12 @@
 //! Cases: closed on one thread; closed on two threads sharing one breaker (nanoseconds per call
 //! per thread); open, i.e. rejecting, on one thread (every breaker tripped by a failure, none
 //! forced open); async closed on a current-thread Tokio runtime; closed but degraded (45 % of
-//! calls fail, under the threshold) with windows of 10, 100 and 1,000 buckets. Each figure is the median of
-//! `SAMPLES` samples of `CALLS` calls, and the samples of a case are taken round by round, one
-//! of each contender per round, so that the slow and fast moments of a shared machine fall on
-//! all of them alike; a ratio is the median of the ratios within each round. A plain harness
-//! rather than criterion, because the two-thread case needs threads started together on a
-//! barrier, and so that every number and ratio comes out of the same run.
+//! calls fail, under the threshold) with windows of 10, 100 and 1,000 buckets. Each figure is
+//! the median of `SAMPLES` samples of `CALLS` calls, and the samples of a case are taken round
+//! by round, one of each contender per round, so that the slow and fast moments of a shared
+//! machine fall on all of them alike; a ratio is the median of the ratios within each round. A
+//! plain harness rather than criterion, because the two-thread case needs threads started
+//! together on a barrier, and so that every number and ratio comes out of the same run.
 
 // The workload is a trivial `Result`-returning operation on purpose.
 #![allow(clippy::unnecessary_wraps, clippy::unused_async)]

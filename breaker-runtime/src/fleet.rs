@@ -28,19 +28,19 @@
 //!   `breaker_fleet_stale` and the dashboard). A fleet trip holds a breaker open for the
 //!   fleet's sleep window, as its own trip would; while the fleet is half-open, an instance
 //!   without a lease is held only until two sync periods (and the sync's timeout) after the
-//!   last answer, so a store that goes away leaves the breaker to its own half-open. Syncs back off while the store
-//!   fails and resume by themselves. A reply of the wrong shape is counted (`bad_replies`) and
-//!   ignored.
-//!   A store that lost the fleet's data is detected (its epoch changed) and seeded again with
-//!   each instance's window, at once, but not twice within a sync period: a store that loses
-//!   the data again right after a re-seed (a proxy over servers that do not share it, a
-//!   failover flapping, the keys evicted under a `volatile-*` memory policy) is backed off
-//!   from as a failing one, each loss is counted (`reseeds`), and the view turns stale while
-//!   nothing is counted. Every outcome is counted in exactly one of `synced`, `pending` and
-//!   `expired`; what waits is one entry per bucket period of the window, whatever the outage.
-//!   With the `tracing` feature, the first failed sync of an outage is a warning that says why
-//!   (the store's error, a timeout, or the shape of a bad reply), and so is the first loss of
-//!   the data right after a re-seed; the end of either is an info event.
+//!   last answer, so a store that goes away leaves the breaker to its own half-open. Syncs back
+//!   off while the store fails and resume by themselves. A reply of the wrong shape is counted
+//!   (`bad_replies`) and ignored. A store that lost the fleet's data is detected (its epoch
+//!   changed) and seeded again with each instance's window, at once, but not twice within a
+//!   sync period: a store that loses the data again right after a re-seed (a proxy over servers
+//!   that do not share it, a failover flapping, the keys evicted under a `volatile-*` memory
+//!   policy) is backed off from as a failing one, each loss is counted (`reseeds`), and the
+//!   view turns stale while nothing is counted. Every outcome is counted in exactly one of
+//!   `synced`, `pending` and `expired`; what waits is one entry per bucket period of the
+//!   window, whatever the outage. With the `tracing` feature, the first failed sync of an
+//!   outage is a warning that says why (the store's error, a timeout, or the shape of a bad
+//!   reply), and so is the first loss of the data right after a re-seed; the end of either is
+//!   an info event.
 //!
 //! # The store
 //!

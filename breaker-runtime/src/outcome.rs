@@ -5,12 +5,12 @@
 //! failures (or slow calls) to trip on, checked against the rates. A failure is counted, then
 //! the rules applied: the error rate over the window with its volume threshold (Hystrix's
 //! rule), the slow-call rate with the same volume threshold when `slow_call_ms` is set
-//! (Resilience4j's rule), and failures in a row (pybreaker's `fail_max`). A check of the
-//! rates first reads the window's [`Bounds`] (a few loads, whatever the number of buckets):
-//! when they rule a trip out, as they do for a dependency failing under the threshold, it
-//! stops there; otherwise it sums the buckets and decides on the exact counts, as before. A slow call, success or failure, is counted and judged as a failure is. A
-//! trial's outcome decides the half-open period: a failed or slow trial re-opens it. Outcomes
-//! from an earlier period are ignored.
+//! (Resilience4j's rule), and failures in a row (pybreaker's `fail_max`). A check of the rates
+//! first reads the window's [`Bounds`] (a few loads, whatever the number of buckets): when they
+//! rule a trip out, as they do for a dependency failing under the threshold, it stops there;
+//! otherwise it sums the buckets and decides on the exact counts. A slow call, success or
+//! failure, is counted and judged as a failure is. A trial's outcome decides the half-open
+//! period: a failed or slow trial re-opens it. Outcomes from an earlier period are ignored.
 
 use crate::{
     CircuitBreaker, Config, State,

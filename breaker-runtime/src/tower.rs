@@ -245,9 +245,10 @@ fn respond<S: Service<Request>, Request, C>(
 /// [`CircuitBreakerLayer::per_key`].
 ///
 /// Each key's breaker is `<family>/<key>` in the registry, as any `Keyed` breaker; the family
-/// is bounded ([`Keyed::max_keys`], [`Keyed::max_key_len`]) and evicts idle keys. The key function runs on every
-/// request: a key that clones cheaply (an [`http::uri::Authority`], which shares the request's
-/// bytes, as [`authority`] returns) keeps the layer free of allocations.
+/// is bounded ([`Keyed::max_keys`], [`Keyed::max_key_len`]) and evicts idle keys. The key
+/// function runs on every request: a key that clones cheaply (an [`http::uri::Authority`],
+/// which shares the request's bytes, as [`authority`] returns) keeps the layer free of
+/// allocations.
 pub struct PerKeyLayer<K, F, C = DefaultClassifier> {
     family: Arc<Keyed<K>>,
     key: F,

@@ -3,8 +3,8 @@
 
 use super::{ConfigKey, limits};
 
-/// Why a [`ConfigBuilder`](super::ConfigBuilder) refused its values. The messages say what is allowed, in the same
-/// words the `#[circuit_breaker]` attribute uses at compile time.
+/// Why a [`ConfigBuilder`](super::ConfigBuilder) refused its values. The messages say what is
+/// allowed, in the same words the `#[circuit_breaker]` attribute uses at compile time.
 ///
 /// ```
 /// use std::time::Duration;

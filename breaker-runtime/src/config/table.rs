@@ -21,10 +21,10 @@
 //! `optional_millis`, or `flag` (`true`/`false`; 1/0 as a number).
 //!
 //! From the rows it makes: [`ConfigKey`](super::ConfigKey) and its metadata, the limits'
-//! constants, [`Config`](super::Config)'s fields and getters, [`ConfigBuilder`](super::ConfigBuilder)'s
-//! setters, the live configuration's atomics, and [`PartialConfig`](super::PartialConfig)'s
-//! fields, merge and conversions. What a key means to a call (the trip rules, the backoff, the
-//! bulkhead) is written where it is used, not here.
+//! constants, [`Config`](super::Config)'s fields and getters,
+//! [`ConfigBuilder`](super::ConfigBuilder)'s setters, the live configuration's atomics, and
+//! [`PartialConfig`](super::PartialConfig)'s fields, merge and conversions. What a key means to
+//! a call (the trip rules, the backoff, the bulkhead) is written where it is used, not here.
 
 /// A key's value as a `Config` stores it: 32 bits, or a flag.
 macro_rules! stored_type {
@@ -52,7 +52,7 @@ macro_rules! partial_type {
     ($kind:ident) => { Option<u64> };
 }
 
-/// Whether a kind is a flag, as metadata.
+/// A row's kind as its `KeyKind`.
 macro_rules! key_kind {
     (count) => {
         $crate::config::KeyKind::Count

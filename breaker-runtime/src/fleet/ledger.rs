@@ -6,11 +6,11 @@
 //! A batch that was sent without an answer is sent again as it is, under the same sequence
 //! number, until the store answers: the script adds a batch once, so a retried send never
 //! counts twice. The numbers count from 1 for each ledger; the member sends them with its
-//! ledger's life, a random number, so that a new ledger under the same instance id (a
-//! restarted process that kept its id, a breaker that joined again) has its batches added from
-//! its first rather than taken for repeats of the earlier ledger's. Deltas are kept one per bucket period and dropped once older than the
-//! window (the store would drop them too), so the ledger stays within a window's worth of
-//! entries however long the store is away.
+//! ledger's life, a random number, so that a new ledger under the same instance id (a restarted
+//! process that kept its id, a breaker that joined again) has its batches added from its first
+//! rather than taken for repeats of the earlier ledger's. Deltas are kept one per bucket period
+//! and dropped once older than the window (the store would drop them too), so the ledger stays
+//! within a window's worth of entries however long the store is away.
 
 /// Outcomes captured within one bucket period, at `at_ms` on the breaker's clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

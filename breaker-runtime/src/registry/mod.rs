@@ -10,9 +10,9 @@
 //! it, so two methods of one name in one module need a `name` each ([`check`] finds them).
 //!
 //! The registry also knows every [`Keyed`](crate::Keyed) family by its name (an annotated
-//! function's with `key = "arg"` from the start, one made in code from [`Keyed::new`](crate::Keyed::new)), so that
-//! overrides can configure a family's keys before they exist: a key made later, or evicted
-//! and made again, starts with the overrides in force.
+//! function's with `key = "arg"` from the start, one made in code from
+//! [`Keyed::new`](crate::Keyed::new)), so that overrides can configure a family's keys before
+//! they exist: a key made later, or evicted and made again, starts with the overrides in force.
 //!
 //! The registry holds each breaker in an [`Arc`] and hands out clones of it. A breaker stays
 //! registered until [`remove`] takes it out (a [`Keyed`](crate::Keyed) family removes the keys
