@@ -371,15 +371,12 @@ pub fn check() -> Result<(), RegistryError> {
 pub fn get_or_register(name: impl Into<Name>, config: Config) -> Arc<CircuitBreaker> {
     let name = name.into();
     let site = Location::caller();
-    if let Some(existing) = get(&name) {
-        note_asked(&name, &existing, config, site);
-        return existing;
-    }
+    // One write lock, not a read first: a name already held is compared with what is asked
+    // for, and a conflict recorded, under the same lock that found it.
     let mut registry = write();
     if let Some(entry) = registry.breakers.get(&name) {
         let existing = Arc::clone(&entry.breaker);
-        drop(registry);
-        note_asked(&name, &existing, config, site);
+        registry.note_asked(&name, config, site);
         return existing;
     }
     let entry = Entry::code(Arc::new(CircuitBreaker::new(name.clone(), config)), site);
@@ -389,31 +386,24 @@ pub fn get_or_register(name: impl Into<Name>, config: Config) -> Arc<CircuitBrea
     breaker
 }
 
-/// `config` was asked for under `name`, which `existing` holds: a conflict if the
-/// configuration its code declared is another.
-fn note_asked(
-    name: &str,
-    existing: &Arc<CircuitBreaker>,
-    config: Config,
-    site: &'static Location<'static>,
-) {
-    let mut registry = write();
-    let Some(entry) = registry.breakers.get(name) else {
-        return;
-    };
-    if !Arc::ptr_eq(&entry.breaker, existing) {
-        return;
-    }
-    let declared = entry
-        .declared
-        .declared_config(&entry.breaker, registry.originals.get(name));
-    if declared != config {
-        let conflict = Conflict::Taken {
-            name: name.to_owned(),
-            holder: (entry.declared.origin(), declared.set_keys()),
-            asked: (Origin::code(site), config.set_keys()),
+impl Registry {
+    /// `config` was asked for at `site` under `name`, which a breaker holds: a conflict if the
+    /// configuration its code declared is another.
+    fn note_asked(&mut self, name: &str, config: Config, site: &'static Location<'static>) {
+        let Some(entry) = self.breakers.get(name) else {
+            return;
         };
-        registry.record(conflict);
+        let declared = entry
+            .declared
+            .declared_config(&entry.breaker, self.originals.get(name));
+        if declared != config {
+            let conflict = Conflict::Taken {
+                name: name.to_owned(),
+                holder: (entry.declared.origin(), declared.set_keys()),
+                asked: (Origin::code(site), config.set_keys()),
+            };
+            self.record(conflict);
+        }
     }
 }
 
