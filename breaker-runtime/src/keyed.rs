@@ -12,6 +12,7 @@ use std::{
 use crate::{
     CircuitBreaker, Config, Failure, Name, State,
     clock::Clock,
+    limits::{self, Limit},
     registry::{self, Family},
 };
 
@@ -127,8 +128,8 @@ where
         Keyed {
             family,
             config,
-            max_keys: 10_000, // limits::MAX_KEYS's default
-            max_key_len: 256, // limits::MAX_KEY_LEN's default
+            max_keys: within(limits::MAX_KEYS, limits::default_of(limits::MAX_KEYS)),
+            max_key_len: within(limits::MAX_KEY_LEN, limits::default_of(limits::MAX_KEY_LEN)),
             breakers: papaya::HashMap::with_hasher(Hasher::default()),
             overflow: OnceLock::new(),
             changes: Mutex::new(0),
@@ -140,9 +141,10 @@ where
     /// [`limits::MAX_KEYS`](crate::limits::MAX_KEYS)' range (1 to 1,000,000): 0 is 1.
     #[must_use]
     pub fn max_keys(mut self, max_keys: usize) -> Self {
-        let (min, max) = (crate::limits::MAX_KEYS.min, crate::limits::MAX_KEYS.max);
-        let max_keys = u64::try_from(max_keys).unwrap_or(max).clamp(min, max);
-        self.max_keys = usize::try_from(max_keys).unwrap_or(usize::MAX);
+        self.max_keys = within(
+            limits::MAX_KEYS,
+            u64::try_from(max_keys).unwrap_or(u64::MAX),
+        );
         self
     }
 
@@ -165,12 +167,10 @@ where
     /// ```
     #[must_use]
     pub fn max_key_len(mut self, max_key_len: usize) -> Self {
-        let (min, max) = (
-            crate::limits::MAX_KEY_LEN.min,
-            crate::limits::MAX_KEY_LEN.max,
+        self.max_key_len = within(
+            limits::MAX_KEY_LEN,
+            u64::try_from(max_key_len).unwrap_or(u64::MAX),
         );
-        let max_key_len = u64::try_from(max_key_len).unwrap_or(max).clamp(min, max);
-        self.max_key_len = usize::try_from(max_key_len).unwrap_or(usize::MAX);
         self
     }
 
@@ -489,6 +489,12 @@ where
     {
         self.keyed.breaker_in(key, &self.guard)
     }
+}
+
+/// `value` taken into `limit`'s range (a family's bound, `max_keys` or `max_key_len`), as a
+/// size.
+fn within(limit: Limit, value: u64) -> usize {
+    usize::try_from(value.clamp(limit.min, limit.max)).unwrap_or(usize::MAX)
 }
 
 /// Whether `key`'s `Display` takes at most `max` bytes. It is written into a counter that
