@@ -38,30 +38,29 @@ use crate::registry;
 const PERIOD: Duration = Duration::from_millis(500);
 
 /// Every registered breaker, read at one moment: what the streams send and compare.
-pub(super) struct Frame {
+struct Frame {
     at: Instant,
-    pub(super) breakers: Vec<Entry>,
+    breakers: Vec<Entry>,
 }
 
 /// One breaker in a [`Frame`].
-pub(super) struct Entry {
+struct Entry {
     name: Arc<str>,
     /// Its figures but the ones that change with time alone (time in state, time since a fleet
     /// sync): equal fingerprints, nothing to send.
     fingerprint: u64,
     /// It, as the JSON routes show it.
-    pub(super) json: Box<str>,
+    json: Box<str>,
 }
 
 impl Frame {
     /// Every registered breaker, read now.
-    pub(super) fn build() -> Frame {
+    fn build() -> Frame {
         let breakers = registry::all()
             .iter()
             .map(|breaker| {
                 let mut view = View::of(breaker);
-                // Plain data of strings and integers: serializing it cannot fail.
-                let json = serde_json::to_string(&view).unwrap_or_default().into();
+                let json = view.json().into();
                 view.time_in_state_ms = 0;
                 if let Some(fleet) = &mut view.fleet {
                     fleet.since_sync = None;
