@@ -1,9 +1,10 @@
 //! Configuration that reaches every breaker: a `Keyed` family configured by its name, for keys
 //! made before the overrides, after them, and again after an eviction; a key's own entry before
-//! its first call, in a file and in the environment; a reload naming a key not seen yet;
-//! `defaults` under the keys code did not set, for breakers made in code, a tower layer's and
-//! the reqwest middleware's per-host breakers; and a breaker with `fleet = true` in a process
-//! that runs no fleet, which says so.
+//! its first call, in a file and in the environment; a reload naming a key not seen yet; a key
+//! to come checked under both sources' entries, as it will be made; `defaults` under the keys
+//! code did not set, for breakers made in code, a tower layer's and the reqwest middleware's
+//! per-host breakers; and a breaker with `fleet = true` in a process that runs no fleet, which
+//! says so.
 //!
 //! Overrides are process-wide layers, so the tests take turns (`SERIAL`).
 #![deny(warnings, clippy::pedantic)]
@@ -158,6 +159,80 @@ fn a_key_is_configured_before_its_first_call_and_a_reload_may_name_keys_not_seen
         25,
         "nothing half-applied"
     );
+    clear_overrides();
+}
+
+#[test]
+fn a_key_to_come_is_checked_under_every_source_as_it_will_be_made() {
+    let _turn = serial();
+    clear_overrides();
+    let mirrors: Keyed<String> = Keyed::new("configuration::mirrors", Config::default());
+    let sleep_of = |key: &str| {
+        let config = registry::get(&format!("configuration::mirrors/{key}"))
+            .unwrap_or_else(|| panic!("{key} is made"))
+            .config();
+        (config.sleep_window(), config.sleep_window_max())
+    };
+    // The environment's entry for a key is over the file's when the key is made: a file whose
+    // entry is valid only under its own value of a key the environment sets is refused, and
+    // one invalid only under its own value is accepted.
+    registry::apply(&env(&[
+        (
+            "BREAKER__CONFIGURATION__MIRRORS__A__SLEEP_WINDOW_MAX_MS",
+            "6000",
+        ),
+        (
+            "BREAKER__CONFIGURATION__MIRRORS__B__SLEEP_WINDOW_MS",
+            "1000",
+        ),
+        (
+            "BREAKER__CONFIGURATION__MIRRORS__B__SLEEP_WINDOW_MAX_MS",
+            "1000",
+        ),
+    ]))
+    .expect("each key valid under the environment's entries");
+    let error = registry::apply(&toml(
+        "[breakers.\"configuration::mirrors/a\"]\n\
+         sleep_window_ms = 8000\nsleep_window_max_ms = 9000\n",
+    ))
+    .expect_err("key a would run with the environment's 6 s under the file's 8 s")
+    .to_string();
+    assert!(
+        error.contains("configuration::mirrors/a")
+            && error.contains("sleep_window_max_ms (6000) must be at least sleep_window_ms (8000)"),
+        "{error}"
+    );
+    registry::apply(&toml(
+        "[breakers.\"configuration::mirrors/b\"]\nsleep_window_ms = 3000\n",
+    ))
+    .expect("key b runs with the environment's 1 s, within its 1 s longest");
+    // A file's defaults are checked against the environment's keys to come too.
+    let error = registry::apply(&toml("[defaults]\nsleep_window_ms = 7000\n"))
+        .expect_err("key a would run with the environment's 6 s under the defaults' 7 s")
+        .to_string();
+    assert!(
+        error.contains("BREAKER__CONFIGURATION_MIRRORS_A__")
+            && error.contains("sleep_window_max_ms (6000) must be at least sleep_window_ms (7000)"),
+        "{error}"
+    );
+    for key in ["a", "b"] {
+        mirrors.call(key, || Ok::<(), ()>(())).unwrap();
+    }
+    assert_eq!(
+        sleep_of("a"),
+        (Duration::from_secs(5), Some(Duration::from_secs(6)))
+    );
+    assert_eq!(
+        sleep_of("b"),
+        (Duration::from_secs(1), Some(Duration::from_secs(1)))
+    );
+    // Each made with the configuration checked, none refused it.
+    if let Err(error) = registry::check() {
+        assert!(
+            !error.to_string().contains("configuration::mirrors"),
+            "{error}"
+        );
+    }
     clear_overrides();
 }
 

@@ -4,7 +4,10 @@
 
 use std::fmt;
 
-use super::{Registry, layers::Layer};
+use super::{
+    Family, Registry,
+    layers::{Layer, Layers},
+};
 use crate::{
     Config, ConfigKey, KeyKind, Name, Overrides, OverridesError, PartialConfig, Source,
     config::overrides::written_form, name::variable_form,
@@ -59,10 +62,85 @@ impl fmt::Display for Change {
 enum Target {
     /// A registered breaker, or a family (all its keys), by name.
     Named(String),
-    /// A key of `family` that has no breaker yet, by name.
-    Key { name: String, family: Name },
-    /// A key of `family` that has no breaker yet, by its name's variable form.
-    KeyForm { form: String, family: Name },
+    /// A key of a known family that has no breaker yet, by name.
+    Key(String),
+    /// A key of a known family that has no breaker yet, by its name's variable form.
+    KeyForm(String),
+}
+
+/// Every key to come that `layers` have an entry for, from either source: the name its
+/// configuration is looked up by (an environment's entry by its variable form, which the
+/// environment's layer finds it under), its family, and how an error names it. Each is
+/// checked as [`register_key`](super::register_key) will make it, under every layer: a key
+/// that both sources name is checked under its name, the environment's entry over the file's.
+fn to_come<'r>(registry: &'r Registry, layers: &Layers) -> Vec<(String, &'r Family, String)> {
+    let mut keys = Vec::new();
+    let mut named_forms = Vec::new();
+    for name in layers
+        .config
+        .named
+        .keys()
+        .chain(layers.environment.named.keys())
+    {
+        if registry.breakers.contains_key(name.as_str())
+            || registry.families.contains_key(name.as_str())
+        {
+            continue;
+        }
+        if let Some(family) = family_of_key(registry, name) {
+            named_forms.push(variable_form(name));
+            keys.push((name.clone(), family, name.clone()));
+        }
+    }
+    for form in layers
+        .config
+        .by_form
+        .keys()
+        .chain(layers.environment.by_form.keys())
+    {
+        if named_forms.contains(form) {
+            continue; // checked under the name above
+        }
+        if let Some(family) = family_of_form(registry, form) {
+            keys.push((form.clone(), family, shown_form(form)));
+        }
+    }
+    keys
+}
+
+/// The family a key to come named `name` (`<family>/<key>`) belongs to: the longest known
+/// family its name starts with.
+fn family_of_key<'r>(registry: &'r Registry, name: &str) -> Option<&'r Family> {
+    registry
+        .families
+        .iter()
+        .filter(|(family, _)| {
+            name.strip_prefix(family.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|key| !key.is_empty())
+        })
+        .max_by_key(|(family, _)| family.len())
+        .map(|(_, family)| &**family)
+}
+
+/// The family a key to come whose name's variable form is `form` belongs to: the longest known
+/// family whose variable form starts it.
+fn family_of_form<'r>(registry: &'r Registry, form: &str) -> Option<&'r Family> {
+    registry
+        .families
+        .iter()
+        .filter(|(family, _)| {
+            form.strip_prefix(&variable_form(family))
+                .and_then(|rest| rest.strip_prefix('_'))
+                .is_some_and(|key| !key.is_empty())
+        })
+        .max_by_key(|(family, _)| family.len())
+        .map(|(_, family)| &**family)
+}
+
+/// A key to come of the environment's, as its variables write it: `BREAKER__<FORM>__…`.
+fn shown_form(form: &str) -> String {
+    format!("{}{form}__…", crate::ENV_PREFIX)
 }
 
 /// `registry::apply`, under the registry's lock.
@@ -77,24 +155,20 @@ pub(super) fn apply(
         ..Layer::default()
     };
     let mut waiting = Vec::new();
-    // Each key to come, with its family, to be checked below.
-    let mut to_come = Vec::new();
     for (name, entry) in &overrides.breakers {
         match resolve(registry, source, name)? {
             Target::Named(found) => {
                 check_ranges(Some(&found), entry)?;
                 layer.named.insert(found, *entry);
             }
-            Target::Key { name, family } => {
+            Target::Key(name) => {
                 check_ranges(Some(&name), entry)?;
-                to_come.push((name.clone(), family, *entry));
                 waiting.push(name.clone());
                 layer.named.insert(name, *entry);
             }
-            Target::KeyForm { form, family } => {
-                let shown = format!("{}{form}__…", crate::ENV_PREFIX);
+            Target::KeyForm(form) => {
+                let shown = shown_form(&form);
                 check_ranges(Some(&shown), entry)?;
-                to_come.push((shown.clone(), family, *entry));
                 waiting.push(shown);
                 layer.by_form.insert(form, *entry);
             }
@@ -133,15 +207,11 @@ pub(super) fn apply(
             .build()
             .map_err(invalid(&format!("{name}/…")))?;
     }
-    for (name, family, entry) in to_come {
-        let code = registry
-            .families
-            .get(&family)
-            .map_or_else(PartialConfig::new, |family| family.code_layer());
-        entry
-            .or(layers.partial(&name, Some(&family), code))
+    for (name, family, shown) in to_come(registry, &layers) {
+        layers
+            .partial(&name, Some(&family.name), family.code_layer())
             .build()
-            .map_err(invalid(&name))?;
+            .map_err(invalid(&shown))?;
     }
 
     let mut applied = Applied {
@@ -201,21 +271,9 @@ fn resolve(registry: &Registry, source: Source, name: &str) -> Result<Target, Ov
             if registry.breakers.contains_key(name) || registry.families.contains_key(name) {
                 return Ok(Target::Named(name.to_owned()));
             }
-            // `<family>/<key>` of a known family: the longest family that is a prefix.
-            let family = registry
-                .families
-                .keys()
-                .filter(|family| {
-                    name.strip_prefix(family.as_str())
-                        .and_then(|rest| rest.strip_prefix('/'))
-                        .is_some_and(|key| !key.is_empty())
-                })
-                .max_by_key(|family| family.len());
-            match family {
-                Some(family) => Ok(Target::Key {
-                    name: name.to_owned(),
-                    family: family.clone(),
-                }),
+            // `<family>/<key>` of a known family.
+            match family_of_key(registry, name) {
+                Some(_) => Ok(Target::Key(name.to_owned())),
                 None => Err(OverridesError::UnknownBreaker {
                     name: name.to_owned(),
                     suggestion: closest(name, names()).map(str::to_owned),
@@ -243,20 +301,8 @@ fn resolve(registry: &Registry, source: Source, name: &str) -> Result<Target, Ov
                     });
                 }
             }
-            let family = registry
-                .families
-                .keys()
-                .filter(|family| {
-                    form.strip_prefix(&variable_form(family))
-                        .and_then(|rest| rest.strip_prefix('_'))
-                        .is_some_and(|key| !key.is_empty())
-                })
-                .max_by_key(|family| family.len());
-            match family {
-                Some(family) => Ok(Target::KeyForm {
-                    form,
-                    family: family.clone(),
-                }),
+            match family_of_form(registry, &form) {
+                Some(_) => Ok(Target::KeyForm(form)),
                 None => Err(OverridesError::UnknownBreaker {
                     name: format!("{}{name}__…", crate::ENV_PREFIX),
                     suggestion: closest(&form, forms.iter().map(|(form, _)| form.as_str()))
