@@ -156,10 +156,16 @@ fn destructuring_first(plan: &Plan, block: &Group) -> TokenStream {
         })
         .collect();
     if destructure.is_empty() {
-        block.to_token_stream()
-    } else {
-        quote!({ #destructure #block })
+        return block.to_token_stream();
     }
+    // The statements join the user's block rather than wrap it: a block around it would leave
+    // the user's braces, spans and all, reported as unnecessary (`unused_braces`) around a
+    // one-line body.
+    let mut statements = destructure;
+    statements.extend(block.stream());
+    let mut joined = Group::new(Delimiter::Brace, statements);
+    joined.set_span(block.span());
+    joined.to_token_stream()
 }
 
 /// The signature, with each argument written as a pattern given the name the plan bound it to
