@@ -38,7 +38,7 @@ use crate::sync::{AtomicU64, Ordering};
 /// ```
 /// use fusebox::State;
 ///
-/// assert_eq!(State::HalfOpen.to_string(), "half-open");
+/// assert_eq!(State::HalfOpen.to_string(), "half_open");
 /// assert!(State::ForcedOpen.is_open());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -82,7 +82,8 @@ impl State {
         self.kind() as usize
     }
 
-    /// The state's name in snake case, as in JSON and in metric labels: `half_open`.
+    /// The state's name in snake case, as everywhere the crate writes it (`Display`, JSON,
+    /// metric labels, `tracing` events): `half_open`.
     ///
     /// ```
     /// use fusebox::State;
@@ -129,15 +130,11 @@ impl State {
     }
 }
 
+/// The state's one spelling, [`State::as_str`], the same as in JSON, metric labels and
+/// `tracing` events, so that a log line, a scrape and an API answer can be matched.
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            State::Closed => "closed",
-            State::Open => "open",
-            State::HalfOpen => "half-open",
-            State::ForcedOpen => "forced open",
-            State::ForcedClosed => "forced closed",
-        })
+        f.write_str(self.as_str())
     }
 }
 

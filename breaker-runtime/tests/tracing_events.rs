@@ -59,12 +59,12 @@ fn every_transition_is_an_event() {
         [
             (
                 Level::WARN,
-                "message=circuit breaker opened breaker=traced from=closed to=forced open"
+                "message=circuit breaker opened breaker=traced from=closed to=forced_open"
                     .to_owned()
             ),
             (
                 Level::INFO,
-                "message=circuit breaker changed state breaker=traced from=forced open to=closed"
+                "message=circuit breaker changed state breaker=traced from=forced_open to=closed"
                     .to_owned()
             ),
         ]
