@@ -341,6 +341,20 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     }
 }
 
+#[cfg(feature = "tower")]
+impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
+    /// Records the call as a classifier judged it (the tower layer's and the reqwest
+    /// middleware's).
+    pub(crate) fn judged(self, verdict: crate::classify::Verdict) {
+        use crate::classify::Verdict;
+        match verdict {
+            Verdict::Success => self.finish(Outcome::Success),
+            Verdict::Failure => self.finish(Outcome::Failure),
+            Verdict::Ignored => self.ignore(),
+        }
+    }
+}
+
 impl<B: Deref<Target = CircuitBreaker>> Drop for Permit<B> {
     #[inline]
     fn drop(&mut self) {

@@ -5,11 +5,14 @@
 //! # async fn serve() -> std::io::Result<()> {
 //! let app = axum::Router::new()
 //!     // … the application's routes …
-//!     .nest("/breakers-dashboard", fusebox::http::router());
+//!     .nest_service("/breakers-dashboard", fusebox::http::router());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! axum::serve(listener, app).await
 //! # }
 //! ```
+//!
+//! Mount it with `nest_service`, which serves the dashboard with or without a trailing slash
+//! (`/breakers-dashboard` and `/breakers-dashboard/`); axum's `nest` answers 404 to the second.
 //!
 //! # Routes
 //!
@@ -138,7 +141,8 @@ use crate::{CircuitBreaker, Config, Counters, State, registry};
 /// The read-only router: the dashboard, the JSON routes and the stream. See the
 /// [module](self) for the routes.
 ///
-/// It has no state of its own, so it nests or merges into a router of any state type.
+/// It has no state of its own, so it nests or merges into a router of any state type
+/// (`nest_service` takes it as `Router<()>`).
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Routes::new().router()
 }
@@ -151,7 +155,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
 /// ```
 /// # async fn serve() -> std::io::Result<()> {
 /// // Operators only: a listener on the private interface.
-/// let admin = axum::Router::new().nest("/ops", fusebox::http::admin_router());
+/// let admin = axum::Router::new().nest_service("/ops", fusebox::http::admin_router());
 /// let listener = tokio::net::TcpListener::bind("10.0.0.5:9000").await?;
 /// axum::serve(listener, admin).await
 /// # }

@@ -51,6 +51,8 @@ mod backoff;
 mod breaker;
 mod call;
 mod cells;
+#[cfg(feature = "tower")]
+mod classify;
 mod clock;
 mod config;
 mod counters;

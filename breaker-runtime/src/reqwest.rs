@@ -33,8 +33,8 @@ use reqwest_middleware::{Error, Middleware, Next, Result};
 
 use crate::{
     BreakerError, CircuitBreaker, Config, Keyed,
+    classify::{HttpClassifier, Verdict},
     name::Name,
-    tower::{HttpClassifier, Verdict},
 };
 
 /// The longest `host:port` a URL can name: a DNS name of 253 bytes, a colon, a port of 5

@@ -1,4 +1,6 @@
-//! What a response counts as: a success, a failure, or neither.
+//! Classification: what a response, or an error, counts as to its breaker (a success, a
+//! failure, or neither). The tower layer and the reqwest middleware judge their calls with it;
+//! the types are public as `fusebox::tower::{Classify, Verdict, …}`.
 
 /// What a call through the layer counts as.
 ///
