@@ -121,7 +121,7 @@
 //!
 //! # Many breakers
 //!
-//! A breaker takes about 360 bytes when idle and does not grow with the number of threads that
+//! A breaker takes about 310 bytes when idle and does not grow with the number of threads that
 //! call it one after another; dropping it frees everything it holds, its name included.
 //! [`Keyed`] is a family of breakers, one per key (a host, a tenant), made at each key's first
 //! call, bounded in number, whose idle keys are evicted; [`registry::remove`] unlists a breaker.

@@ -133,10 +133,10 @@ impl CircuitBreaker {
         let max_concurrent = self.config.max_concurrent();
         let permit = Permit::new(self, ticket, max_concurrent.is_some());
         if let Some(limit) = max_concurrent
-            && !self.bulkhead.enter(limit)
+            && !self.extras.made().bulkhead.enter(limit)
         {
             drop(permit); // gives back the slot, and the trial permit if it took one
-            self.tallies.busy();
+            self.extras.made().tallies.busy();
             self.window.record_rejection(self.clock.now_ms());
             return Err(Refusal::BUSY);
         }
@@ -319,7 +319,7 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     /// ignore it). A half-open trial gives its permit back, as a cancelled call does.
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn ignore(self) {
-        self.breaker.tallies.ignored();
+        self.breaker.extras.made().tallies.ignored();
     }
 
     /// Records a timeout and says so.
@@ -363,8 +363,10 @@ impl<B: Deref<Target = CircuitBreaker>> Drop for Permit<B> {
             // permit goes back to its half-open period.
             self.breaker.state.give_back_trial(self.ticket.generation());
         }
-        if self.has(HOLDS_SLOT) {
-            self.breaker.bulkhead.leave();
+        if self.has(HOLDS_SLOT)
+            && let Some(extras) = self.breaker.extras.get()
+        {
+            extras.bulkhead.leave();
         }
     }
 }

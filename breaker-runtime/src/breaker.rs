@@ -6,11 +6,10 @@ use std::{fmt, future::Future, sync::atomic::Ordering, time::Duration};
 
 use crate::{
     CallAsync, Config, Failure, Metrics, Name, State, Transition,
-    admission::Bulkhead,
     clock::Clock,
     config::LiveConfig,
-    counters::{Counters, LazyTallies},
-    listener::Listeners,
+    counters::Counters,
+    extras::Extras,
     outcome::{Outcome, Streaks},
     state::StateWord,
     window::Window,
@@ -98,21 +97,17 @@ pub struct CircuitBreaker {
     pub(crate) config: LiveConfig,
     pub(crate) window: Window,
     pub(crate) streaks: Streaks,
-    pub(crate) bulkhead: Bulkhead,
     pub(crate) name: Name,
-    pub(crate) listeners: Listeners,
-    pub(crate) tallies: LazyTallies,
     pub(crate) clock: Clock,
-    /// Its tie to the fleet, once it joins one (fleet mode).
-    #[cfg(feature = "redis")]
-    pub(crate) fleet: once_cell::race::OnceBox<crate::fleet::Link>,
+    /// Listeners, rare counts, the bulkhead and the fleet tie: made at the first one needed.
+    pub(crate) extras: Extras,
 }
 
 impl CircuitBreaker {
     /// A closed breaker named `name` (a `&'static str`, or a `String` or `Arc<str>` that the
     /// breaker keeps and frees with itself: see [`Name`]).
     ///
-    /// An idle breaker with the default 10-bucket window takes about 360 bytes, its own size
+    /// An idle breaker with the default 10-bucket window takes about 310 bytes, its own size
     /// included (`cargo bench -p benchmarks --bench memory`), and does not grow with the number
     /// of threads that call it one after another; threads that call it at once give it
     /// contention cells (see [`Keyed`](crate::Keyed) for many breakers).
@@ -143,13 +138,9 @@ impl CircuitBreaker {
             window: Window::new(config.window_ms(), config.window_buckets()),
             config: LiveConfig::new(config),
             streaks: Streaks::new(&config),
-            bulkhead: Bulkhead::default(),
             name: name.into(),
-            listeners: Listeners::new(),
-            tallies: LazyTallies::new(),
             clock,
-            #[cfg(feature = "redis")]
-            fleet: once_cell::race::OnceBox::new(),
+            extras: Extras::new(),
         }
     }
 
@@ -256,7 +247,10 @@ impl CircuitBreaker {
             self.state(),
             &totals,
             Duration::from_millis(now.saturating_sub(since)),
-            Counters::new(&self.window.since_creation(), self.tallies.get()),
+            Counters::new(
+                &self.window.since_creation(),
+                self.extras.get().and_then(|extras| extras.tallies.get()),
+            ),
         );
         metrics.fleet = self.fleet_view(now, metrics.counters.calls);
         metrics
@@ -267,7 +261,7 @@ impl CircuitBreaker {
     /// (without it, the breaker decides alone: a key that silently did nothing would lie).
     pub(crate) fn fleet_view(&self, now: u64, calls: u64) -> Option<crate::FleetView> {
         #[cfg(feature = "redis")]
-        if let Some(link) = self.fleet.get() {
+        if let Some(link) = self.extras.fleet() {
             return Some(link.view(now, calls));
         }
         let _ = (now, calls);
@@ -297,13 +291,13 @@ impl CircuitBreaker {
     /// assert_eq!((price, breaker.metrics().counters.fallbacks), (10, 1));
     /// ```
     pub fn fallback_served(&self) {
-        self.tallies.fallback();
+        self.extras.made().tallies.fallback();
     }
 
     /// Calls `listener` on every state change of this breaker. Listeners stay for the breaker's
     /// life; see [`Transition`] for when they run.
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
-        self.listeners.add(Box::new(listener));
+        self.extras.made().listeners.add(Box::new(listener));
     }
 
     /// Runs `operation` through the breaker; every `Err` counts as a failure.

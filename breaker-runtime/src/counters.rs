@@ -206,10 +206,6 @@ impl Tallies {
 pub(crate) struct LazyTallies(OnceBox<Tallies>);
 
 impl LazyTallies {
-    pub(crate) const fn new() -> Self {
-        LazyTallies(OnceBox::new())
-    }
-
     pub(crate) fn get(&self) -> Option<&Tallies> {
         self.0.get()
     }
@@ -303,7 +299,7 @@ mod tests {
     fn an_idle_breaker_allocates_no_tallies() {
         let breaker = CircuitBreaker::new("idle", Config::default());
         let _ = breaker.call(|| Ok::<_, ()>(()));
-        assert!(breaker.tallies.get().is_none());
+        assert!(breaker.extras.get().is_none());
         assert_eq!(breaker.metrics().counters.transitions.total(), 0);
     }
 }

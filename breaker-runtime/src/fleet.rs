@@ -311,7 +311,7 @@ pub fn start(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
     let look = fleet.shared.runtime.spawn(async move {
         loop {
             for breaker in registry::all() {
-                if breaker.config.fleet() && breaker.fleet.get().is_none() {
+                if breaker.config.fleet() && breaker.extras.fleet().is_none() {
                     // Joined by another fleet meanwhile, or stopped: nothing to do.
                     let _ = Fleet::join_with(&shared, breaker, true);
                 }
@@ -405,7 +405,13 @@ impl Fleet {
         let Some(tasks) = tasks.as_mut() else {
             return Err(FleetError::Stopped);
         };
-        if breaker.fleet.set(Box::new(Link::default())).is_err() {
+        if breaker
+            .extras
+            .made()
+            .fleet
+            .set(Box::new(Link::default()))
+            .is_err()
+        {
             return Err(FleetError::AlreadyJoined(breaker.name().to_owned()));
         }
         let member = member::Member::new(

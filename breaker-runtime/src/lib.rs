@@ -57,6 +57,7 @@ mod clock;
 mod config;
 mod counters;
 mod error;
+mod extras;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod fleet;

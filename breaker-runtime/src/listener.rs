@@ -87,7 +87,8 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn report_transition(&self, Transitioned { from, to }: Transitioned) {
-        self.tallies.transition(from, to);
+        let extras = self.extras.made();
+        extras.tallies.transition(from, to);
         let transition = Transition {
             name: self.name.clone(),
             from,
@@ -101,7 +102,7 @@ impl CircuitBreaker {
                 tracing::info!(breaker = %transition.name, %from, %to, "circuit breaker changed state");
             }
         }
-        self.listeners.notify(&transition);
+        extras.listeners.notify(&transition);
         EVERY_BREAKER.notify(&transition);
     }
 }

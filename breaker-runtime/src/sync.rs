@@ -31,7 +31,7 @@ pub(crate) fn counted_before_reading() {
 /// Adds one to `counter` with one compare-and-swap; `false` if another thread changed it
 /// between the load and the swap (the counter is contended), and then nothing was added.
 ///
-/// Counters are 32 bits, to keep a bucket at 12 bytes, and stop at `u32::MAX` rather than
+/// Counters are 32 bits, to keep a bucket at 8 bytes, and stop at `u32::MAX` rather than
 /// wrap: a bucket is at least 10 ms, and it would take four billion calls in one bucket of one
 /// breaker to reach the cap.
 #[inline]

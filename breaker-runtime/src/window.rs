@@ -7,9 +7,11 @@
 //! per bucket period; other writers wait for it rather than count into a bucket that is being
 //! emptied.
 //!
-//! Every count is a 32-bit atomic counter. Successes and rejections, the counts of nearly every
-//! call, go into the shared bucket with one `fetch_add` while threads call the breaker one at a
-//! time; once two threads are seen adding to a counter at once, the window gets
+//! Every count is a 32-bit atomic counter. A bucket holds successes and failures; rejections,
+//! timeouts and slow calls, which many breakers never have, are counted beside the buckets in
+//! arrays made at their first count. Successes and rejections, the counts of nearly every
+//! call, go into their shared counter with one `fetch_add` while threads call the breaker one
+//! at a time; once two threads are seen adding to a counter at once, the window gets
 //! [contention cells](crate::cells) and counts them there from then on. Failures and
 //! timeouts, rare, always go into the shared buckets. Emptying a bucket empties its counts in
 //! the cells too, and a reading adds them up.
@@ -78,49 +80,89 @@ impl Totals {
     }
 }
 
-/// One bucket's counts: 12 bytes. Timeouts, which only a breaker with a timeout has, are
-/// counted beside the buckets.
+/// One bucket's counts: 8 bytes, the counts every breaker has. Rejections, which only a
+/// breaker that has opened has, and timeouts and slow calls, which only a breaker with a
+/// timeout or `slow_call_ms` has, are counted beside the buckets.
 #[derive(Debug, Default)]
 struct Bucket {
-    hot: HotCounts,
+    successes: AtomicU32,
     /// Includes the timeouts.
     failures: AtomicU32,
 }
 
 impl Bucket {
     fn take(&self, totals: &mut Totals) {
-        totals.take_hot(&self.hot);
+        totals.successes += u64::from(self.successes.swap(0, Ordering::Relaxed));
         totals.failures += u64::from(self.failures.swap(0, Ordering::Relaxed));
     }
 }
 
-/// A count per bucket that only some breakers keep (timeouts, slow calls), beside the buckets
-/// rather than in them: allocated at the first count, so that a breaker that never has one
-/// does not pay for it in every bucket.
-#[derive(Default)]
-struct BesideBuckets {
-    counts: OnceBox<Box<[AtomicU32]>>,
+/// Counts per bucket that only some breakers keep, `KINDS` of them, beside the buckets rather
+/// than in them: allocated at the first count, so that a breaker that never has one does not
+/// pay for it in every bucket (a tenth of an idle breaker's bytes, for rejections alone).
+///
+/// loom cannot see through `OnceBox` (see [`LazyCells`]), so under loom they are made with the
+/// window.
+struct BesideBuckets<const KINDS: usize> {
+    #[cfg(not(loom))]
+    counts: OnceBox<Box<[[AtomicU32; KINDS]]>>,
+    #[cfg(loom)]
+    counts: Box<[[AtomicU32; KINDS]]>,
 }
 
-impl BesideBuckets {
-    /// The counter of bucket `slot` of `buckets`, made with the others at the first count.
-    fn at(&self, slot: usize, buckets: usize) -> &AtomicU32 {
-        &self
-            .counts
-            .get_or_init(|| Box::new((0..buckets).map(|_| AtomicU32::new(0)).collect()))[slot]
+/// The kinds of [`Window::rare`]: a timeout is also a failure and a slow call a success or a
+/// failure, so they are counted twice, which is what keeps them off most breakers' buckets.
+const TIMEOUTS: usize = 0;
+const SLOW: usize = 1;
+
+impl<const KINDS: usize> BesideBuckets<KINDS> {
+    #[cfg_attr(not(loom), allow(unused_variables))]
+    fn new(buckets: usize) -> Self {
+        BesideBuckets {
+            #[cfg(not(loom))]
+            counts: OnceBox::new(),
+            #[cfg(loom)]
+            counts: Self::made(buckets),
+        }
     }
 
-    /// What bucket `slot` holds.
-    fn count(&self, slot: usize) -> u64 {
-        self.counts
-            .get()
-            .map_or(0, |counts| u64::from(counts[slot].load(COUNTED)))
+    fn made(buckets: usize) -> Box<[[AtomicU32; KINDS]]> {
+        (0..buckets)
+            .map(|_| std::array::from_fn(|_| AtomicU32::new(0)))
+            .collect()
     }
 
-    /// Empties bucket `slot`, returning what it held.
-    fn take(&self, slot: usize) -> u64 {
-        self.counts.get().map_or(0, |counts| {
-            u64::from(counts[slot].swap(0, Ordering::Relaxed))
+    /// The counter of `kind` in bucket `slot` of `buckets`, made with the others at the first
+    /// count.
+    fn at(&self, slot: usize, kind: usize, buckets: usize) -> &AtomicU32 {
+        #[cfg(not(loom))]
+        let counts = self.counts.get_or_init(|| Box::new(Self::made(buckets)));
+        #[cfg(loom)]
+        let counts = {
+            let _ = buckets;
+            &self.counts
+        };
+        &counts[slot][kind]
+    }
+
+    /// The counts, if one was ever made.
+    fn get(&self) -> Option<&[[AtomicU32; KINDS]]> {
+        #[cfg(not(loom))]
+        return self.counts.get().map(|counts| &**counts);
+        #[cfg(loom)]
+        return Some(&self.counts);
+    }
+
+    /// What bucket `slot` holds of `kind`.
+    fn count(&self, slot: usize, kind: usize) -> u64 {
+        self.get()
+            .map_or(0, |counts| u64::from(counts[slot][kind].load(COUNTED)))
+    }
+
+    /// Empties `kind` in bucket `slot`, returning what it held.
+    fn take(&self, slot: usize, kind: usize) -> u64 {
+        self.get().map_or(0, |counts| {
+            u64::from(counts[slot][kind].swap(0, Ordering::Relaxed))
         })
     }
 }
@@ -158,10 +200,11 @@ impl Head {
 pub(crate) struct Window {
     head: AtomicU64,
     buckets: Box<[Bucket]>,
-    /// Timeouts per bucket: only a breaker with a timeout has any.
-    timeouts: BesideBuckets,
-    /// Slow calls per bucket: only a breaker with `slow_call_ms` has any.
-    slow: BesideBuckets,
+    /// Rejections per bucket: only a breaker that has opened has any.
+    rejections: BesideBuckets<1>,
+    /// Timeouts and slow calls per bucket: only a breaker with a timeout or `slow_call_ms` has
+    /// any.
+    rare: BesideBuckets<2>,
     /// Allocated at the first collision of two threads on a counter of this window.
     cells: LazyCells,
     /// `bucket_ms << 32 | count`: the window is `count` buckets of `bucket_ms` (the
@@ -331,8 +374,8 @@ impl Window {
         Window {
             head: AtomicU64::new(Head::new(0, 0).0),
             buckets: (0..capacity).map(|_| Bucket::default()).collect(),
-            timeouts: BesideBuckets::default(),
-            slow: BesideBuckets::default(),
+            rejections: BesideBuckets::new(capacity),
+            rare: BesideBuckets::new(capacity),
             cells: LazyCells::new(capacity),
             shape: AtomicU64::new(shape.packed()),
             folded: LazyFolded::new(),
@@ -422,14 +465,15 @@ impl Window {
     fn add_bucket(&self, slot: usize, totals: &mut Totals) {
         self.add_hot_of(slot, totals);
         totals.failures += u64::from(self.buckets[slot].failures.load(COUNTED));
-        totals.timeouts += self.timeouts.count(slot);
-        totals.slow += self.slow.count(slot);
+        totals.timeouts += self.rare.count(slot, TIMEOUTS);
+        totals.slow += self.rare.count(slot, SLOW);
     }
 
     /// Adds bucket `slot`'s hot counts (successes, rejections), in the shared bucket and in
     /// the cells, to `totals`.
     fn add_hot_of(&self, slot: usize, totals: &mut Totals) {
-        totals.add_hot(&self.buckets[slot].hot);
+        totals.successes += u64::from(self.buckets[slot].successes.load(COUNTED));
+        totals.rejections += self.rejections.count(slot, 0);
         for counts in self.cells_of(slot) {
             totals.add_hot(counts);
         }
@@ -464,16 +508,26 @@ impl Window {
         held.failures.fetch_add(totals.failures, COUNTED);
         held.slow.fetch_add(totals.slow, COUNTED);
         let left = Totals {
-            successes: add(&bucket.hot.successes, totals.successes),
-            rejections: add(&bucket.hot.rejections, totals.rejections),
+            successes: add(&bucket.successes, totals.successes),
+            rejections: if totals.rejections > 0 {
+                add(
+                    self.rejections.at(slot, 0, self.buckets.len()),
+                    totals.rejections,
+                )
+            } else {
+                0
+            },
             failures: add(&bucket.failures, totals.failures),
             timeouts: if totals.timeouts > 0 {
-                add(self.timeouts.at(slot, self.buckets.len()), totals.timeouts)
+                add(
+                    self.rare.at(slot, TIMEOUTS, self.buckets.len()),
+                    totals.timeouts,
+                )
             } else {
                 0
             },
             slow: if totals.slow > 0 {
-                add(self.slow.at(slot, self.buckets.len()), totals.slow)
+                add(self.rare.at(slot, SLOW, self.buckets.len()), totals.slow)
             } else {
                 0
             },
@@ -488,10 +542,14 @@ impl Window {
     pub(crate) fn record(&self, now_ms: u64, outcome: Outcome) -> u64 {
         let head = self.current(now_ms);
         match outcome {
-            Outcome::Success => self.count_hot(head, |counts| &counts.successes),
+            Outcome::Success => self.count_hot(
+                head,
+                |slot| &self.buckets[slot].successes,
+                |counts| &counts.successes,
+            ),
             Outcome::Failure => self.count_failure(head.slot()),
             Outcome::Timeout => {
-                let _ = add_one(self.timeouts.at(head.slot(), self.buckets.len()));
+                let _ = add_one(self.rare.at(head.slot(), TIMEOUTS, self.buckets.len()));
                 self.count_failure(head.slot());
             }
         }
@@ -506,11 +564,11 @@ impl Window {
         self.count_slow(head.slot());
         match outcome {
             Outcome::Success => {
-                let _ = add_one(&self.buckets[head.slot()].hot.successes);
+                let _ = add_one(&self.buckets[head.slot()].successes);
             }
             Outcome::Failure => self.count_failure(head.slot()),
             Outcome::Timeout => {
-                let _ = add_one(self.timeouts.at(head.slot(), self.buckets.len()));
+                let _ = add_one(self.rare.at(head.slot(), TIMEOUTS, self.buckets.len()));
                 self.count_failure(head.slot());
             }
         }
@@ -524,18 +582,28 @@ impl Window {
     #[inline(always)]
     pub(crate) fn record_rejection(&self, now_ms: u64) {
         let head = self.current(now_ms);
-        self.count_hot(head, |counts| &counts.rejections);
+        let buckets = self.buckets.len();
+        self.count_hot(
+            head,
+            |slot| self.rejections.at(slot, 0, buckets),
+            |counts| &counts.rejections,
+        );
     }
 
-    /// Adds one to a success or rejection counter of `head`'s bucket: the shared one, unless
-    /// threads have collided on this window, then this thread's cell's.
+    /// Adds one to a success or rejection counter of `head`'s bucket: the shared one (`shared`
+    /// of the slot), unless threads have collided on this window, then this thread's cell's.
     // Always inlined, as `record_rejection` is: out of line it adds a call to every rejection.
     #[allow(clippy::inline_always)]
     #[inline(always)]
-    fn count_hot(&self, head: Head, pick: impl Fn(&HotCounts) -> &AtomicU32) {
+    fn count_hot<'w>(
+        &'w self,
+        head: Head,
+        shared: impl FnOnce(usize) -> &'w AtomicU32,
+        pick: impl Fn(&HotCounts) -> &AtomicU32,
+    ) {
         match self.cells.get() {
             None => {
-                if add_one_watching(pick(&self.buckets[head.slot()].hot)) {
+                if add_one_watching(shared(head.slot())) {
                     self.contended(); // the next counts go to the cells
                 }
             }
@@ -645,8 +713,9 @@ impl Window {
     fn take(&self, slot: usize, totals: &mut Totals) {
         let mut taken = Totals::default();
         self.buckets[slot].take(&mut taken);
-        taken.timeouts += self.timeouts.take(slot);
-        taken.slow += self.slow.take(slot);
+        taken.rejections += self.rejections.take(slot, 0);
+        taken.timeouts += self.rare.take(slot, TIMEOUTS);
+        taken.slow += self.rare.take(slot, SLOW);
         for counts in self.cells_of(slot) {
             taken.take_hot(counts);
         }
@@ -689,7 +758,7 @@ impl Window {
     fn count_slow(&self, slot: usize) {
         let held = &self.folded.get_or_make().held;
         held.slow.fetch_add(1, COUNTED);
-        if !add_one(self.slow.at(slot, self.buckets.len())) {
+        if !add_one(self.rare.at(slot, SLOW, self.buckets.len())) {
             held.slow.fetch_sub(1, COUNTED);
         }
     }
@@ -897,7 +966,7 @@ pub(crate) mod tests {
         w.record(10_100, Outcome::Success); // the head moves on
         // A thread that found the head at 10_000 counts its success only now, in the bucket
         // the head left: the walk sees it, the bounds do not, and stay below.
-        let _ = add_one(&w.buckets[0].hot.successes);
+        let _ = add_one(&w.buckets[0].successes);
         let bounds = w.bounds().expect("no rotation under way");
         assert_eq!(bounds.successes_at_least, 2);
         assert_eq!(w.totals(10_100).successes, 3);
@@ -1122,10 +1191,7 @@ pub(crate) mod tests {
     #[test]
     fn counters_stop_at_their_cap() {
         let w = window();
-        w.buckets[0]
-            .hot
-            .successes
-            .store(u32::MAX, Ordering::Relaxed);
+        w.buckets[0].successes.store(u32::MAX, Ordering::Relaxed);
         w.buckets[0].failures.store(u32::MAX, Ordering::Relaxed);
         w.record(0, Outcome::Success);
         w.record(0, Outcome::Failure);

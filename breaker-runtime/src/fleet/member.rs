@@ -215,7 +215,7 @@ impl Member {
         let bucket_ms = self.breaker.window.shape().bucket_ms;
         self.ledger
             .capture(now, counts.calls(), counts.failures, bucket_ms);
-        if let Some(link) = self.breaker.fleet.get() {
+        if let Some(link) = self.breaker.extras.fleet() {
             link.captured(counts.calls(), self.ledger.pending());
         }
     }
@@ -255,7 +255,10 @@ impl Member {
             invocation.invoke_async::<Value>(connection),
         )
         .await;
-        let link = breaker.fleet.get().expect("a member's breaker has joined");
+        let link = breaker
+            .extras
+            .fleet()
+            .expect("a member's breaker has joined");
         link.stale_after_ms
             .store(self.hold_ms(), std::sync::atomic::Ordering::Relaxed);
         let reply = match answer {
@@ -367,7 +370,10 @@ impl Member {
     /// succeeded, so the view turns stale while the store keeps losing the data.
     fn store_lost(&mut self, reply: &Reply, now: u64) {
         let breaker = Arc::clone(&self.breaker);
-        let link = breaker.fleet.get().expect("a member's breaker has joined");
+        let link = breaker
+            .extras
+            .fleet()
+            .expect("a member's breaker has joined");
         let known = self.epoch.replace(reply.epoch.clone());
         let window: Vec<Delta> = breaker
             .window

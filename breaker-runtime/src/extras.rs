@@ -1,0 +1,50 @@
+//! A breaker's extras: the parts most breakers never use, behind one pointer, made when the
+//! first of them is needed.
+//!
+//! A breaker that only ever runs calls and stays closed needs its state, configuration,
+//! window and name. Listeners, the tallies of rare events (transitions, fallbacks, busy and
+//! ignored calls), a bulkhead's count of calls in flight and a tie to a fleet are each made at
+//! their first use, and live here rather than each in a pointer of its own: an idle breaker
+//! pays one word for all of them (a tenth of its bytes, where one per host is the norm), and a
+//! breaker that uses one pays a second load to reach it, off the closed path.
+
+use once_cell::race::OnceBox;
+
+use crate::{admission::Bulkhead, counters::LazyTallies, listener::Listeners};
+
+/// The extras, made with the first one needed.
+#[derive(Default)]
+pub(crate) struct Extras(OnceBox<Parts>);
+
+/// What the extras hold, each still made at its own first use.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub(crate) bulkhead: Bulkhead,
+    pub(crate) listeners: Listeners,
+    pub(crate) tallies: LazyTallies,
+    /// The breaker's tie to the fleet, once it joins one (fleet mode).
+    #[cfg(feature = "redis")]
+    pub(crate) fleet: OnceBox<crate::fleet::Link>,
+}
+
+impl Extras {
+    pub(crate) const fn new() -> Self {
+        Extras(OnceBox::new())
+    }
+
+    /// The extras, made now if they were not: to add to one of them.
+    pub(crate) fn made(&self) -> &Parts {
+        self.0.get_or_init(Box::default)
+    }
+
+    /// The extras, if one of them was ever needed: to read them.
+    pub(crate) fn get(&self) -> Option<&Parts> {
+        self.0.get()
+    }
+
+    /// The breaker's tie to the fleet, if it joined one.
+    #[cfg(feature = "redis")]
+    pub(crate) fn fleet(&self) -> Option<&crate::fleet::Link> {
+        self.get()?.fleet.get()
+    }
+}
