@@ -30,7 +30,7 @@ use fusebox::{BreakerError, CircuitBreaker, Config, Keyed, State, circuit_breake
 
 mod fleet_mode;
 mod harness;
-#[path = "../tests/redis_server/mod.rs"]
+#[path = "../tests/integration/tests/redis_server/mod.rs"]
 mod redis_server;
 
 use harness::{CALLS, SAMPLES, interleaved, median, on_tokio, one_thread, ratio, two_threads};

@@ -20,7 +20,7 @@ use std::{
 use fusebox::{Config, registry};
 
 mod harness;
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/integration/tests/support/mod.rs"]
 mod support;
 
 const BREAKERS: usize = 10_000;

@@ -4,6 +4,9 @@
 //! Overrides are process-wide layers, so the tests that apply them take turns (`SERIAL`).
 #![deny(warnings, clippy::pedantic)]
 
+// The helpers live beside the HTTP tests' in `tests/integration`, whose configuration tests use
+// both.
+#[path = "integration/tests/support/mod.rs"]
 mod support;
 
 use std::{

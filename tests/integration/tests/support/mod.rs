@@ -1,4 +1,6 @@
-//! What the HTTP tests share: a router served on loopback, and plain HTTP/1.1 requests to it.
+//! What the HTTP tests share: a router served on loopback, and plain HTTP/1.1 requests to it;
+//! and what the overrides tests share (the facade's `tests/overrides.rs` takes this file by its
+//! path): overrides that must be well formed, and a way back to none.
 
 // Each test binary uses the helpers it needs.
 #![allow(dead_code)]

@@ -2,9 +2,9 @@
 //! `GET /metrics`, and each scrape first calls `fusebox::metrics::publish()`, so what Prometheus
 //! reads is the breakers' figures at that moment (the calls themselves push nothing).
 //!
-//! Run it with `cargo run --example prometheus`: it prints the address on a line that starts
-//! with `metrics:`, makes calls for a few seconds (a quote service that goes down and comes
-//! back), and prints the scrape it ends with. `-- --watch` keeps it serving.
+//! Run it with `cargo run -p integration-tests --example prometheus`: it prints the address on
+//! a line that starts with `metrics:`, makes calls for a few seconds (a quote service that goes
+//! down and comes back), and prints the scrape it ends with. `-- --watch` keeps it serving.
 //!
 //! With another exporter, or with the exporter's own listener, call
 //! `fusebox::metrics::spawn_publisher(period)` once instead.

@@ -3,7 +3,7 @@
 //! for a process of its own: its own fleet client, its own breaker of the same name.
 //!
 //! ```text
-//! cargo run --example fleet
+//! cargo run -p integration-tests --example fleet
 //! ```
 //!
 //! Starts a `redis-server` of its own (on a unix socket in a temporary directory, without

@@ -1,7 +1,7 @@
 //! The dashboard in a real browser: headless Chromium, driven over the `DevTools` protocol,
 //! opens the page served by `http::admin_router`, and the test checks that it lists every
 //! breaker and that forcing one open through the admin route turns its tile to open, live,
-//! without a reload. It keeps a screenshot at `target/dashboard.png`.
+//! without a reload. It keeps a screenshot at the workspace's `target/dashboard.png`.
 //!
 //! Chromium is found as `$CHROMIUM`, else `chromium`, `chromium-browser` or `google-chrome` on
 //! the `PATH`. Without one the test says so and passes, unless `BREAKER_REQUIRE_BROWSER` is set
@@ -12,7 +12,7 @@ mod support;
 use std::{
     io::{BufRead, BufReader},
     net::{SocketAddr, TcpStream},
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     sync::mpsc,
     thread,
@@ -346,11 +346,15 @@ fn traffic(breakers: &[(std::sync::Arc<CircuitBreaker>, u64)]) {
     }
 }
 
+/// The workspace's target directory (where `.ci/run` looks for the screenshot): this package is
+/// `tests/integration` in the workspace, and a relative `CARGO_TARGET_DIR` is taken from the
+/// workspace's root, where cargo is run.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"),
-        PathBuf::from,
-    )
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("the workspace's root");
+    workspace.join(std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()))
 }
 
 /// Headless Chromium, and a `DevTools` protocol connection to it.

@@ -2,8 +2,8 @@
 //! `CircuitBreakerLayer`, `/annotated` a handler with `#[circuit_breaker]`. When the backend
 //! fails, both answer 503 with `Retry-After` at once instead of waiting on it.
 //!
-//! Run it with `cargo run --example axum_service`: it serves on loopback, calls both routes
-//! while the backend is up, down and up again, and prints what came back.
+//! Run it with `cargo run -p integration-tests --example axum_service`: it serves on loopback,
+//! calls both routes while the backend is up, down and up again, and prints what came back.
 
 use std::{
     convert::Infallible,
