@@ -54,7 +54,7 @@ fn main() {
             )
         })
         .collect();
-    let address = support::serve(axum::Router::new().nest("/ops", fusebox::http::router()));
+    let address = support::serve(axum::Router::new().nest_service("/ops", fusebox::http::router()));
     let done = Arc::new(AtomicBool::new(false));
     let calling = {
         let (breakers, done) = (breakers.clone(), Arc::clone(&done));

@@ -6,24 +6,21 @@
 //! calls both routes while the backend is up, down and up again, and prints what came back.
 
 use std::{
-    convert::Infallible,
     sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
 
 use axum::{
     Router,
-    error_handling::HandleErrorLayer,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::get,
 };
 use fusebox::{
-    BreakerError, Config, Failure, circuit_breaker,
+    BreakerError, Config, circuit_breaker,
     tower::{CircuitBreakerLayer, HttpClassifier},
 };
-use tower::ServiceBuilder;
 
 /// Whether the backend is down.
 static DOWN: AtomicBool = AtomicBool::new(false);
@@ -84,19 +81,11 @@ fn app() -> Router {
             .build()
             .expect("a valid configuration"),
     )
-    .classifier(HttpClassifier::default());
+    .classifier(HttpClassifier::default())
+    // Refusals answered as 503 (with `Retry-After`) or 504: straight onto the route.
+    .answered();
     Router::new()
-        .route(
-            "/layered/{item}",
-            get(layered).layer(
-                ServiceBuilder::new()
-                    // The layer's error, `Failure<Infallible>`, is an answer of its own.
-                    .layer(HandleErrorLayer::new(
-                        |failure: Failure<Infallible>| async move { failure },
-                    ))
-                    .layer(breaker),
-            ),
-        )
+        .route("/layered/{item}", get(layered).layer(breaker))
         .route("/annotated/{item}", get(annotated))
 }
 

@@ -65,7 +65,8 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
         return;
     };
     let breakers = breakers();
-    let server = support::serve(axum::Router::new().nest("/ops", fusebox::http::admin_router()));
+    let server =
+        support::serve(axum::Router::new().nest_service("/ops", fusebox::http::admin_router()));
     let traffic = thread::spawn(move || traffic(&breakers));
     let url = format!("http://{server}/ops");
 

@@ -21,8 +21,8 @@ fn servers() -> (SocketAddr, SocketAddr) {
     static SERVERS: OnceLock<(SocketAddr, SocketAddr)> = OnceLock::new();
     *SERVERS.get_or_init(|| {
         (
-            support::serve(axum::Router::new().nest("/ops", fusebox::http::router())),
-            support::serve(axum::Router::new().nest("/ops", fusebox::http::admin_router())),
+            support::serve(axum::Router::new().nest_service("/ops", fusebox::http::router())),
+            support::serve(axum::Router::new().nest_service("/ops", fusebox::http::admin_router())),
         )
     })
 }
@@ -178,6 +178,12 @@ fn unknown_names_and_actions_are_json_errors_and_the_read_only_router_mutates_no
     let (status, _, page) = request(read_only, "GET", "/ops");
     assert_eq!(status, 200);
     assert!(page.contains(r#"data-admin="false""#) && page.contains("<title>"));
+    // Nested with `nest_service`, as the docs say: the trailing slash answers too.
+    for server in [read_only, admin] {
+        let (status, _, page) = request(server, "GET", "/ops/");
+        assert_eq!(status, 200, "/ops/");
+        assert!(page.contains("<title>"));
+    }
 }
 
 #[test]
@@ -531,7 +537,7 @@ fn the_stream_sends_each_breaker_once_then_only_what_changed() {
 fn streams_beyond_the_cap_are_refused_until_one_ends() {
     let _serial = one_at_a_time();
     // The default: 32 streams at once.
-    let default = support::serve(axum::Router::new().nest("/ops", fusebox::http::router()));
+    let default = support::serve(axum::Router::new().nest_service("/ops", fusebox::http::router()));
     let open: Vec<_> = (0..32).map(|_| open_stream(default)).collect();
     let refused = try_stream(default).expect_err("a 33rd stream is refused");
     assert!(refused.contains(" 503 "), "{refused}");
@@ -539,7 +545,8 @@ fn streams_beyond_the_cap_are_refused_until_one_ends() {
 
     // A setting of its own; a refusal says why and when to try again.
     let two = support::serve(
-        axum::Router::new().nest("/ops", fusebox::http::Routes::new().max_streams(2).router()),
+        axum::Router::new()
+            .nest_service("/ops", fusebox::http::Routes::new().max_streams(2).router()),
     );
     let first = open_stream(two);
     let _second = open_stream(two);
