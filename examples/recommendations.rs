@@ -12,7 +12,7 @@
 //! and prints its address on a line that starts with `dashboard:`. Open it to watch the breaker
 //! trip and recover.
 //!
-//! Run it with `cargo run --example recommendations`; it takes about 5 seconds. With
+//! Run it with `cargo run --example recommendations`; it takes about 4 seconds. With
 //! `-- --watch` it keeps going, the service cycling through its phases every few seconds, until
 //! stopped with Ctrl-C.
 
@@ -39,7 +39,7 @@ const WATCHED_PHASE: Duration = Duration::from_secs(6);
 /// Concurrent users.
 const USERS: u64 = 40;
 /// How long each phase of the service lasts.
-const PHASE: Duration = Duration::from_millis(1000);
+const PHASE: Duration = Duration::from_millis(800);
 /// How long a user waits between two requests.
 const THINK: Duration = Duration::from_millis(20);
 /// Without a breaker, how long a caller waits on a hanging service before giving up: the
