@@ -50,7 +50,6 @@ mod admission;
 mod backoff;
 mod breaker;
 mod call;
-mod cells;
 #[cfg(feature = "tower")]
 mod classify;
 mod clock;

@@ -7,7 +7,7 @@ use tower_layer::Layer;
 use super::{CircuitBreakerService, DefaultClassifier};
 use crate::{CircuitBreaker, Config, name::Name, registry};
 
-/// Wraps a service in a circuit breaker: see the [module](self).
+/// Wraps a service in a circuit breaker: see the [module](super).
 ///
 /// Cloning the layer, or applying it many times, shares one breaker.
 #[derive(Clone)]

@@ -1,5 +1,5 @@
-//! A tower [`Layer`] that puts a breaker in front of any [`Service`]: an axum or tonic route,
-//! a hyper or reqwest client.
+//! A tower [`Layer`](tower_layer::Layer) that puts a breaker in front of any
+//! [`Service`](tower_service::Service): an axum or tonic route, a hyper or reqwest client.
 //!
 //! ```
 //! use fusebox::{BreakerError, Config, Failure};
@@ -28,14 +28,14 @@
 //!
 //! # How it fits tower
 //!
-//! - **The breaker lives outside the layer**, in the [registry] under its name
+//! - **The breaker lives outside the layer**, in the [registry](crate::registry) under its name
 //!   (or any `Arc<CircuitBreaker>` given to [`CircuitBreakerLayer::from_breaker`]): a layer
 //!   made again, or applied once per request as axum's routers do, is the same breaker.
 //! - **Readiness is the inner service's.** A rejection is an error from `call`, never from
 //!   `poll_ready`, which tower treats as the service having failed for good; and nothing
 //!   clones a service that is not ready.
 //! - **The error** is [`Failure<S::Error>`](crate::Failure): the breaker's refusal
-//!   ([`BreakerError`]: open, busy, timeout) or the inner service's own
+//!   ([`BreakerError`](crate::BreakerError): open, busy, timeout) or the inner service's own
 //!   error. With the `axum` feature both answer as HTTP responses (`IntoResponse`), and
 //!   [`CircuitBreakerLayer::answered`] makes a layer that goes straight onto an axum route
 //!   or router: axum asks for a service that never fails, and without it the compiler says

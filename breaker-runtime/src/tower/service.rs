@@ -11,7 +11,7 @@ use tower_service::Service;
 use super::{Classify, DefaultClassifier, ResponseFuture, future::respond};
 use crate::{CircuitBreaker, Failure};
 
-/// A service behind a circuit breaker, made by [`CircuitBreakerLayer`].
+/// A service behind a circuit breaker, made by [`CircuitBreakerLayer`](super::CircuitBreakerLayer).
 ///
 /// `Clone`, `Send` and `Sync` when the inner service and the classifier are; it asks nothing of
 /// the request type beyond what the inner service does.

@@ -16,7 +16,7 @@
 //! that call it one after another; a contended one costs at most 64 cells of
 //! ⌈buckets / 8⌉ × 64 bytes, allocated once.
 
-use crate::sync::{AtomicU32, CacheLine, Ordering, add_one, try_add_one};
+use crate::sync::{AtomicU32, CacheLine, add_one, try_add_one};
 
 /// The counts a call adds to on the common paths, successes and rejections, for one bucket:
 /// in the shared buckets and in every cell.
@@ -24,17 +24,6 @@ use crate::sync::{AtomicU32, CacheLine, Ordering, add_one, try_add_one};
 pub(crate) struct HotCounts {
     pub(crate) successes: AtomicU32,
     pub(crate) rejections: AtomicU32,
-}
-
-impl HotCounts {
-    /// Empties the counts and returns what they held (successes, rejections): swapped out, so
-    /// that an add racing the emptying is either returned or stays, never lost.
-    pub(crate) fn take(&self) -> (u32, u32) {
-        (
-            self.successes.swap(0, Ordering::Relaxed),
-            self.rejections.swap(0, Ordering::Relaxed),
-        )
-    }
 }
 
 /// Bucket counts per cache line.
@@ -133,7 +122,7 @@ impl LazyCells {
         #[cfg(loom)]
         return self
             .published
-            .load(Ordering::Acquire)
+            .load(crate::sync::Ordering::Acquire)
             .then_some(&self.cells);
     }
 
@@ -146,7 +135,7 @@ impl LazyCells {
         #[cfg(loom)]
         {
             let _ = buckets;
-            self.published.store(true, Ordering::Release);
+            self.published.store(true, crate::sync::Ordering::Release);
             &self.cells
         }
     }
@@ -249,6 +238,7 @@ mod probe {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use crate::sync::Ordering;
 
     #[test]
     fn each_cell_starts_on_its_own_cache_line() {
