@@ -18,67 +18,10 @@ use once_cell::race::OnceBox;
 
 use crate::{
     BreakerError, CircuitBreaker, State,
-    outcome::Outcome,
+    outcome::{Outcome, Ticket},
     state::{Entry, HalfOpen, Snapshot},
     sync::{AtomicU64, CacheLine, Ordering},
 };
-
-/// What admission gave a call: the period it was admitted in, whether as a half-open trial,
-/// and, when slow calls are counted, when it started.
-///
-/// One word (`start_ms << 32 | generation << 4 | flags`: the trial bit, the [`Permit`]'s two,
-/// and whether a start time is kept) rather than several fields: a permit is moved around the
-/// operation (into an async call's future, say), and a value written as several fields and
-/// read back whole stalls the processor (a failed store-to-load forward) on every call, while a
-/// permit of two words moves in registers. The start is the low 32 bits of the clock's
-/// milliseconds, enough to time calls of up to 49 days.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Ticket(u64);
-
-impl Ticket {
-    const TRIAL: u64 = 1;
-    /// `start_ms` holds when the call started.
-    const TIMED: u64 = 8;
-    const GENERATION_SHIFT: u32 = 4;
-    const GENERATION_MASK: u64 = (1 << crate::state::GENERATION_BITS) - 1;
-    const START_SHIFT: u32 = 32;
-
-    pub(crate) const fn normal(generation: u32) -> Ticket {
-        Ticket((generation as u64) << Ticket::GENERATION_SHIFT)
-    }
-
-    pub(crate) const fn trial(generation: u32) -> Ticket {
-        Ticket((generation as u64) << Ticket::GENERATION_SHIFT | Ticket::TRIAL)
-    }
-
-    /// The same ticket, for a call that started at `now_ms`.
-    pub(crate) const fn started(self, now_ms: u64) -> Ticket {
-        Ticket((self.0 & 0xffff_ffff) | Ticket::TIMED | (now_ms << Ticket::START_SHIFT))
-    }
-
-    /// The state period the call was admitted in.
-    pub(crate) const fn generation(self) -> u32 {
-        // Masked to 22 bits.
-        #[allow(clippy::cast_possible_truncation)]
-        let generation = ((self.0 >> Ticket::GENERATION_SHIFT) & Ticket::GENERATION_MASK) as u32;
-        generation
-    }
-
-    /// Whether the call is a half-open trial.
-    pub(crate) const fn is_trial(self) -> bool {
-        self.0 & Ticket::TRIAL != 0
-    }
-
-    /// How long the call has run at `now_ms`, if its start was kept.
-    #[inline]
-    pub(crate) const fn elapsed_ms(self, now_ms: u64) -> Option<u64> {
-        if self.0 & Ticket::TIMED == 0 {
-            return None;
-        }
-        let start = self.0 >> Ticket::START_SHIFT;
-        Some(now_ms.wrapping_sub(start) & 0xffff_ffff)
-    }
-}
 
 /// Calls in flight, counted only when `max_concurrent` is set (Hystrix's semaphore isolation).
 ///

@@ -1,17 +1,12 @@
 //! The circuit breaker: the public type and its API. A call reads top-down from here:
-//! [admission](crate::admission) → the operation → [outcome](crate::outcome) → the
+//! [admission](crate::admission) → the operation → [the trip rules](crate::trip) → the
 //! [state machine](crate::state) → [listeners](crate::listener).
 
 use std::{fmt, future::Future, sync::atomic::Ordering, time::Duration};
 
 use crate::{
-    CallAsync, Config, Failure, Metrics, Name, State, Transition,
-    clock::Clock,
-    config::LiveConfig,
-    counters::Counters,
-    extras::Extras,
-    outcome::{Outcome, Streaks},
-    state::StateWord,
+    CallAsync, Config, Failure, Metrics, Name, State, Transition, clock::Clock, config::LiveConfig,
+    counters::Counters, extras::Extras, outcome::Outcome, state::StateWord, trip::Tripwires,
     window::Window,
 };
 
@@ -96,7 +91,7 @@ pub struct CircuitBreaker {
     pub(crate) state: StateWord,
     pub(crate) config: LiveConfig,
     pub(crate) window: Window,
-    pub(crate) streaks: Streaks,
+    pub(crate) tripwires: Tripwires,
     pub(crate) name: Name,
     pub(crate) clock: Clock,
     /// Listeners, rare counts, the bulkhead and the fleet tie: made at the first one needed.
@@ -137,7 +132,7 @@ impl CircuitBreaker {
             state: StateWord::new(clock.now_ms()),
             window: Window::new(config.window_ms(), config.window_buckets()),
             config: LiveConfig::new(config),
-            streaks: Streaks::new(&config),
+            tripwires: Tripwires::new(&config),
             name: name.into(),
             clock,
             extras: Extras::new(),
@@ -426,7 +421,7 @@ impl CircuitBreaker {
     pub fn release(&self) {
         let moved = self.state.transition_to_released(self.clock.now_ms());
         if moved.is_some() {
-            self.streaks.restart();
+            self.tripwires.restart();
         }
         self.report(moved);
     }

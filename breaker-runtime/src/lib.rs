@@ -83,6 +83,7 @@ mod sync;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
+mod trip;
 mod window;
 
 #[cfg(all(test, loom))]

@@ -53,8 +53,8 @@ use loom::{sync::Arc, thread};
 
 use crate::{
     CircuitBreaker, Config, ConfigBuilder, State, TestClock, Transition,
-    admission::{Permit, Ticket},
-    outcome::Outcome,
+    admission::Permit,
+    outcome::{Outcome, Ticket},
     window::Window,
 };
 

@@ -1,6 +1,9 @@
 //! A tower layer straight on an axum route, its refusals answered as HTTP responses
 //! (`CircuitBreakerLayer::answered`), without a `HandleErrorLayer`.
 
+// axum is a dev-dependency only outside the loom models' build.
+#![cfg(not(loom))]
+
 use std::convert::Infallible;
 
 use axum::{Router, body::Body, http::Request, http::StatusCode, routing::get};

@@ -1,6 +1,9 @@
 //! The dashboard's router nested in an application's: every route answers where the docs say,
 //! with or without a trailing slash.
 
+// axum is a dev-dependency only outside the loom models' build.
+#![cfg(not(loom))]
+
 use axum::{Router, body::Body, http::Request, http::StatusCode};
 use tower::ServiceExt;
 

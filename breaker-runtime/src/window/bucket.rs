@@ -1,6 +1,7 @@
 //! A bucket's counts: the two every breaker has in the bucket itself, and the kinds only some
 //! breakers have, beside the buckets; and the one walk that reads or empties them all.
 
+#[cfg(not(loom))]
 use once_cell::race::OnceBox;
 
 use super::{Totals, Window};

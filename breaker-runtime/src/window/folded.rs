@@ -2,6 +2,7 @@
 //! that outlive them; and the bounds on what the buckets hold now, kept as counts come and go,
 //! which the trip rules read instead of walking every bucket.
 
+#[cfg(not(loom))]
 use once_cell::race::OnceBox;
 
 use super::{Totals, Window, head::Head};
