@@ -1,6 +1,6 @@
 //! The circuit breaker: the public type and its API. A call reads top-down from here:
 //! [admission](crate::admission) → the operation → [the trip rules](crate::trip) → the
-//! [state machine](crate::state) → [listeners](crate::listener).
+//! [state machine](crate::state) → [listeners](crate::transition).
 
 use std::{fmt, future::Future, sync::atomic::Ordering, time::Duration};
 
@@ -154,7 +154,7 @@ impl CircuitBreaker {
     }
 
     /// Puts `config` in force from the next call, keeping the state, the window's counts and
-    /// the streak of failures, and makes later [`Overrides`](crate::Overrides) leave this
+    /// the failures in a row, and makes later [`Overrides`](crate::Overrides) leave this
     /// breaker alone: a configuration set in code at run time is the last word.
     ///
     /// - New thresholds judge the window as it is: if the failures already in it cross them,

@@ -10,7 +10,7 @@
 
 use once_cell::race::OnceBox;
 
-use crate::{admission::Bulkhead, counters::LazyTallies, listener::Listeners};
+use crate::{admission::Bulkhead, counters::LazyTallies, transition::Listeners};
 
 /// The extras, made with the first one needed.
 #[derive(Default)]

@@ -92,7 +92,7 @@ impl FleetView {
     pub(crate) fn with_counts(mut self, calls: u64, failures: u64) -> FleetView {
         self.calls = calls;
         self.failures = failures;
-        self.error_percent = crate::snapshot::percent_of(failures, calls);
+        self.error_percent = crate::metrics::percent_of(failures, calls);
         self
     }
 }

@@ -65,10 +65,12 @@ mod fleet_view;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod keyed;
-mod listener;
+// Public with the `metrics` feature (the publisher); `Metrics` is there either way.
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub mod metrics;
+#[cfg(not(feature = "metrics"))]
+mod metrics;
 mod name;
 mod outcome;
 pub mod registry;
@@ -77,12 +79,12 @@ pub mod registry;
 pub mod reqwest;
 #[cfg(feature = "axum")]
 mod response;
-mod snapshot;
 mod state;
 mod sync;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
+mod transition;
 mod trip;
 mod window;
 
@@ -103,10 +105,10 @@ pub use counters::{Counters, Transitions};
 pub use error::{BreakerError, Failure};
 pub use fleet_view::{FleetState, FleetView};
 pub use keyed::Keyed;
-pub use listener::Transition;
+pub use metrics::Metrics;
 pub use name::Name;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use registry::{Applied, Change};
-pub use snapshot::Metrics;
 pub use state::State;
+pub use transition::Transition;

@@ -53,7 +53,7 @@ pub(crate) use entry::Family;
 use crate::{
     CircuitBreaker, Config, Name, Transition,
     config::declaration::{self, DECLARATIONS, Declaration},
-    listener::EVERY_BREAKER,
+    transition::EVERY_BREAKER,
 };
 use entry::{Declared, Entry};
 use layers::Layers;

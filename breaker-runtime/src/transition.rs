@@ -1,5 +1,5 @@
-//! Listeners: functions told of every state change of a breaker (and, with the `tracing`
-//! feature, a `tracing` event for each).
+//! Transitions: a breaker's state changes as they are reported, to the functions listening to
+//! one breaker or to every breaker (and, with the `tracing` feature, as a `tracing` event).
 
 use std::sync::{PoisonError, RwLock};
 

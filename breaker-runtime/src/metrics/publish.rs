@@ -1,46 +1,5 @@
-//! Every registered breaker's figures through the [`metrics`](https://docs.rs/metrics) facade,
-//! for whichever recorder the application installed (Prometheus, `StatsD`, `OpenTelemetry`…).
-//!
-//! The call path pushes nothing: [`publish`] reads each breaker's own counters (the ones
-//! [`CircuitBreaker::metrics`] returns) and sets the facade's counters and gauges to them.
-//! Call it before each scrape or export, or let [`spawn_publisher`] call it every few seconds.
-//!
-//! | metric | type | labels | value |
-//! |---|---|---|---|
-//! | `breaker_calls_total` | counter | `breaker`, `kind` | calls since the breaker was created, by `kind`: `successful`, `failed` (failures other than timeouts), `timeout`, `rejected` (open), `busy` (`max_concurrent`), `ignored` (neither, by a tower classifier) |
-//! | `breaker_fallbacks_total` | counter | `breaker` | fallbacks served |
-//! | `breaker_transitions_total` | counter | `breaker`, `from`, `to` | state changes, per pair that happened |
-//! | `breaker_state` | gauge | `breaker`, `state` | 1 for the current state, 0 for the four others |
-//! | `breaker_slow_calls_total` | counter | `breaker` | calls slower than `slow_call_ms` since the breaker was created (also counted by their outcome in `breaker_calls_total`) |
-//! | `breaker_failure_rate` | gauge | `breaker` | failed calls in the rolling window, in percent (0 with no calls) |
-//! | `breaker_slow_call_rate` | gauge | `breaker` | slow calls in the rolling window, in percent (0 with no calls, or without `slow_call_ms`) |
-//! | `breaker_window_calls` | gauge | `breaker` | calls in the rolling window |
-//! | `breaker_fleet_started` | gauge | `breaker` | for a breaker with `fleet = true`: 1 when the process runs fleet mode, 0 when it does not (the breaker decides alone) |
-//! | `breaker_fleet_*` | | `breaker` | the fleet view of a fleet-mode breaker: `stale`, `open`, `instances`, `failing_instances`, `failure_rate`, `pending_outcomes`, `outcomes_total{kind}`, `sync_faults_total{kind}` |
-//!
-//! States are `closed`, `open`, `half_open`, `forced_open` and `forced_closed`
-//! ([`State::as_str`]). The kinds add up to every call the breaker was asked to make, so
-//! `sum by (breaker) (rate(breaker_calls_total[1m]))` is its request rate. The label is
-//! `breaker`, never `name`, as Resilience4j's `name` would clash with other libraries' labels.
-//!
-//! In the `breaker` label, `%` is written `%25` and `\` is written `%5C`; every other
-//! character is the name's own (decode it as percent-encoding to get the name back). Names
-//! can come from request data (a [`Keyed`](crate::Keyed) family's keys), and distinct
-//! breakers must stay distinct series: `metrics-exporter-prometheus` (0.18) takes a backslash
-//! before a quote or a line feed for an escape already written and passes it through, so
-//! without this `a\"b` and `a"b` would be one series. With no backslash left, its escaping
-//! of quotes and line feeds is one-to-one, and so is this.
-//!
-//! A breaker removed from the registry is no longer published; what the recorder does with its
-//! last values is the recorder's choice (Prometheus's exporter can drop idle series).
-//!
-//! ```
-//! // With a recorder installed (for example `metrics_exporter_prometheus`), this sets its
-//! // counters and gauges; without one, it does nothing.
-//! let breaker = fusebox::registry::get_or_register("quotes", fusebox::Config::default());
-//! let _ = breaker.call(|| Ok::<_, ()>(()));
-//! fusebox::metrics::publish();
-//! ```
+//! The publisher: every registered breaker's figures set on the `metrics` facade's counters
+//! and gauges (see the [module](super)).
 
 use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
 
