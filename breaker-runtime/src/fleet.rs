@@ -311,7 +311,7 @@ pub fn start(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
     let look = fleet.shared.runtime.spawn(async move {
         loop {
             for breaker in registry::all() {
-                if breaker.config.fleet() && breaker.extras.fleet().is_none() {
+                if breaker.seam().fleet_key() && breaker.seam().link().is_none() {
                     // Joined by another fleet meanwhile, or stopped: nothing to do.
                     let _ = Fleet::join_with(&shared, breaker, true);
                 }
@@ -405,13 +405,7 @@ impl Fleet {
         let Some(tasks) = tasks.as_mut() else {
             return Err(FleetError::Stopped);
         };
-        if breaker
-            .extras
-            .made()
-            .fleet
-            .set(Box::new(Link::default()))
-            .is_err()
-        {
+        if !breaker.seam().join(Link::default()) {
             return Err(FleetError::AlreadyJoined(breaker.name().to_owned()));
         }
         let member = member::Member::new(

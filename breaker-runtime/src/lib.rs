@@ -60,6 +60,8 @@ mod extras;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod fleet;
+#[cfg(feature = "redis")]
+mod fleet_seam;
 mod fleet_view;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]

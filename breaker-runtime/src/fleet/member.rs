@@ -15,7 +15,12 @@ use super::{
     ledger::{Batch, Delta, Ledger, Trial},
     reply::{Applied, Reply},
 };
-use crate::{CircuitBreaker, Config, FleetState, State, config::millis, registry, state::Snapshot};
+use crate::{
+    CircuitBreaker, Config, FleetState, State,
+    config::millis,
+    fleet_seam::{Standing, Tally},
+    registry,
+};
 
 /// The script, loaded once per server (EVALSHA; loaded again after a restart).
 fn script() -> &'static Script {
@@ -41,12 +46,8 @@ pub(super) struct Member {
     ledger: Ledger,
     /// The store's epoch at the last answer.
     epoch: Option<String>,
-    /// The open (or half-open) period the fleet holds the breaker in.
-    held: Option<u32>,
-    /// The open period that a trial lease woke, until its trial's outcome is reported.
-    lease: Option<u32>,
-    /// This instance's trial succeeded in the fleet's current half-open period.
-    trial_succeeded: bool,
+    /// What the member follows of the fleet: the period it holds, the trial it woke.
+    following: Following,
     /// Failed syncs in a row, and answers that found the store had lost the fleet's data again
     /// right after a re-seed: what the back-off doubles with.
     errors_in_row: u32,
@@ -54,6 +55,40 @@ pub(super) struct Member {
     losses: Losses,
     /// When to sync next, besides backing off while the store fails.
     next: Next,
+}
+
+/// What a member remembers of the fleet's hold on its breaker, between answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Following {
+    /// The open (or half-open) period the fleet holds the breaker in.
+    held: Option<u32>,
+    /// The open period that a trial lease woke, until its trial's outcome is reported.
+    lease: Option<u32>,
+    /// This instance's trial succeeded in the fleet's current half-open period.
+    trial_succeeded: bool,
+}
+
+/// What the breaker does about the fleet's answer ([`Following::decide`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follow {
+    /// Close the period the fleet held: the fleet closed.
+    Close { generation: u32 },
+    /// Hold the breaker open until then: the fleet is open, or half-open with no lease here.
+    HoldUntil { end_ms: u64 },
+    /// Let the held period take a trial call: this instance holds a trial lease.
+    Wake { generation: u32 },
+    /// Nothing to change.
+    Stay,
+}
+
+/// What a sync sends, decided before any I/O ([`Member::outgoing`]).
+#[derive(Debug)]
+struct Outgoing {
+    batch: Batch,
+    /// This instance's own window is at the error threshold.
+    failing: bool,
+    /// The breaker is held open by the fleet and would take a trial lease.
+    wants_lease: bool,
 }
 
 /// When the next sync is due.
@@ -136,9 +171,7 @@ impl Member {
             life: RandomState::new().hash_one(0_u8),
             ledger: Ledger::default(),
             epoch: None,
-            held: None,
-            lease: None,
-            trial_succeeded: false,
+            following: Following::default(),
             errors_in_row: 0,
             losses: Losses::default(),
             next: Next::Period,
@@ -150,8 +183,7 @@ impl Member {
 
     /// The sync period: the breaker's bucket period.
     fn period_ms(&self) -> u64 {
-        let shape = self.breaker.window.shape();
-        shape.bucket_ms.max(MIN_PERIOD_MS)
+        self.breaker.seam().bucket_ms().max(MIN_PERIOD_MS)
     }
 
     /// Until the next sync, with room for one late answer: how long the fleet's word holds a
@@ -201,7 +233,7 @@ impl Member {
             waited += this;
             if self.errors_in_row == 0 {
                 self.capture();
-                let pile = (self.breaker.config.request_volume_threshold() / 4).max(1);
+                let pile = (self.breaker.config().request_volume_threshold() / 4).max(1);
                 if self.ledger.unsent_failures() >= pile {
                     return;
                 }
@@ -210,57 +242,44 @@ impl Member {
     }
 
     fn capture(&mut self) {
-        let now = self.breaker.clock.now_ms();
-        let counts = self.breaker.window.since_creation();
-        let bucket_ms = self.breaker.window.shape().bucket_ms;
-        self.ledger
-            .capture(now, counts.calls(), counts.failures, bucket_ms);
-        if let Some(link) = self.breaker.extras.fleet() {
-            link.captured(counts.calls(), self.ledger.pending());
+        let seam = self.breaker.seam();
+        let counts = seam.since_creation();
+        self.ledger.capture(
+            seam.now_ms(),
+            counts.calls,
+            counts.failures,
+            seam.bucket_ms(),
+        );
+        if let Some(link) = seam.link() {
+            link.captured(counts.calls, self.ledger.pending());
         }
     }
 
     /// One sync: the batch out, the fleet's view back, the breaker following it. Returns
     /// whether to go on: a breaker joined from the registry syncs while it is listed there
-    /// (a removed breaker, or an evicted key of a family, ends its sync with it).
+    /// (a removed breaker, or an evicted key of a family, ends its sync with it). The I/O is
+    /// this function's alone: what to send ([`outgoing`](Self::outgoing)) is decided before
+    /// it, and what the answer means ([`answered`](Self::answered)) after.
     async fn sync(&mut self, connection: &mut ConnectionManager) -> bool {
-        let breaker = Arc::clone(&self.breaker);
         if self.from_registry {
-            let listed =
-                registry::get(breaker.name()).is_some_and(|listed| Arc::ptr_eq(&listed, &breaker));
+            let listed = registry::get(self.breaker.name())
+                .is_some_and(|listed| Arc::ptr_eq(&listed, &self.breaker));
             if !listed {
                 return false;
             }
-            if !breaker.config.fleet() {
+            if !self.breaker.seam().fleet_key() {
                 return true; // its `fleet` key was turned off: it waits, unsynced
             }
         }
-        let config = breaker.config();
-        self.capture();
-        let now = breaker.clock.now_ms();
-        self.ledger.expire(now, config.window_ms());
-        let totals = breaker.window.totals(now);
-        let failing = at_error_threshold(totals.failures, totals.calls(), config.error_threshold());
-        let word = breaker.state.load();
-        let wants_lease = word.state() == State::Open && self.held == Some(word.generation());
-        let (lease, trial_succeeded) = (&mut self.lease, &mut self.trial_succeeded);
-        let batch = self
-            .ledger
-            .batch(|| trial_outcome(word, lease, trial_succeeded))
-            .clone();
-
-        let invocation = self.invocation(&batch, &config, now, failing, wants_lease);
+        let config = self.breaker.config();
+        let now = self.breaker.seam().now_ms();
+        let outgoing = self.outgoing(&config, now);
+        let invocation = self.invocation(&outgoing, &config, now);
         let answer = tokio::time::timeout(
             self.options.timeout,
             invocation.invoke_async::<Value>(connection),
         )
         .await;
-        let link = breaker
-            .extras
-            .fleet()
-            .expect("a member's breaker has joined");
-        link.stale_after_ms
-            .store(self.hold_ms(), std::sync::atomic::Ordering::Relaxed);
         let reply = match answer {
             Ok(Ok(value)) => Reply::parse(&value).map_err(|bad| Fault::BadReply(bad.0)),
             // An error from the server, or no connection.
@@ -270,6 +289,45 @@ impl Member {
                 self.options.timeout
             ))),
         };
+        self.answered(reply, now);
+        true
+    }
+
+    /// What to send at `now`: the outcomes captured and not yet counted (the ledger's batch,
+    /// with the trial this instance's lease woke), whether this instance's own window is
+    /// failing, and whether it would take a trial lease.
+    fn outgoing(&mut self, config: &Config, now: u64) -> Outgoing {
+        self.capture();
+        self.ledger.expire(now, config.window_ms());
+        let seam = self.breaker.seam();
+        let window = seam.in_window(now);
+        let failing = at_error_threshold(window.failures, window.calls, config.error_threshold());
+        let standing = seam.standing();
+        let wants_lease =
+            standing.state == State::Open && self.following.held == Some(standing.generation);
+        let following = &mut self.following;
+        let batch = self
+            .ledger
+            .batch(|| following.trial_outcome(standing))
+            .clone();
+        Outgoing {
+            batch,
+            failing,
+            wants_lease,
+        }
+    }
+
+    /// What the answer to a sync sent at `now` means: the fleet's view, taken into the
+    /// breaker's link, and the breaker following the fleet's state; or a fault, counted, and
+    /// the back-off.
+    fn answered(&mut self, reply: Result<Reply, Fault>, now: u64) {
+        let breaker = Arc::clone(&self.breaker);
+        let link = breaker
+            .seam()
+            .link()
+            .expect("a member's breaker has joined");
+        link.stale_after_ms
+            .store(self.hold_ms(), std::sync::atomic::Ordering::Relaxed);
         match reply {
             Ok(reply) => {
                 if reply.applied == Applied::StoreLost {
@@ -309,18 +367,20 @@ impl Member {
             view.pending = self.ledger.pending();
             view.expired = self.ledger.expired;
         });
-        true
     }
 
     /// The script's call for `batch`, as `sync.lua` lists its keys and arguments.
     fn invocation(
         &self,
-        batch: &Batch,
+        outgoing: &Outgoing,
         config: &Config,
         now: u64,
-        failing: bool,
-        wants_lease: bool,
     ) -> ScriptInvocation<'static> {
+        let Outgoing {
+            batch,
+            failing,
+            wants_lease,
+        } = outgoing;
         let window_ms = config.window_ms();
         let bucket_ms = window_ms / config.window_buckets();
         let mut invocation = script().prepare_invoke();
@@ -341,9 +401,9 @@ impl Member {
             .arg(config.sleep_window_jitter().unwrap_or(0))
             .arg(self.options.trial_leases)
             .arg(millis(self.options.lease))
-            .arg(u8::from(failing))
+            .arg(u8::from(*failing))
             .arg(batch.trial.code())
-            .arg(u8::from(wants_lease))
+            .arg(u8::from(*wants_lease))
             .arg(batch.deltas.len() + batch.seed.len());
         for delta in batch.seed.iter().chain(&batch.deltas) {
             invocation
@@ -370,19 +430,16 @@ impl Member {
     /// succeeded, so the view turns stale while the store keeps losing the data.
     fn store_lost(&mut self, reply: &Reply, now: u64) {
         let breaker = Arc::clone(&self.breaker);
-        let link = breaker
-            .extras
-            .fleet()
-            .expect("a member's breaker has joined");
+        let seam = breaker.seam();
+        let link = seam.link().expect("a member's breaker has joined");
         let known = self.epoch.replace(reply.epoch.clone());
-        let window: Vec<Delta> = breaker
-            .window
+        let window: Vec<Delta> = seam
             .buckets(now)
             .into_iter()
-            .map(|(start, totals)| Delta {
+            .map(|(start, Tally { calls, failures })| Delta {
                 at_ms: start.min(now),
-                calls: totals.calls(),
-                failures: totals.failures,
+                calls,
+                failures,
             })
             .collect();
         self.ledger.lost(&window);
@@ -413,61 +470,90 @@ impl Member {
     /// After an answer that counted the batch (now, or at an earlier send whose answer was
     /// lost): the batch is accounted for, and the breaker follows the fleet.
     fn follow(&mut self, reply: &Reply, now: u64) {
-        let breaker = Arc::clone(&self.breaker);
         self.epoch = Some(reply.epoch.clone());
         self.ledger.acknowledged();
-        let threshold = breaker.config.error_threshold();
+        let threshold = self.breaker.config().error_threshold();
         if reply.state == FleetState::Closed
             && at_error_threshold(reply.failures, reply.calls, threshold)
         {
             self.next = Next::Soon;
         }
-        let word = breaker.state.load();
-        let generation = word.generation();
-        let held =
-            self.held == Some(generation) && matches!(word.state(), State::Open | State::HalfOpen);
-        let hold_ms = self.hold_ms();
+        let seam = self.breaker.seam();
+        let follow = self
+            .following
+            .decide(reply, seam.standing(), now, self.hold_ms());
+        match follow {
+            Follow::Close { generation } => seam.close(now, generation),
+            Follow::HoldUntil { end_ms } => {
+                if let Some(generation) = seam.hold_open(now, end_ms) {
+                    self.following.held = Some(generation);
+                }
+            }
+            Follow::Wake { generation } => seam.wake_for_trial(now, generation),
+            Follow::Stay => {}
+        }
+    }
+}
+
+impl Following {
+    /// What the breaker, standing at `standing`, does about the fleet's answer `reply` at
+    /// `now` (holding it, when the fleet is half-open, for `hold_ms`: until the next sync's
+    /// answer), and what the member remembers of it from then on.
+    fn decide(&mut self, reply: &Reply, standing: Standing, now: u64, hold_ms: u64) -> Follow {
+        let Standing { state, generation } = standing;
+        let held = self.held == Some(generation) && matches!(state, State::Open | State::HalfOpen);
         match reply.state {
             FleetState::Closed => {
+                *self = Following::default();
                 if held {
-                    let moved =
-                        breaker
-                            .state
-                            .transition_to_closed_by_fleet(now, generation, || {
-                                breaker.empty_window();
-                            });
-                    breaker.report(moved);
+                    Follow::Close { generation }
+                } else {
+                    Follow::Stay
                 }
-                self.held = None;
-                self.lease = None;
-                self.trial_succeeded = false;
             }
             FleetState::Open => {
-                self.hold(now, now + reply.sleep_left_ms.max(hold_ms));
                 self.lease = None;
                 self.trial_succeeded = false;
+                Follow::HoldUntil {
+                    end_ms: now + reply.sleep_left_ms.max(hold_ms),
+                }
             }
             FleetState::HalfOpen => {
                 if reply.lease_left_ms > 0 {
-                    if word.state() == State::Open && held && self.lease != Some(generation) {
-                        breaker.state.transition_to_awake(now, generation);
+                    if state == State::Open && held && self.lease != Some(generation) {
                         self.lease = Some(generation);
+                        return Follow::Wake { generation };
                     }
-                } else if !(self.trial_succeeded && word.state() == State::Closed)
-                    && self.lease.is_none()
+                    Follow::Stay
+                } else if !(self.trial_succeeded && state == State::Closed) && self.lease.is_none()
                 {
-                    self.hold(now, now + hold_ms);
+                    Follow::HoldUntil {
+                        end_ms: now + hold_ms,
+                    }
+                } else {
+                    Follow::Stay
                 }
             }
         }
     }
 
-    /// Holds the breaker open until `end_ms`, or longer if its own sleep window ends later.
-    fn hold(&mut self, now: u64, end_ms: u64) {
-        let (generation, moved) = self.breaker.state.transition_to_held_open(now, end_ms);
-        self.breaker.report(moved);
-        if let Some(generation) = generation {
-            self.held = Some(generation);
+    /// What this instance has to say of the trial its lease woke: nothing while none ran (the
+    /// open period it woke is still current) or one is running (half-open); then its outcome.
+    fn trial_outcome(&mut self, standing: Standing) -> Trial {
+        let Some(woken) = self.lease else {
+            return Trial::None;
+        };
+        if standing.generation == woken || standing.state == State::HalfOpen {
+            return Trial::None;
+        }
+        self.lease = None;
+        match standing.state {
+            State::Closed => {
+                self.trial_succeeded = true;
+                Trial::Succeeded
+            }
+            State::Open => Trial::Failed,
+            _ => Trial::None, // an operator forced it
         }
     }
 }
@@ -487,26 +573,6 @@ impl std::fmt::Display for Fault {
             Fault::Store(message) => write!(f, "the store: {message}"),
             Fault::BadReply(message) => write!(f, "a reply of the wrong shape, ignored: {message}"),
         }
-    }
-}
-
-/// What this instance has to say of the trial its lease woke: nothing while none ran (the
-/// open period it woke is still current) or one is running (half-open); then its outcome.
-fn trial_outcome(word: Snapshot, lease: &mut Option<u32>, succeeded: &mut bool) -> Trial {
-    let Some(woken) = *lease else {
-        return Trial::None;
-    };
-    if word.generation() == woken || word.state() == State::HalfOpen {
-        return Trial::None;
-    }
-    *lease = None;
-    match word.state() {
-        State::Closed => {
-            *succeeded = true;
-            Trial::Succeeded
-        }
-        State::Open => Trial::Failed,
-        _ => Trial::None, // an operator forced it
     }
 }
 
@@ -545,6 +611,209 @@ mod tests {
         }
         assert_eq!(batch_id(0xab, 7), "00000000000000ab:7");
         assert_eq!(batch_id(u64::MAX, 1), "ffffffffffffffff:1");
+    }
+
+    fn reply(state: FleetState) -> Reply {
+        Reply {
+            epoch: "e".to_owned(),
+            applied: Applied::Counted,
+            calls: 0,
+            failures: 0,
+            instances: 1,
+            failing_instances: 0,
+            state,
+            sleep_left_ms: 0,
+            lease_left_ms: 0,
+            streak: 0,
+        }
+    }
+
+    const fn standing(state: State, generation: u32) -> Standing {
+        Standing { state, generation }
+    }
+
+    #[test]
+    fn a_closed_fleet_closes_only_the_period_it_held_and_forgets_its_hold() {
+        let held = Following {
+            held: Some(4),
+            lease: Some(4),
+            trial_succeeded: true,
+        };
+        let mut following = held;
+        let closed = reply(FleetState::Closed);
+        assert_eq!(
+            following.decide(&closed, standing(State::Open, 4), 1_000, 400),
+            Follow::Close { generation: 4 }
+        );
+        assert_eq!(following, Following::default());
+        // A period the fleet did not hold (the breaker opened on its own since): left alone.
+        let mut following = held;
+        assert_eq!(
+            following.decide(&closed, standing(State::Open, 5), 1_000, 400),
+            Follow::Stay
+        );
+        let mut following = held;
+        assert_eq!(
+            following.decide(&closed, standing(State::Closed, 4), 1_000, 400),
+            Follow::Stay,
+            "closed already"
+        );
+    }
+
+    #[test]
+    fn an_open_fleet_holds_the_breaker_for_its_sleep_left_or_until_the_next_answer() {
+        let mut following = Following {
+            held: None,
+            lease: Some(2),
+            trial_succeeded: true,
+        };
+        let mut open = reply(FleetState::Open);
+        open.sleep_left_ms = 3_000;
+        assert_eq!(
+            following.decide(&open, standing(State::Closed, 2), 1_000, 400),
+            Follow::HoldUntil { end_ms: 4_000 }
+        );
+        assert_eq!((following.lease, following.trial_succeeded), (None, false));
+        open.sleep_left_ms = 100;
+        assert_eq!(
+            following.decide(&open, standing(State::Closed, 2), 1_000, 400),
+            Follow::HoldUntil { end_ms: 1_400 },
+            "at least until the next sync's answer"
+        );
+    }
+
+    #[test]
+    fn a_half_open_fleet_wakes_a_held_breaker_once_for_its_lease_and_holds_the_others() {
+        let mut half_open = reply(FleetState::HalfOpen);
+        half_open.lease_left_ms = 5_000;
+        let mut following = Following {
+            held: Some(7),
+            ..Following::default()
+        };
+        assert_eq!(
+            following.decide(&half_open, standing(State::Open, 7), 1_000, 400),
+            Follow::Wake { generation: 7 }
+        );
+        assert_eq!(following.lease, Some(7));
+        assert_eq!(
+            following.decide(&half_open, standing(State::Open, 7), 1_100, 400),
+            Follow::Stay,
+            "woken once per period"
+        );
+        // Without a lease here: held until the next answer, unless this instance's trial
+        // succeeded and closed it, or its own trial is still out.
+        half_open.lease_left_ms = 0;
+        let mut without = Following {
+            held: Some(7),
+            ..Following::default()
+        };
+        assert_eq!(
+            without.decide(&half_open, standing(State::Open, 7), 1_000, 400),
+            Follow::HoldUntil { end_ms: 1_400 }
+        );
+        let mut succeeded = Following {
+            trial_succeeded: true,
+            ..Following::default()
+        };
+        assert_eq!(
+            succeeded.decide(&half_open, standing(State::Closed, 8), 1_000, 400),
+            Follow::Stay
+        );
+        assert_eq!(
+            following.decide(&half_open, standing(State::HalfOpen, 8), 1_000, 400),
+            Follow::Stay,
+            "its woken trial is out"
+        );
+    }
+
+    #[test]
+    fn the_trial_a_lease_woke_is_reported_once_when_it_ended() {
+        let mut following = Following {
+            lease: Some(3),
+            ..Following::default()
+        };
+        assert_eq!(
+            following.trial_outcome(standing(State::Open, 3)),
+            Trial::None,
+            "not run"
+        );
+        assert_eq!(
+            following.trial_outcome(standing(State::HalfOpen, 4)),
+            Trial::None,
+            "running"
+        );
+        assert_eq!(
+            following.trial_outcome(standing(State::Closed, 5)),
+            Trial::Succeeded
+        );
+        assert!(following.trial_succeeded);
+        assert_eq!(
+            following.trial_outcome(standing(State::Closed, 5)),
+            Trial::None,
+            "once"
+        );
+        let mut failed = Following {
+            lease: Some(3),
+            ..Following::default()
+        };
+        assert_eq!(
+            failed.trial_outcome(standing(State::Open, 5)),
+            Trial::Failed
+        );
+        let mut forced = Following {
+            lease: Some(3),
+            ..Following::default()
+        };
+        assert_eq!(
+            forced.trial_outcome(standing(State::ForcedOpen, 5)),
+            Trial::None
+        );
+    }
+
+    #[test]
+    fn a_sync_sends_the_new_outcomes_and_says_whether_its_window_is_failing() {
+        let clock = crate::TestClock::new();
+        let breaker = CircuitBreaker::new(
+            "member-unit-outgoing",
+            Config::builder()
+                .request_volume_threshold(100)
+                .build()
+                .unwrap(),
+        );
+        breaker.set_clock(&clock);
+        let options = FleetOptions::new().instance("pod-a");
+        let mut member = Member::new(Arc::new(breaker), "pod-a".into(), options, false);
+        let config = member.breaker.config();
+        let now = clock.now_ms();
+        let quiet = member.outgoing(&config, now);
+        assert!(quiet.batch.deltas.is_empty() && !quiet.failing && !quiet.wants_lease);
+
+        for _ in 0..3 {
+            let _ = member.breaker.call(|| Err::<(), _>("down"));
+        }
+        let _ = member.breaker.call(|| Ok::<_, ()>(()));
+        let again = member.outgoing(&config, now);
+        assert_eq!(
+            (again.batch.seq, again.batch.deltas.len()),
+            (quiet.batch.seq, 0),
+            "a batch goes again as it was until it is answered"
+        );
+        member.ledger.acknowledged();
+        let failing = member.outgoing(&config, now);
+        assert_eq!(failing.batch.seq, quiet.batch.seq + 1);
+        let sent: (u64, u64) = failing
+            .batch
+            .deltas
+            .iter()
+            .fold((0, 0), |(calls, failures), delta| {
+                (calls + delta.calls, failures + delta.failures)
+            });
+        assert_eq!(sent, (4, 3));
+        assert!(
+            failing.failing,
+            "3 failures of 4 calls are over the 50 % threshold"
+        );
+        assert!(!failing.wants_lease, "not held by the fleet");
     }
 
     #[test]
