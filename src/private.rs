@@ -87,13 +87,22 @@ where
 /// The attribute's keys, as the attribute spells them (durations in `_ms`): the layer of its
 /// literals, which overrides go over.
 #[derive(Clone, Copy)]
-pub struct Settings(PartialConfig);
+pub struct Settings {
+    literals: PartialConfig,
+    /// The name the attribute gave, if any (otherwise the function's path).
+    name: Option<&'static str>,
+    keyed: bool,
+}
 
 #[allow(missing_docs, clippy::new_without_default)]
 impl Settings {
     #[must_use]
     pub const fn new() -> Self {
-        Settings(PartialConfig::new())
+        Settings {
+            literals: PartialConfig::new(),
+            name: None,
+            keyed: false,
+        }
     }
 
     /// `key = value`, the key by its name (a flag: 1 for `true`). `timeout_ms` is set only
@@ -102,28 +111,59 @@ impl Settings {
     /// error. A name the runtime does not know (an attribute of another version) fails the
     /// build, in the static this runs in.
     #[must_use]
-    pub const fn set(self, key: &str, value: u64) -> Self {
+    pub const fn set(mut self, key: &str, value: u64) -> Self {
         let Some(key) = ConfigKey::from_name(key) else {
             panic!("#[circuit_breaker] wrote a key this version of fusebox does not know");
         };
         if matches!(key, ConfigKey::TimeoutMs) && !cfg!(feature = "tokio") {
             return self;
         }
-        Settings(self.0.with(key, value))
+        self.literals = self.literals.with(key, value);
+        self
     }
 
-    /// The declaration of a function's breaker named `name` (`named`: given by the
-    /// attribute rather than the default) with these keys.
+    /// `name = "…"`: the breaker's name, rather than the function's path.
+    #[must_use]
+    pub const fn named(mut self, name: &'static str) -> Self {
+        self.name = Some(name);
+        self
+    }
+
+    /// `key = "…"`: a family of breakers, one per value of an argument.
+    #[must_use]
+    pub const fn keyed(mut self) -> Self {
+        self.keyed = true;
+        self
+    }
+
+    /// The declaration of the breaker of `function` (its path), whose attribute is at `file`
+    /// and `line`, with these settings.
     #[must_use]
     pub const fn declare(
         self,
-        name: &'static str,
-        named: bool,
-        keyed: bool,
-        site: Site,
+        file: &'static str,
+        line: u32,
+        function: &'static str,
     ) -> Declaration {
-        Declaration::new(name, named, self.0, keyed, site)
+        let (name, named) = match self.name {
+            Some(name) => (name, true),
+            None => (function, false),
+        };
+        let site = Site {
+            file,
+            line,
+            function,
+        };
+        Declaration::new(name, named, self.literals, self.keyed, site)
     }
+}
+
+/// An `async fn`'s body, as a future whose output is the function's return type `R`: given
+/// to the breaker as it is, the body's `?` and `return` then convert to `R` as they would in
+/// the function itself.
+#[inline]
+pub fn typed<R, F: Future<Output = R>>(body: F) -> F {
+    body
 }
 
 /// Fails the build, naming the missing feature, when `timeout_ms` is used without `tokio`.

@@ -5,7 +5,8 @@
 //! ```text
 //! #[attrs] vis fn name(args) -> Result<T, E> {
 //!     #[distributed_slice(DECLARATIONS)]                   // gathered by the linker
-//!     static __BREAKER_DECLARED: Declaration = Settings::new().set("key", value)….declare(…);
+//!     static __BREAKER_DECLARED: Declaration =
+//!         Settings::new().set("key", value)….declare(file!(), line!(), "path::name");
 //!     static __BREAKER: StaticBreaker = StaticBreaker::new(&__BREAKER_DECLARED);
 //!     // with `key = "k"`, instead: one breaker per value of `k`, found before the body runs
 //!     static __BREAKER: StaticKeyed<<K as ToOwned>::Owned> =
@@ -16,6 +17,7 @@
 //!     let __breaker_fallback = Fallback { expected: expect(&f, (ty(&arg),…)), fallback: f };
 //!     let __breaker_arg_x = copy_input(&__breaker_fallback, &x);  // a clone, or () if it takes none
 //!     let __breaker_result = __BREAKER.get().call(|| -> Result<T, E> { body }); // or __breaker_keyed
+//!     // async: .call_async(typed::<Result<T, E>, _>(async { body })).await
 //!     or_fallback(&breaker, __breaker_result, passed, __breaker_fallback, (args…,))  // or_rejection(…)
 //! }
 //! ```
@@ -55,7 +57,9 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     };
     let result = local("result");
     let breaker = static_breaker(plan, sig, &private);
-    let mut statements = quote!(#breaker);
+    let mut statements = quote! {
+        #breaker
+    };
     let (lookup, through) = breaker_of_call(plan, sig);
     statements.extend(lookup);
     // With a fallback, `failure_if` also says whether the error goes back without the
@@ -88,15 +92,9 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
 
     let block = destructuring_first(plan, block);
     let operation = if sig.asyncness.is_some() {
-        let (operation, output) = (local("operation"), local("return"));
-        statements.extend(quote! {
-            #[allow(unreachable_code, clippy::let_and_return)]
-            let #operation = async {
-                let #output: #ret = #block;
-                #output
-            };
-        });
-        quote!(#operation)
+        // The body's future, its output the function's return type, so that its `?` and
+        // `return` convert as the function's own would.
+        quote!(#private::typed::<#ret, _>(async #block))
     } else {
         quote!(|| -> #ret #block)
     };
@@ -197,31 +195,31 @@ fn local(name: &str) -> Ident {
 fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenStream {
     let ident = format!("::{}", sig.ident);
     let function = quote!(::core::concat!(::core::module_path!(), #ident));
-    let (name, named) = match &plan.name {
-        Some(name) => (name.to_token_stream(), true),
-        None => (function.clone(), false),
-    };
-    // `file!()` and `line!()` in generated code give where the attribute is written.
-    let site = quote!(#private::Site {
-        file: ::core::file!(),
-        line: ::core::line!(),
-        function: #function,
-    });
-    let settings = plan.settings.iter().map(|(key, value)| {
-        let key = key.name();
-        quote!(.set(#key, #value))
-    });
+    let mut settings: TokenStream = plan
+        .settings
+        .iter()
+        .map(|(key, value)| {
+            let key = key.name();
+            quote!(.set(#key, #value))
+        })
+        .collect();
+    if let Some(name) = &plan.name {
+        settings.extend(quote!(.named(#name)));
+    }
+    if plan.key.is_some() {
+        settings.extend(quote!(.keyed()));
+    }
     let mut require_tokio = TokenStream::new();
     if let Some(timeout) = plan.timeout_ms {
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
         require_tokio = located(quote!(#private::require_tokio!();), timeout.span);
     }
-    let keyed = plan.key.is_some();
+    // `file!()` and `line!()` in generated code give where the attribute is written.
     let declared = quote! {
         #[#private::linkme::distributed_slice(#private::DECLARATIONS)]
         #[linkme(crate = #private::linkme)]
-        static __BREAKER_DECLARED: #private::Declaration =
-            #private::Settings::new() #(#settings)* .declare(#name, #named, #keyed, #site);
+        static __BREAKER_DECLARED: #private::Declaration = #private::Settings::new() #settings
+            .declare(::core::file!(), ::core::line!(), #function);
     };
     let Some(key) = &plan.key else {
         return quote! {
