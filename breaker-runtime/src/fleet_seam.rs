@@ -3,7 +3,7 @@
 //! [`Seam`]'s methods, never through its parts (the state word, the window, the clock), so
 //! that what it may do is listed here and the breaker's parts can change without it.
 
-use crate::{CircuitBreaker, State, fleet::Link};
+use crate::{CircuitBreaker, State, fleet::Link, window::Totals};
 
 /// What fleet mode may read of one breaker and do to it: [`CircuitBreaker::seam`].
 pub(crate) struct Seam<'b>(&'b CircuitBreaker);
@@ -13,6 +13,15 @@ pub(crate) struct Seam<'b>(&'b CircuitBreaker);
 pub(crate) struct Tally {
     pub(crate) calls: u64,
     pub(crate) failures: u64,
+}
+
+impl Tally {
+    fn of(totals: &Totals) -> Tally {
+        Tally {
+            calls: totals.calls(),
+            failures: totals.failures,
+        }
+    }
 }
 
 /// Where the breaker stands: its state, and the period (generation) it is in.
@@ -47,20 +56,12 @@ impl<'b> Seam<'b> {
 
     /// Every outcome since the breaker was made: what the ledger captures its batches from.
     pub(crate) fn since_creation(&self) -> Tally {
-        let totals = self.0.window.since_creation();
-        Tally {
-            calls: totals.calls(),
-            failures: totals.failures,
-        }
+        Tally::of(&self.0.window.since_creation())
     }
 
     /// The outcomes in the window at `now_ms`.
     pub(crate) fn in_window(&self, now_ms: u64) -> Tally {
-        let totals = self.0.window.totals(now_ms);
-        Tally {
-            calls: totals.calls(),
-            failures: totals.failures,
-        }
+        Tally::of(&self.0.window.totals(now_ms))
     }
 
     /// The window's buckets at `now_ms`, newest first, each with its start: what seeds a store
@@ -70,13 +71,7 @@ impl<'b> Seam<'b> {
             .window
             .buckets(now_ms)
             .into_iter()
-            .map(|(start_ms, totals)| {
-                let tally = Tally {
-                    calls: totals.calls(),
-                    failures: totals.failures,
-                };
-                (start_ms, tally)
-            })
+            .map(|(start_ms, totals)| (start_ms, Tally::of(&totals)))
             .collect()
     }
 
