@@ -92,7 +92,7 @@ impl FleetView {
     pub(crate) fn with_counts(mut self, calls: u64, failures: u64) -> FleetView {
         self.calls = calls;
         self.failures = failures;
-        self.error_percent = crate::metrics::percent_of(failures, calls);
+        self.error_percent = percent_of(failures, calls);
         self
     }
 }
@@ -119,4 +119,10 @@ mod optional_millis {
     ) -> Result<Option<Duration>, D::Error> {
         Option::<u64>::deserialize(from).map(|millis| millis.map(Duration::from_millis))
     }
+}
+
+/// `part * 100 / calls`, rounded down; 0 with no calls: every percent a snapshot shows, the
+/// fleet's here and the breaker's own in [`Metrics`](crate::Metrics).
+pub(crate) fn percent_of(part: u64, calls: u64) -> u64 {
+    (part * 100).checked_div(calls).unwrap_or(0)
 }

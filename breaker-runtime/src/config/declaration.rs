@@ -298,6 +298,29 @@ pub(crate) fn conflicts<'a>(
     conflicts
 }
 
+/// Two or more breakers or families would share a name by accident, or the overrides in force
+/// could not be put in force on a breaker made after them; see [`check`](crate::registry::check).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistryError {
+    /// Every conflict found: the annotated functions' ordered by name, then those found in
+    /// code in the order they were made.
+    pub conflicts: Vec<Conflict>,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, conflict) in self.conflicts.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{conflict}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::{ConfigError, ConfigKey, KeyKind, PartialConfig, registry::RegistryError};
+use crate::{ConfigError, ConfigKey, KeyKind, PartialConfig, config::declaration::RegistryError};
 
 #[cfg(doc)]
 use crate::Config;

@@ -57,7 +57,7 @@ pub use publish::{publish, publish_one};
 
 use std::time::Duration;
 
-use crate::{Counters, FleetView, State, window::Totals};
+use crate::{Counters, FleetView, State, fleet_view::percent_of, window::Totals};
 
 /// Counts over a breaker's rolling window, and its state, at one moment; and in `counters`,
 /// what it has seen since it was created.
@@ -142,11 +142,6 @@ impl Metrics {
             fleet: None,
         }
     }
-}
-
-/// `part * 100 / calls`, rounded down; 0 with no calls: every percent a snapshot shows.
-pub(crate) fn percent_of(part: u64, calls: u64) -> u64 {
-    (part * 100).checked_div(calls).unwrap_or(0)
 }
 
 /// A duration as whole milliseconds, the unit of every duration in the configuration.

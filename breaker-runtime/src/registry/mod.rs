@@ -40,12 +40,11 @@ mod layers;
 
 use std::{
     collections::BTreeMap,
-    fmt,
     panic::Location,
     sync::{Arc, LazyLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
 };
 
-pub use crate::config::declaration::{Conflict, Origin, Site};
+pub use crate::config::declaration::{Conflict, Origin, RegistryError, Site};
 #[cfg(feature = "serde")]
 pub use apply::{Applied, Change};
 pub(crate) use entry::Family;
@@ -293,29 +292,6 @@ pub(crate) fn register_key(
     }
     breaker
 }
-
-/// Two or more breakers or families would share a name by accident, or the overrides in force
-/// could not be put in force on a breaker made after them; see [`check`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RegistryError {
-    /// Every conflict found: the annotated functions' ordered by name, then those found in
-    /// code in the order they were made.
-    pub conflicts: Vec<Conflict>,
-}
-
-impl fmt::Display for RegistryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, conflict) in self.conflicts.iter().enumerate() {
-            if i > 0 {
-                f.write_str("; ")?;
-            }
-            write!(f, "{conflict}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for RegistryError {}
 
 /// Checks that no two breakers share a name by accident, and that the overrides in force
 /// reached every breaker:
