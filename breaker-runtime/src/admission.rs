@@ -14,43 +14,11 @@ use std::{
     time::Duration,
 };
 
-use once_cell::race::OnceBox;
-
 use crate::{
     BreakerError, CircuitBreaker, State,
     outcome::{Outcome, Ticket},
     state::{Entry, HalfOpen, Snapshot},
-    sync::{AtomicU64, CacheLine, Ordering},
 };
-
-/// Calls in flight, counted only when `max_concurrent` is set (Hystrix's semaphore isolation).
-///
-/// The count is written twice by every call, so it lives on a cache line of its own, allocated
-/// at the first call that counts: off the breaker's lines, which every call reads, and not
-/// paid for by breakers without a bulkhead.
-#[derive(Debug, Default)]
-pub(crate) struct Bulkhead {
-    in_flight: OnceBox<CacheLine<AtomicU64>>,
-}
-
-impl Bulkhead {
-    /// Takes a slot if one of `limit` is free; `false` if they are all taken.
-    fn enter(&self, limit: u64) -> bool {
-        let in_flight = self
-            .in_flight
-            .get_or_init(|| Box::new(CacheLine(AtomicU64::new(0))));
-        // Counted before the check, so that two callers cannot both see room for one; a caller
-        // turned away gives its count back when its permit drops.
-        in_flight.fetch_add(1, Ordering::Acquire) < limit
-    }
-
-    /// Gives back the slot `enter` counted.
-    fn leave(&self) {
-        if let Some(in_flight) = self.in_flight.get() {
-            in_flight.fetch_sub(1, Ordering::Release);
-        }
-    }
-}
 
 impl CircuitBreaker {
     /// Admits a call, or says why not. The closed path is one load of the state word.

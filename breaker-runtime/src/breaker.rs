@@ -2,11 +2,18 @@
 //! [admission](crate::admission) → the operation → [the trip rules](crate::trip) → the
 //! [state machine](crate::state) → [listeners](crate::transition).
 
-use std::{fmt, future::Future, sync::atomic::Ordering, time::Duration};
+use std::{fmt, sync::atomic::Ordering, time::Duration};
 
 use crate::{
-    CallAsync, Config, Failure, Metrics, Name, State, Transition, clock::Clock, config::LiveConfig,
-    counters::Counters, extras::Extras, outcome::Outcome, state::StateWord, trip::Tripwires,
+    Config, Failure, Metrics, Name, State, Transition,
+    clock::Clock,
+    config::LiveConfig,
+    counters::Counters,
+    extras::Extras,
+    outcome::Outcome,
+    state::{StateWord, Transitioned},
+    transition::EVERY_BREAKER,
+    tripwires::Tripwires,
     window::Window,
 };
 
@@ -261,7 +268,7 @@ impl CircuitBreaker {
         }
         let _ = (now, calls);
         #[cfg(feature = "redis")]
-        let started = crate::fleet::is_started();
+        let started = crate::fleet_view::is_started();
         #[cfg(not(feature = "redis"))]
         let started = false;
         self.config
@@ -345,62 +352,6 @@ impl CircuitBreaker {
         result.map_err(Failure::Error)
     }
 
-    /// Runs the future `operation` through the breaker; every `Err` counts as a failure.
-    ///
-    /// The call is admitted when the returned future is first polled. It works on any executor;
-    /// with the `tokio` feature and [`Config::timeout`] set, an operation still running after
-    /// the timeout is abandoned (dropped with the returned future) and the call fails with
-    /// [`BreakerError::Timeout`] (this needs a Tokio runtime with its timer enabled, as
-    /// `tokio::time::timeout` does). Dropping the returned future before it finishes records
-    /// nothing and frees its permits.
-    ///
-    /// # Errors
-    /// The future resolves as [`call`](Self::call) returns, plus [`BreakerError::Timeout`].
-    ///
-    /// [`BreakerError::Timeout`]: crate::BreakerError::Timeout
-    ///
-    /// ```
-    /// use fusebox::{CircuitBreaker, Config};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let breaker = CircuitBreaker::new("reviews", Config::default());
-    /// let reviews = breaker.call_async(async { Ok::<_, std::io::Error>(vec!["great"]) }).await;
-    /// assert_eq!(reviews.unwrap(), ["great"]);
-    /// # }
-    /// ```
-    pub fn call_async<T, E, F>(&self, operation: F) -> CallAsync<'_, F, impl FnOnce(&E) -> bool>
-    where
-        F: Future<Output = Result<T, E>>,
-    {
-        CallAsync::new(self, operation, every_error::<E>)
-    }
-
-    /// [`call_async`](Self::call_async) with a failure predicate, as
-    /// [`call_with`](Self::call_with).
-    ///
-    /// # Errors
-    /// As [`call_async`](Self::call_async).
-    ///
-    /// ```
-    /// use fusebox::{CircuitBreaker, Config};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let breaker = CircuitBreaker::new("users", Config::default());
-    /// let not_found = breaker.call_async_with(async { Err::<(), _>(404) }, |status| *status >= 500);
-    /// assert!(not_found.await.is_err());
-    /// assert_eq!(breaker.metrics().failures, 0);
-    /// # }
-    /// ```
-    pub fn call_async_with<T, E, F, P>(&self, operation: F, is_failure: P) -> CallAsync<'_, F, P>
-    where
-        F: Future<Output = Result<T, E>>,
-        P: FnOnce(&E) -> bool,
-    {
-        CallAsync::new(self, operation, is_failure)
-    }
-
     /// Opens the circuit until [`release`](Self::release) or [`reset`](Self::reset): every call
     /// is rejected and it never half-opens by itself.
     pub fn force_open(&self) {
@@ -444,8 +395,41 @@ impl CircuitBreaker {
 
 /// The predicate of `call` and `call_async`: every `Err` is a failure.
 #[inline]
-fn every_error<E>(_: &E) -> bool {
+pub(crate) fn every_error<E>(_: &E) -> bool {
     true
+}
+
+impl CircuitBreaker {
+    /// Reports a transition the state machine made, if it made one.
+    #[inline]
+    pub(crate) fn report(&self, moved: Option<Transitioned>) {
+        if let Some(moved) = moved {
+            self.report_transition(moved);
+        }
+    }
+
+    /// Tells `tracing`, this breaker's listeners, then every breaker's.
+    #[cold]
+    #[inline(never)]
+    fn report_transition(&self, Transitioned { from, to }: Transitioned) {
+        let extras = self.extras.made();
+        extras.tallies.transition(from, to);
+        let transition = Transition {
+            name: self.name.clone(),
+            from,
+            to,
+        };
+        #[cfg(feature = "tracing")]
+        {
+            if to.is_open() {
+                tracing::warn!(breaker = %transition.name, %from, %to, "circuit breaker opened");
+            } else {
+                tracing::info!(breaker = %transition.name, %from, %to, "circuit breaker changed state");
+            }
+        }
+        extras.listeners.notify(&transition);
+        EVERY_BREAKER.notify(&transition);
+    }
 }
 
 impl fmt::Debug for CircuitBreaker {

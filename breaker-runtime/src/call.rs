@@ -15,7 +15,7 @@ use std::{
 
 use pin_project_lite::pin_project;
 
-use crate::{CircuitBreaker, Failure, admission::Permit, outcome::Outcome};
+use crate::{CircuitBreaker, Failure, admission::Permit, breaker::every_error, outcome::Outcome};
 
 #[cfg(feature = "tokio")]
 pub(crate) type Timer = tokio::time::Sleep;
@@ -143,5 +143,63 @@ where
             }
         }
         Poll::Pending
+    }
+}
+
+impl CircuitBreaker {
+    /// Runs the future `operation` through the breaker; every `Err` counts as a failure.
+    ///
+    /// The call is admitted when the returned future is first polled. It works on any executor;
+    /// with the `tokio` feature and [`Config::timeout`](crate::Config::timeout) set, an
+    /// operation still running after the timeout is abandoned (dropped with the returned
+    /// future) and the call fails with [`BreakerError::Timeout`] (this needs a Tokio runtime
+    /// with its timer enabled, as `tokio::time::timeout` does). Dropping the returned future
+    /// before it finishes records nothing and frees its permits.
+    ///
+    /// # Errors
+    /// The future resolves as [`call`](Self::call) returns, plus [`BreakerError::Timeout`].
+    ///
+    /// [`BreakerError::Timeout`]: crate::BreakerError::Timeout
+    ///
+    /// ```
+    /// use fusebox::{CircuitBreaker, Config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let breaker = CircuitBreaker::new("reviews", Config::default());
+    /// let reviews = breaker.call_async(async { Ok::<_, std::io::Error>(vec!["great"]) }).await;
+    /// assert_eq!(reviews.unwrap(), ["great"]);
+    /// # }
+    /// ```
+    pub fn call_async<T, E, F>(&self, operation: F) -> CallAsync<'_, F, impl FnOnce(&E) -> bool>
+    where
+        F: Future<Output = Result<T, E>>,
+    {
+        CallAsync::new(self, operation, every_error::<E>)
+    }
+
+    /// [`call_async`](Self::call_async) with a failure predicate, as
+    /// [`call_with`](Self::call_with).
+    ///
+    /// # Errors
+    /// As [`call_async`](Self::call_async).
+    ///
+    /// ```
+    /// use fusebox::{CircuitBreaker, Config};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let breaker = CircuitBreaker::new("users", Config::default());
+    /// let not_found = breaker.call_async_with(async { Err::<(), _>(404) }, |status| *status >= 500);
+    /// assert!(not_found.await.is_err());
+    /// assert_eq!(breaker.metrics().failures, 0);
+    /// # }
+    /// ```
+    pub fn call_async_with<T, E, F, P>(&self, operation: F, is_failure: P) -> CallAsync<'_, F, P>
+    where
+        F: Future<Output = Result<T, E>>,
+        P: FnOnce(&E) -> bool,
+    {
+        CallAsync::new(self, operation, is_failure)
     }
 }

@@ -10,7 +10,11 @@
 
 use once_cell::race::OnceBox;
 
-use crate::{admission::Bulkhead, counters::LazyTallies, transition::Listeners};
+use crate::{
+    counters::LazyTallies,
+    sync::{AtomicU64, CacheLine, Ordering},
+    transition::Listeners,
+};
 
 /// The extras, made with the first one needed.
 #[derive(Default)]
@@ -24,7 +28,7 @@ pub(crate) struct Parts {
     pub(crate) tallies: LazyTallies,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]
-    pub(crate) fleet: OnceBox<crate::fleet::Link>,
+    pub(crate) fleet: OnceBox<crate::fleet_view::Link>,
 }
 
 impl Extras {
@@ -44,7 +48,36 @@ impl Extras {
 
     /// The breaker's tie to the fleet, if it joined one.
     #[cfg(feature = "redis")]
-    pub(crate) fn fleet(&self) -> Option<&crate::fleet::Link> {
+    pub(crate) fn fleet(&self) -> Option<&crate::fleet_view::Link> {
         self.get()?.fleet.get()
+    }
+}
+
+/// Calls in flight, counted only when `max_concurrent` is set (Hystrix's semaphore isolation).
+///
+/// The count is written twice by every call, so it lives on a cache line of its own, allocated
+/// at the first call that counts: off the breaker's lines, which every call reads, and not
+/// paid for by breakers without a bulkhead.
+#[derive(Debug, Default)]
+pub(crate) struct Bulkhead {
+    in_flight: OnceBox<CacheLine<AtomicU64>>,
+}
+
+impl Bulkhead {
+    /// Takes a slot if one of `limit` is free; `false` if they are all taken.
+    pub(crate) fn enter(&self, limit: u64) -> bool {
+        let in_flight = self
+            .in_flight
+            .get_or_init(|| Box::new(CacheLine(AtomicU64::new(0))));
+        // Counted before the check, so that two callers cannot both see room for one; a caller
+        // turned away gives its count back when its permit drops.
+        in_flight.fetch_add(1, Ordering::Acquire) < limit
+    }
+
+    /// Gives back the slot `enter` counted.
+    pub(crate) fn leave(&self) {
+        if let Some(in_flight) = self.in_flight.get() {
+            in_flight.fetch_sub(1, Ordering::Release);
+        }
     }
 }

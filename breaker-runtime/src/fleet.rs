@@ -85,16 +85,13 @@ mod reply;
 
 use std::{
     fmt,
-    sync::{
-        Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, PoisonError},
     time::Duration,
 };
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::{CircuitBreaker, FleetView, config::millis, registry};
+use crate::{CircuitBreaker, config::millis, fleet_view::Link, registry};
 
 /// How this process takes part in the fleet. Every value is checked by
 /// [`start`]/[`Fleet::connect`].
@@ -282,13 +279,6 @@ pub enum FleetError {
     Stopped,
 }
 
-static STARTED: AtomicBool = AtomicBool::new(false);
-
-/// Whether this process called [`start`].
-pub(crate) fn is_started() -> bool {
-    STARTED.load(Ordering::Acquire)
-}
-
 /// Starts fleet mode for this process: every breaker in the [`registry`] whose configuration
 /// has `fleet = true` (the attribute's key, [`ConfigBuilder::fleet`](crate::ConfigBuilder::fleet)
 /// or an override) syncs through the store at `url`, those registered later too (the registry
@@ -302,7 +292,7 @@ pub(crate) fn is_started() -> bool {
 /// runtime, or [`FleetError::AlreadyStarted`] on a second call.
 pub fn start(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
     let fleet = Fleet::connect(url, options)?;
-    if STARTED.swap(true, Ordering::AcqRel) {
+    if crate::fleet_view::mark_started() {
         return Err(FleetError::AlreadyStarted);
     }
     // The look at the registry holds the fleet until `stop`, not until the last handle is
@@ -454,63 +444,4 @@ fn default_instance() -> String {
         .unwrap_or_else(|| "instance".to_owned());
     let random = RandomState::new().hash_one(std::process::id()) & 0xffff_ffff;
     format!("{host}-{}-{random:08x}", std::process::id())
-}
-
-/// A breaker's tie to the fleet: the view its sync keeps, read by `metrics()`.
-#[derive(Default)]
-pub(crate) struct Link {
-    view: Mutex<FleetView>,
-    /// When a sync last succeeded, on the breaker's clock; 0 before the first.
-    last_ok_ms: AtomicU64,
-    /// Whether the last sync failed.
-    failing: AtomicBool,
-    /// How old a view may be before it is stale.
-    stale_after_ms: AtomicU64,
-    /// The breaker's calls since creation at the sync's last look: later ones are pending too.
-    captured: AtomicU64,
-}
-
-impl Link {
-    /// The view as of `now_ms`, for a breaker that has seen `calls` since its creation.
-    pub(crate) fn view(&self, now_ms: u64, calls: u64) -> FleetView {
-        let (mut view, captured) = {
-            let view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
-            // Read with the view, which `captured` changes with.
-            (*view, self.captured.load(Ordering::Acquire))
-        };
-        // Outcomes since the sync last looked wait as well.
-        view.pending += calls.saturating_sub(captured);
-        view.started = true;
-        let last_ok = self.last_ok_ms.load(Ordering::Acquire);
-        // `Default` leaves it 0: no sync has run.
-        let synced_once = last_ok != 0;
-        view.since_sync =
-            synced_once.then(|| Duration::from_millis(now_ms.saturating_sub(last_ok)));
-        view.stale = !synced_once
-            || self.failing.load(Ordering::Acquire)
-            || now_ms.saturating_sub(last_ok) > self.stale_after_ms.load(Ordering::Relaxed);
-        view
-    }
-
-    /// The sync looked at the breaker's counts: `calls` since creation, `pending` of them
-    /// not yet counted by the store.
-    fn captured(&self, calls: u64, pending: u64) {
-        let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
-        view.pending = pending;
-        self.captured.store(calls, Ordering::Release);
-    }
-
-    fn update(&self, change: impl FnOnce(&mut FleetView)) {
-        change(&mut self.view.lock().unwrap_or_else(PoisonError::into_inner));
-    }
-
-    fn succeeded(&self, now_ms: u64) {
-        // 0 means "never": a clock at 0 counts as 1.
-        self.last_ok_ms.store(now_ms.max(1), Ordering::Release);
-        self.failing.store(false, Ordering::Release);
-    }
-
-    fn failed(&self) {
-        self.failing.store(true, Ordering::Release);
-    }
 }

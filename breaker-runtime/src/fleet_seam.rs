@@ -3,7 +3,7 @@
 //! [`Seam`]'s methods, never through its parts (the state word, the window, the clock), so
 //! that what it may do is listed here and the breaker's parts can change without it.
 
-use crate::{CircuitBreaker, State, fleet::Link, window::Totals};
+use crate::{CircuitBreaker, State, fleet_view::Link, window::Totals};
 
 /// What fleet mode may read of one breaker and do to it: [`CircuitBreaker::seam`].
 pub(crate) struct Seam<'b>(&'b CircuitBreaker);

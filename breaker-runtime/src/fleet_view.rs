@@ -126,3 +126,96 @@ mod optional_millis {
 pub(crate) fn percent_of(part: u64, calls: u64) -> u64 {
     (part * 100).checked_div(calls).unwrap_or(0)
 }
+
+/// Whether this process started fleet mode (`fleet::start`).
+#[cfg(feature = "redis")]
+static STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this process called `fleet::start`.
+#[cfg(feature = "redis")]
+pub(crate) fn is_started() -> bool {
+    STARTED.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Marks fleet mode started; whether it was already.
+#[cfg(feature = "redis")]
+pub(crate) fn mark_started() -> bool {
+    STARTED.swap(true, std::sync::atomic::Ordering::AcqRel)
+}
+
+#[cfg(feature = "redis")]
+pub(crate) use link::Link;
+
+/// A breaker's tie to the fleet, kept beside the view it fills (in the breaker's extras), so
+/// that the core holds no type of the integration that syncs it.
+#[cfg(feature = "redis")]
+mod link {
+    use std::{
+        sync::{
+            Mutex, PoisonError,
+            atomic::{AtomicBool, AtomicU64, Ordering},
+        },
+        time::Duration,
+    };
+
+    use crate::FleetView;
+
+    /// A breaker's tie to the fleet: the view its sync keeps, read by `metrics()`.
+    #[derive(Default)]
+    pub(crate) struct Link {
+        view: Mutex<FleetView>,
+        /// When a sync last succeeded, on the breaker's clock; 0 before the first.
+        last_ok_ms: AtomicU64,
+        /// Whether the last sync failed.
+        failing: AtomicBool,
+        /// How old a view may be before it is stale.
+        pub(crate) stale_after_ms: AtomicU64,
+        /// The breaker's calls since creation at the sync's last look: later ones are pending too.
+        captured: AtomicU64,
+    }
+
+    impl Link {
+        /// The view as of `now_ms`, for a breaker that has seen `calls` since its creation.
+        pub(crate) fn view(&self, now_ms: u64, calls: u64) -> FleetView {
+            let (mut view, captured) = {
+                let view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+                // Read with the view, which `captured` changes with.
+                (*view, self.captured.load(Ordering::Acquire))
+            };
+            // Outcomes since the sync last looked wait as well.
+            view.pending += calls.saturating_sub(captured);
+            view.started = true;
+            let last_ok = self.last_ok_ms.load(Ordering::Acquire);
+            // `Default` leaves it 0: no sync has run.
+            let synced_once = last_ok != 0;
+            view.since_sync =
+                synced_once.then(|| Duration::from_millis(now_ms.saturating_sub(last_ok)));
+            view.stale = !synced_once
+                || self.failing.load(Ordering::Acquire)
+                || now_ms.saturating_sub(last_ok) > self.stale_after_ms.load(Ordering::Relaxed);
+            view
+        }
+
+        /// The sync looked at the breaker's counts: `calls` since creation, `pending` of them
+        /// not yet counted by the store.
+        pub(crate) fn captured(&self, calls: u64, pending: u64) {
+            let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+            view.pending = pending;
+            self.captured.store(calls, Ordering::Release);
+        }
+
+        pub(crate) fn update(&self, change: impl FnOnce(&mut FleetView)) {
+            change(&mut self.view.lock().unwrap_or_else(PoisonError::into_inner));
+        }
+
+        pub(crate) fn succeeded(&self, now_ms: u64) {
+            // 0 means "never": a clock at 0 counts as 1.
+            self.last_ok_ms.store(now_ms.max(1), Ordering::Release);
+            self.failing.store(false, Ordering::Release);
+        }
+
+        pub(crate) fn failed(&self) {
+            self.failing.store(true, Ordering::Release);
+        }
+    }
+}

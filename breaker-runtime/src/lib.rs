@@ -88,6 +88,7 @@ mod sync;
 pub mod tower;
 mod transition;
 mod trip;
+mod tripwires;
 mod window;
 
 #[cfg(all(test, loom))]

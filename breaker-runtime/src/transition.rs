@@ -5,7 +5,7 @@ use std::sync::{PoisonError, RwLock};
 
 use once_cell::race::OnceBox;
 
-use crate::{CircuitBreaker, Name, State, state::Transitioned};
+use crate::{Name, State};
 
 /// A breaker changed state.
 ///
@@ -73,36 +73,3 @@ impl Listeners {
 
 /// Listeners of every breaker, added with [`registry::on_transition`](crate::registry::on_transition).
 pub(crate) static EVERY_BREAKER: Listeners = Listeners::new();
-
-impl CircuitBreaker {
-    /// Reports a transition the state machine made, if it made one.
-    #[inline]
-    pub(crate) fn report(&self, moved: Option<Transitioned>) {
-        if let Some(moved) = moved {
-            self.report_transition(moved);
-        }
-    }
-
-    /// Tells `tracing`, this breaker's listeners, then every breaker's.
-    #[cold]
-    #[inline(never)]
-    fn report_transition(&self, Transitioned { from, to }: Transitioned) {
-        let extras = self.extras.made();
-        extras.tallies.transition(from, to);
-        let transition = Transition {
-            name: self.name.clone(),
-            from,
-            to,
-        };
-        #[cfg(feature = "tracing")]
-        {
-            if to.is_open() {
-                tracing::warn!(breaker = %transition.name, %from, %to, "circuit breaker opened");
-            } else {
-                tracing::info!(breaker = %transition.name, %from, %to, "circuit breaker changed state");
-            }
-        }
-        extras.listeners.notify(&transition);
-        EVERY_BREAKER.notify(&transition);
-    }
-}
