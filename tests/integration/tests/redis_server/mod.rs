@@ -96,7 +96,7 @@ impl RedisServer {
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
-    fn pid(&self) -> u32 {
+    pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
 
