@@ -46,9 +46,13 @@
 //!
 //! One breaker's keys share a hash tag (one slot, so that on Redis Cluster the script runs on
 //! the one node that holds them; this client connects to one endpoint, a server or a proxy in
-//! front of a cluster) and a version: `<prefix>:v1:{<name>}:meta`, `…:buckets`, `…:seen`,
-//! `…:failing`, `…:seqs`, `…:leases` and `…:trials`, all hashes, expiring by themselves when
-//! no instance syncs them.
+//! front of a cluster) and a version: `<prefix>:v2:{<name>}:meta`, `…:buckets`, `…:seqs`,
+//! `…:leases` and `…:trials` (hashes) and `…:seen` and `…:failing` (sorted sets, each
+//! instance scored by when it last synced, and last synced as failing), expiring by
+//! themselves when no instance syncs them. The sorted sets keep a script's cost at O(log n)
+//! in the number of instances: it counts the active and failing ones by score rather than
+//! walking them. (Version 1 kept them in hashes; instances of the two versions use different
+//! keys, so during a rolling upgrade each version is a fleet of its own.)
 //! The script reads the server's clock (`TIME`); instances send the *age* of each delta on
 //! their own clock, so clock skew between hosts cancels out. Each batch carries the instance's
 //! id, a sequence number and a random number drawn when the breaker joined the fleet, and is

@@ -155,7 +155,7 @@ impl Member {
         options: FleetOptions,
         from_registry: bool,
     ) -> Member {
-        let base = format!("{}:v1:{{{}}}", options.prefix, breaker.name());
+        let base = format!("{}:v2:{{{}}}", options.prefix, breaker.name());
         let keys = [
             "meta", "buckets", "seen", "failing", "seqs", "leases", "trials",
         ]

@@ -10,7 +10,8 @@
 -- batch added is of the same life and numbered at least as high.
 --
 -- KEYS: 1 meta (hash: epoch, state, until, streak)   2 buckets (hash: "<bucket>:c"/"<bucket>:f")
---       3 seen (hash: instance -> ms)   4 failing (hash: instance -> ms)
+--       3 seen (sorted set: instance, scored by the ms of its last sync)
+--       4 failing (sorted set: instance, scored by the ms of its last sync as failing)
 --       5 seqs (hash: instance -> "<life>:<sequence>" of its last batch applied)
 --       6 leases (hash: instance -> expiry ms)
 --       7 trials (hash: instance -> ms of its successful trial)
@@ -108,29 +109,31 @@ if applied == 1 then
 end
 
 -- This instance is active, and failing or not.
-redis.call('HSET', seen, id, now)
+redis.call('ZADD', seen, now, id)
 if ARGV[14] == '1' then
-  redis.call('HSET', failing, id, now)
+  redis.call('ZADD', failing, now, id)
 else
-  redis.call('HDEL', failing, id)
+  redis.call('ZREM', failing, id)
 end
 
 -- Instances that have not synced within the window are not active; after three windows they
--- are forgotten.
-local active, failing_count = 0, 0
-local seen_list = redis.call('HGETALL', seen)
-for i = 1, #seen_list, 2 do
-  local at = tonumber(seen_list[i + 1])
-  if at < now - 3 * window then
-    redis.call('HDEL', seen, seen_list[i])
-    redis.call('HDEL', seqs, seen_list[i])
-    redis.call('HDEL', failing, seen_list[i])
-  elseif at >= now - window then
-    active = active + 1
-    local failed_at = tonumber(redis.call('HGET', failing, seen_list[i]) or '0')
-    if failed_at >= now - window then failing_count = failing_count + 1 end
+-- are forgotten, with their last batch's number. Both sets are sorted by time, so counting the
+-- active and failing instances and dropping the forgotten costs O(log n) in the fleet's size,
+-- not a walk over every instance (each instance is dropped once, when it is forgotten).
+local forget_before = '(' .. (now - 3 * window)
+local forgotten = redis.call('ZRANGEBYSCORE', seen, '-inf', forget_before)
+if #forgotten > 0 then
+  redis.call('ZREMRANGEBYSCORE', seen, '-inf', forget_before)
+  -- In slices: a script's call takes a bounded number of arguments.
+  for first = 1, #forgotten, 1000 do
+    redis.call('HDEL', seqs, unpack(forgotten, first, math.min(first + 999, #forgotten)))
   end
 end
+-- A failing instance's score is when it synced, so it was active then: those within the window
+-- are the active instances failing now.
+redis.call('ZREMRANGEBYSCORE', failing, '-inf', '(' .. (now - window))
+local active = redis.call('ZCOUNT', seen, now - window, '+inf')
+local failing_count = redis.call('ZCOUNT', failing, now - window, '+inf')
 
 -- The window: buckets that started within it; older ones are dropped.
 local oldest = math.floor((now - window) / bucket)

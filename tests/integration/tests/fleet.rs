@@ -875,10 +875,10 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
             "the window holds the key's call after each join: {view:?}"
         );
         // The keys: versioned, under the breaker's name as the hash tag.
-        let seen = server.cli(&["HGET", "fusebox:v1:{fleet::annotated}:seen", "registry"]);
+        let seen = server.cli(&["ZSCORE", "fusebox:v2:{fleet::annotated}:seen", "registry"]);
         assert!(seen.is_some_and(|at| at.trim().parse::<u64>().is_ok()));
         let keys = server
-            .cli(&["KEYS", "fusebox:v1:{fleet::annotated}:*"])
+            .cli(&["KEYS", "fusebox:v2:{fleet::annotated}:*"])
             .unwrap();
         for part in ["meta", "buckets", "seen", "seqs"] {
             assert!(
