@@ -242,6 +242,48 @@ fn one_bad_instance_trips_only_its_own_breaker() {
 }
 
 #[test]
+fn an_instance_that_stops_syncing_is_inactive_after_a_window_and_forgotten_after_three() {
+    with_server(|server| async move {
+        // A 600 ms window of 100 ms buckets: a sync every 100 ms or so.
+        let short = Config::builder()
+            .window(Duration::from_millis(600))
+            .window_buckets(6)
+            .fleet(true)
+            .build()
+            .unwrap();
+        let fleet = instances(&server.url(), "gone", 3, short);
+        synced_once(&fleet).await;
+        eventually(Duration::from_secs(5), "three active instances", || {
+            fleet.iter().all(|i| i.view().instances == 3)
+        })
+        .await;
+        let members = |key: &str| -> Vec<String> {
+            let out = server
+                .cli(&["ZRANGE", &format!("fusebox:v2:{{gone}}:{key}"), "0", "-1"])
+                .unwrap_or_default();
+            out.lines().map(str::to_owned).collect()
+        };
+        assert_eq!(members("seen").len(), 3);
+        // One instance's process goes away: it stops syncing.
+        fleet[2].fleet.stop();
+        eventually(Duration::from_secs(5), "two active instances", || {
+            fleet[..2].iter().all(|i| i.view().instances == 2)
+        })
+        .await;
+        // Three windows after its last sync, it is forgotten, batch number and all.
+        eventually(Duration::from_secs(10), "instance-2 forgotten", || {
+            !members("seen").contains(&"instance-2".to_owned())
+        })
+        .await;
+        let seqs = server
+            .cli(&["HEXISTS", "fusebox:v2:{gone}:seqs", "instance-2"])
+            .unwrap();
+        assert_eq!(seqs.trim(), "0", "its last batch's number goes with it");
+        assert_eq!(members("seen").len(), 2);
+    });
+}
+
+#[test]
 fn the_fleet_half_opens_on_leases_and_closes_after_two_instances_succeed() {
     with_server(|server| async move {
         let fleet = instances(&server.url(), "pricing", 3, config(800));
