@@ -49,7 +49,10 @@
 //! front of a cluster) and a version: `<prefix>:v2:{<name>}:meta`, `…:buckets`, `…:seqs`,
 //! `…:leases` and `…:trials` (hashes) and `…:seen` and `…:failing` (sorted sets, each
 //! instance scored by when it last synced, and last synced as failing), expiring by
-//! themselves when no instance syncs them. The sorted sets keep a script's cost at O(log n)
+//! themselves when no instance syncs them: three windows after the last sync (at least a
+//! minute), or while the fleet is open or half-open, not before its open period or a trial
+//! lease ends. So a `Keyed` family with `fleet = true` whose keys come and go holds, in the
+//! store, at most the key sets of the keys synced within that time. The sorted sets keep a script's cost at O(log n)
 //! in the number of instances: it counts the active and failing ones by score rather than
 //! walking them. (Version 1 kept them in hashes; instances of the two versions use different
 //! keys, so during a rolling upgrade each version is a fleet of its own.)

@@ -187,8 +187,16 @@ if state == 2 then
   end
 end
 
--- An abandoned breaker's keys go away by themselves.
-local ttl = math.max(3 * window, 2 * sleep_ms(31), 60000)
+-- An abandoned breaker's keys (every instance stopped syncing it: a family's evicted key, a
+-- breaker gone from the code) go away by themselves: three windows after the last sync, at
+-- least a minute; while the fleet is open, not before its open period ends, and while it is
+-- half-open, not before a trial lease would, so that a trip lasts as long as it should.
+local ttl = math.max(3 * window, 60000)
+if state == 1 then
+  ttl = math.max(ttl, until_ms - now + 3 * window)
+elseif state == 2 then
+  ttl = math.max(ttl, tonumber(ARGV[13]) + 3 * window)
+end
 for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ttl) end
 
 local sleep_left = 0

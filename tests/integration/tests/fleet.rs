@@ -284,6 +284,30 @@ fn an_instance_that_stops_syncing_is_inactive_after_a_window_and_forgotten_after
 }
 
 #[test]
+fn an_abandoned_closed_breakers_keys_expire_within_three_windows_or_a_minute() {
+    with_server(|server| async move {
+        // A long backoff (a day) no longer keeps a closed breaker's keys: a family's evicted
+        // keys go within a minute, not within two days.
+        let backoff = Config::builder()
+            .window(Duration::from_secs(10))
+            .sleep_window(Duration::from_secs(5))
+            .sleep_window_max(Duration::from_secs(86_400))
+            .fleet(true)
+            .build()
+            .unwrap();
+        let fleet = instances(&server.url(), "churn", 1, backoff);
+        synced_once(&fleet).await;
+        for part in ["meta", "seen", "seqs"] {
+            let ttl = server
+                .cli(&["PTTL", &format!("fusebox:v2:{{churn}}:{part}")])
+                .unwrap();
+            let ttl: i64 = ttl.trim().parse().unwrap();
+            assert!((1..=60_000).contains(&ttl), "{part}: PTTL {ttl} ms");
+        }
+    });
+}
+
+#[test]
 fn the_fleet_half_opens_on_leases_and_closes_after_two_instances_succeed() {
     with_server(|server| async move {
         let fleet = instances(&server.url(), "pricing", 3, config(800));
