@@ -26,6 +26,7 @@ use fusebox::{
     fleet::{Fleet, FleetOptions},
 };
 
+mod harness;
 #[path = "../tests/integration/tests/redis_server/mod.rs"]
 mod redis_server;
 
@@ -51,10 +52,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("a Tokio runtime");
+    let (cpu, cores) = harness::machine();
     println!(
-        "{}; one redis-server on a unix socket, instances simulated in one process; \
-         {} s measured after {} s of warm-up, a call on every breaker every {} ms\n",
-        cpu_name(),
+        "{cpu}, {cores} cores; one redis-server on a unix socket, instances simulated in one \
+         process; {} s measured after {} s of warm-up, a call on every breaker every {} ms\n",
         MEASURED.as_secs(),
         WARM_UP.as_secs(),
         TRICKLE.as_millis()
@@ -205,18 +206,4 @@ fn cpu_seconds(pid: u32) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let seconds = ticks as f64 / 100.0;
     seconds
-}
-
-/// The processor, as `/proc/cpuinfo` names it, and the cores this process may use.
-fn cpu_name() -> String {
-    let name = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
-                .map(|(_, name)| name.trim().to_owned())
-        })
-        .unwrap_or_else(|| "an unknown processor".to_owned());
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    format!("{name}, {cores} cores")
 }
