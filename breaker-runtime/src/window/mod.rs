@@ -129,10 +129,7 @@ impl Window {
                 |counts| &counts.successes,
             ),
             Outcome::Failure => self.count_failure(head.slot()),
-            Outcome::Timeout => {
-                let _ = add_one(self.rare.at(head.slot(), TIMEOUTS, self.buckets.len()));
-                self.count_failure(head.slot());
-            }
+            Outcome::Timeout => self.count_timeout(head.slot()),
         }
         counted_before_reading();
         head.start_ms()
@@ -148,10 +145,7 @@ impl Window {
                 let _ = add_one(&self.buckets[head.slot()].successes);
             }
             Outcome::Failure => self.count_failure(head.slot()),
-            Outcome::Timeout => {
-                let _ = add_one(self.rare.at(head.slot(), TIMEOUTS, self.buckets.len()));
-                self.count_failure(head.slot());
-            }
+            Outcome::Timeout => self.count_timeout(head.slot()),
         }
         counted_before_reading();
         head.start_ms()
@@ -239,6 +233,13 @@ impl Window {
         if !add_one(&self.buckets[slot].failures) {
             held.failures.fetch_sub(1, COUNTED); // the bucket is at its cap: not counted
         }
+    }
+
+    /// Counts a timeout in bucket `slot`: a failure, counted beside the bucket as a timeout
+    /// too.
+    fn count_timeout(&self, slot: usize) {
+        let _ = add_one(self.rare.at(slot, TIMEOUTS, self.buckets.len()));
+        self.count_failure(slot);
     }
 
     /// Counts a slow call in bucket `slot`, as [`count_failure`](Self::count_failure) does a
