@@ -4,17 +4,32 @@
 //! Fifty instances whose breakers each need 20 failed calls make a thousand failed requests
 //! before the fleet stops calling a dead dependency. In fleet mode each instance still decides
 //! every call on its own, from its own state word, exactly as without it: **no network call,
-//! lock or extra atomic operation is on the call path**. A background task per breaker reads
-//! the counts the breaker keeps anyway and, about once per bucket period, runs one Lua script
-//! that adds this instance's new outcomes to the fleet's rolling window and answers with the
-//! fleet's view; the breaker then follows the fleet:
+//! lock or extra atomic operation is on the call path**. One background task per fleet client
+//! (its driver) reads the counts each breaker keeps anyway and, about once per bucket period,
+//! runs one Lua script per breaker that adds this instance's new outcomes to the fleet's
+//! rolling window and answers with the fleet's view; the breaker then follows the fleet. The
+//! syncs due at once go in one round trip (a pipeline), and a breaker with nothing to say
+//! syncs rarely:
 //!
+//! - **Quiet breakers.** While the fleet is closed and under half its error threshold, and this
+//!   instance is neither failing nor held open, a breaker with nothing new syncs once per half
+//!   window (at most every eight bucket periods), which keeps it among the active instances,
+//!   and one with only successes to send syncs every four periods: successes add to the fleet's
+//!   volume and denominator only, which cannot trip it. Its first failure makes it sync a period
+//!   after its last, as before; a pile of failures (a quarter of the volume threshold) goes at
+//!   once. So a fleet at a trickle of healthy traffic costs the store a script per breaker and
+//!   instance every four periods, not every period.
 //! - **Trip with a quorum.** The fleet trips when its window holds at least
 //!   `request_volume_threshold` calls, at least `error_threshold` percent of them failed, **and**
 //!   at least two instances (and [`FleetOptions::quorum`] percent of the active ones) are failing
 //!   at that rate in their own windows. One bad instance (a broken network path, a bad deploy)
-//!   trips only its own breaker, as without fleet mode. Each instance learns of a trip at its
-//!   next sync, within one sync period, and holds its breaker open for the fleet's sleep window.
+//!   trips only its own breaker, as without fleet mode. The script announces the trip (Redis
+//!   pub/sub, on the channel `<prefix>:v2:trips`, which each fleet client subscribes to on a
+//!   connection of its own), and every instance opens on the announcement, within about a
+//!   round trip of the trip, and holds its breaker open for the fleet's sleep window. An
+//!   announcement lost (the subscription down, a store whose ACL refuses the channel) leaves
+//!   the instance to learn of the trip at its next sync, within a sync period (a quiet one's
+//!   first failure makes it sync within a period too).
 //! - **Half-open across the fleet.** When the fleet's sleep window has passed, the script hands
 //!   out [`FleetOptions::trial_leases`] trial leases, each for [`FleetOptions::lease`]; an
 //!   instance holding one lets its breaker half-open and run its trials, the others stay open.
@@ -45,16 +60,17 @@
 //! # The store
 //!
 //! One breaker's keys share a hash tag (one slot, so that on Redis Cluster the script runs on
-//! the one node that holds them; this client connects to one endpoint, a server or a proxy in
-//! front of a cluster) and a version: `<prefix>:v2:{<name>}:meta`, `…:buckets`, `…:seqs`,
-//! `…:leases` and `…:trials` (hashes) and `…:seen` and `…:failing` (sorted sets, each
-//! instance scored by when it last synced, and last synced as failing), expiring by
-//! themselves when no instance syncs them: three windows after the last sync (at least a
-//! minute), or while the fleet is open or half-open, not before its open period or a trial
-//! lease ends. So a `Keyed` family with `fleet = true` whose keys come and go holds, in the
-//! store, at most the key sets of the keys synced within that time. The sorted sets keep a script's cost at O(log n)
-//! in the number of instances: it counts the active and failing ones by score rather than
-//! walking them. (Version 1 kept them in hashes; instances of the two versions use different
+//! the one node that holds them) and a version: `<prefix>:v2:{<name>}:meta`, `…:buckets`,
+//! `…:seqs`, `…:leases` and `…:trials` (hashes) and `…:seen` and `…:failing` (sorted sets,
+//! each instance scored by when it last synced, and last synced as failing), expiring by
+//! themselves when no instance syncs them: two to three windows after the last sync (and
+//! between 40 s and a minute at least), or while the fleet is open or half-open, not before its
+//! open period or a trial lease ends. The script sets the expiry again every third of it, when
+//! the fleet's state changes, and on each key a write of its may have created, not on every key
+//! at every sync. So a `Keyed` family with `fleet = true` whose keys come and go holds, in the
+//! store, at most the key sets of the keys synced within the last three windows (or minute).
+//! The sorted sets keep a script's cost at O(log n) in the number of instances: it counts the
+//! active and failing ones by score rather than walking them. (Version 1 kept them in hashes; instances of the two versions use different
 //! keys, so during a rolling upgrade each version is a fleet of its own.)
 //! The script reads the server's clock (`TIME`); instances send the *age* of each delta on
 //! their own clock, so clock skew between hosts cancels out. Each batch carries the instance's
@@ -86,9 +102,12 @@
 //! }
 //! ```
 
+mod driver;
 mod ledger;
 mod member;
 mod reply;
+mod store;
+mod trips;
 
 use std::{
     fmt,
@@ -97,6 +116,7 @@ use std::{
 };
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::mpsc;
 
 use crate::{CircuitBreaker, config::millis, fleet_view::Link, registry};
 
@@ -208,6 +228,11 @@ impl FleetOptions {
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
+    }
+
+    /// The channel the store announces this prefix's fleet trips on.
+    fn trips_channel(&self) -> String {
+        format!("{}:v2:trips", self.prefix)
     }
 
     fn check(&self) -> Result<(), FleetError> {
@@ -330,11 +355,13 @@ pub struct Fleet {
 }
 
 struct Shared {
-    connection: ConnectionManager,
+    /// To the driver, which syncs every member of this client.
+    events: mpsc::UnboundedSender<driver::Event>,
     options: FleetOptions,
     instance: Arc<str>,
     runtime: tokio::runtime::Handle,
-    /// The syncs (and `start`'s look at the registry) running; `None` once stopped.
+    /// The driver, the trips' subscription (and `start`'s look at the registry) running;
+    /// `None` once stopped.
     tasks: Mutex<Option<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -367,16 +394,29 @@ impl Fleet {
             .set_max_delay(options.max_backoff);
         let connection = {
             let _entered = runtime.enter();
-            ConnectionManager::new_lazy_with_config(client, config).map_err(url_error)?
+            ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+                .map_err(url_error)?
         };
         let instance = options.instance.clone().unwrap_or_else(default_instance);
+        let (events, received) = mpsc::unbounded_channel();
+        let store = store::Store::new(connection, options.timeout);
+        let tasks = vec![
+            runtime.spawn(driver::drive(store, received)),
+            runtime.spawn(trips::listen(
+                client,
+                config,
+                options.trips_channel(),
+                events.clone(),
+                options.max_backoff,
+            )),
+        ];
         Ok(Fleet {
             shared: Arc::new(Shared {
-                connection,
+                events,
                 instance: instance.into(),
                 options,
                 runtime,
-                tasks: Mutex::new(Some(Vec::new())),
+                tasks: Mutex::new(Some(tasks)),
             }),
         })
     }
@@ -398,10 +438,10 @@ impl Fleet {
         from_registry: bool,
     ) -> Result<(), FleetError> {
         // Under the lock `stop` takes, so that no sync starts after it.
-        let mut tasks = shared.tasks();
-        let Some(tasks) = tasks.as_mut() else {
+        let tasks = shared.tasks();
+        if tasks.is_none() {
             return Err(FleetError::Stopped);
-        };
+        }
         if !breaker.seam().join(Link::default()) {
             return Err(FleetError::AlreadyJoined(breaker.name().to_owned()));
         }
@@ -411,9 +451,8 @@ impl Fleet {
             shared.options.clone(),
             from_registry,
         );
-        // The syncs of removed breakers (evicted keys) have ended: their handles go.
-        tasks.retain(|task| !task.is_finished());
-        tasks.push(shared.runtime.spawn(member.run(shared.connection.clone())));
+        // The driver ends only when stopped, and then `tasks` is `None`.
+        let _ = shared.events.send(driver::Event::Joined(Box::new(member)));
         Ok(())
     }
 

@@ -108,6 +108,11 @@ impl Ledger {
         self.next.iter().map(|delta| delta.failures).sum()
     }
 
+    /// Calls captured and not yet in a batch.
+    pub(super) fn unsent_calls(&self) -> u64 {
+        self.next.iter().map(|delta| delta.calls).sum()
+    }
+
     /// Outcomes captured and not yet known to be counted by the store.
     pub(super) fn pending(&self) -> u64 {
         let unsent: u64 = self.next.iter().map(|delta| delta.calls).sum();

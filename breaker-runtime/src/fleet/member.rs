@@ -8,12 +8,14 @@ use std::{
     time::Duration,
 };
 
-use redis::{Script, ScriptInvocation, Value, aio::ConnectionManager};
+use redis::Cmd;
+use tokio::time::Instant;
 
 use super::{
     FleetOptions,
     ledger::{Batch, Delta, Ledger, Trial},
     reply::{Applied, Reply},
+    store::{Fault, SCRIPT_KEYS, script},
 };
 use crate::{
     CircuitBreaker, Config, FleetState, State,
@@ -22,14 +24,15 @@ use crate::{
     registry,
 };
 
-/// The script, loaded once per server (EVALSHA; loaded again after a restart).
-fn script() -> &'static Script {
-    static SCRIPT: std::sync::OnceLock<Script> = std::sync::OnceLock::new();
-    SCRIPT.get_or_init(|| Script::new(include_str!("sync.lua")))
-}
-
 /// The shortest sync period: a bucket period under it would be a sync per few milliseconds.
 const MIN_PERIOD_MS: u64 = 50;
+
+/// At most how many sync periods apart a quiet member with nothing new syncs.
+const HEARTBEAT_PERIODS: u64 = 8;
+
+/// How many sync periods a quiet member holds successes before it sends them: they add to
+/// the fleet's window only its volume and its denominator, neither of which can trip it.
+const SUCCESSES_WAIT_PERIODS: u64 = 4;
 
 pub(super) struct Member {
     breaker: Arc<CircuitBreaker>,
@@ -37,7 +40,9 @@ pub(super) struct Member {
     options: FleetOptions,
     /// Joined because its `fleet` key is on: syncs only while it stays on.
     from_registry: bool,
-    keys: [String; 7],
+    keys: [String; SCRIPT_KEYS],
+    /// Where the store announces the fleet's trips (the script publishes there).
+    channel: String,
     /// This ledger's life: drawn at random when the breaker joins, sent with each batch's
     /// sequence number, so that the store tells this life's batches from those of an earlier
     /// one under the same instance id (a restarted process that kept its id, a breaker that
@@ -55,6 +60,32 @@ pub(super) struct Member {
     losses: Losses,
     /// When to sync next, besides backing off while the store fails.
     next: Next,
+    /// When the next sync is due, when the member next looks at its counts, and when the last
+    /// one was answered: the driver's schedule for this member.
+    due: Instant,
+    look: Instant,
+    answered_at: Instant,
+    /// The fleet had nothing for this member at the last answer: closed, under half its error
+    /// threshold, and this instance neither failing nor held. A quiet member syncs once per
+    /// half window when it has nothing new (to stay counted among the active instances),
+    /// every four periods when it has only successes to send, and every period, as a member
+    /// that is not quiet does, once it has failures to send or its breaker leaves closed.
+    quiet: bool,
+    /// This instance's own window was failing at the last sync.
+    sent_failing: bool,
+    /// Draws for the sync period's random part.
+    random: RandomState,
+    draws: u64,
+}
+
+/// What a member has for the driver when its sync is due ([`Member::prepare`]).
+pub(super) enum Prepared {
+    /// The breaker left the registry (an evicted key, a removed breaker): its sync ends.
+    Leave,
+    /// Nothing to send now (its `fleet` key was turned off): it waits, unsynced.
+    Skip,
+    /// The script's call, and the breaker's clock when it was made.
+    Send { command: Cmd, now_ms: u64 },
 }
 
 /// What a member remembers of the fleet's hold on its breaker, between answers.
@@ -160,12 +191,15 @@ impl Member {
             "meta", "buckets", "seen", "failing", "seqs", "leases", "trials",
         ]
         .map(|part| format!("{base}:{part}"));
+        let channel = options.trips_channel();
+        let now = Instant::now();
         let mut member = Member {
             breaker,
             instance,
             options,
             from_registry,
             keys,
+            channel,
             // The state's keys are random (per process, and new for each `RandomState`): the
             // hashed value needs to be nothing more than a value.
             life: RandomState::new().hash_one(0_u8),
@@ -175,10 +209,24 @@ impl Member {
             errors_in_row: 0,
             losses: Losses::default(),
             next: Next::Period,
+            due: now,
+            look: now,
+            answered_at: now,
+            quiet: false,
+            sent_failing: false,
+            random: RandomState::new(),
+            draws: 0,
         };
-        // From here on, its outcomes are the fleet's.
+        // From here on, its outcomes are the fleet's; the first sync is about a period away,
+        // instances started together spreading out.
         member.capture();
+        member.schedule(now);
         member
+    }
+
+    /// The breaker's name: what the fleet's trip messages name it by.
+    pub(super) fn name(&self) -> &str {
+        self.breaker.name()
     }
 
     /// The sync period: the breaker's bucket period.
@@ -192,52 +240,104 @@ impl Member {
         2 * self.period_ms() + millis(self.options.timeout)
     }
 
-    /// Syncs until aborted: about once per bucket period (a random 75–100 % of it, so that
-    /// instances started together spread out, and a fleet trip reaches each within one
-    /// period), sooner when failures pile up or the fleet is failing at its threshold, and
-    /// backing off while the store fails or loses the fleet's data right after each re-seed.
-    pub(super) async fn run(mut self, mut connection: ConnectionManager) {
-        let random = RandomState::new();
-        let mut draws = 0_u64;
-        loop {
-            let period = self.period_ms();
-            let wait = if self.errors_in_row > 0 {
-                let doubled = period.saturating_mul(1 << self.errors_in_row.min(16));
-                doubled.min(millis(self.options.max_backoff))
-            } else {
-                match self.next {
-                    Next::Now => 0,
-                    Next::Soon => period / 4,
-                    Next::Period => {
-                        draws += 1;
-                        period - period * (random.hash_one(draws) % 256) / 1024
-                    }
-                }
-            };
-            self.next = Next::Period;
-            self.wait(wait, period).await;
-            if !self.sync(&mut connection).await {
-                return;
-            }
-        }
+    /// A quiet member's sync period when it has nothing new: half the window, so that it
+    /// stays among the fleet's active instances (those that synced within the window), and at
+    /// most eight periods, so that the fleet's view it shows is never older than that.
+    fn heartbeat_ms(&self) -> u64 {
+        let period = self.period_ms();
+        (self.breaker.config().window_ms() / 2).clamp(period, HEARTBEAT_PERIODS * period)
     }
 
-    /// Waits `wait_ms`, looking at the breaker's counts every quarter period: a pile of new
-    /// failures (a quarter of the request volume threshold) is sent at once.
-    async fn wait(&mut self, wait_ms: u64, period_ms: u64) {
-        let step = (period_ms / 4).max(10);
-        let mut waited = 0;
-        while waited < wait_ms {
-            let this = step.min(wait_ms - waited);
-            tokio::time::sleep(Duration::from_millis(this)).await;
-            waited += this;
-            if self.errors_in_row == 0 {
-                self.capture();
-                let pile = (self.breaker.config().request_volume_threshold() / 4).max(1);
-                if self.ledger.unsent_failures() >= pile {
-                    return;
+    /// How often the member looks at its counts between syncs: a quarter period.
+    pub(super) fn step(&self) -> Duration {
+        Duration::from_millis((self.period_ms() / 4).max(10))
+    }
+
+    /// Sets when the next sync is due, after an answer (or a sync skipped) at `now`: about once
+    /// per period (a random 75–100 % of it, so that instances started together spread out, and
+    /// a fleet trip reaches each within one period), once per half window while quiet, sooner
+    /// when the fleet is failing at its threshold or the store wants seeding, and backing off
+    /// while the store fails or loses the fleet's data right after each re-seed.
+    pub(super) fn schedule(&mut self, now: Instant) {
+        let period = self.period_ms();
+        let wait = if self.errors_in_row > 0 {
+            let doubled = period.saturating_mul(1 << self.errors_in_row.min(16));
+            doubled.min(millis(self.options.max_backoff))
+        } else {
+            match std::mem::replace(&mut self.next, Next::Period) {
+                Next::Now => 0,
+                Next::Soon => period / 4,
+                Next::Period => {
+                    let base = if self.quiet {
+                        self.heartbeat_ms()
+                    } else {
+                        period
+                    };
+                    self.draws += 1;
+                    base - base * (self.random.hash_one(self.draws) % 256) / 1024
                 }
             }
+        };
+        self.answered_at = now;
+        self.due = now + Duration::from_millis(wait);
+        self.look = now + self.step();
+    }
+
+    /// When the driver should next look at this member.
+    pub(super) fn wake_at(&self) -> Instant {
+        self.due.min(self.look)
+    }
+
+    /// Whether the sync is due by `now + early` (the driver sends what is due soon with what
+    /// is due now, in one round trip). Between syncs, a look every quarter period: a pile of
+    /// new failures (a quarter of the request volume threshold) is sent at once; a quiet
+    /// member with failures to send, or whose breaker left closed, syncs a period after its
+    /// last answer, as a member that is not quiet does, and one with successes to send, four
+    /// periods after it.
+    pub(super) fn due(&mut self, now: Instant, early: Duration) -> bool {
+        if now + early >= self.due {
+            return true;
+        }
+        if now < self.look || self.errors_in_row > 0 {
+            return false;
+        }
+        self.look = now + self.step();
+        self.capture();
+        let unsent = self.ledger.unsent_failures();
+        let pile = (self.breaker.config().request_volume_threshold() / 4).max(1);
+        if unsent >= pile {
+            return true;
+        }
+        if self.quiet {
+            let periods = if unsent > 0 || self.breaker.seam().standing().state != State::Closed {
+                self.quiet = false;
+                1
+            } else if self.ledger.unsent_calls() > 0 {
+                SUCCESSES_WAIT_PERIODS
+            } else {
+                return false;
+            };
+            let wait = Duration::from_millis(self.period_ms() * periods);
+            self.due = self.due.min(self.answered_at + wait);
+            return now + early >= self.due;
+        }
+        false
+    }
+
+    /// The fleet tripped, as the store announced (with `sleep_left_ms` of its sleep window
+    /// left): the breaker opens now, as it would at its next sync's answer, which follows in
+    /// a period to confirm it.
+    pub(super) fn tripped(&mut self, sleep_left_ms: u64, now: Instant) {
+        let at = self.breaker.seam().now_ms();
+        let follow = self.following.opened(sleep_left_ms, at, self.hold_ms());
+        self.apply(follow, at);
+        if let Some(link) = self.breaker.seam().link() {
+            link.update(|view| view.state = FleetState::Open);
+        }
+        if self.quiet {
+            self.quiet = false;
+            let period = Duration::from_millis(self.period_ms());
+            self.due = self.due.min(now + period);
         }
     }
 
@@ -255,42 +355,29 @@ impl Member {
         }
     }
 
-    /// One sync: the batch out, the fleet's view back, the breaker following it. Returns
-    /// whether to go on: a breaker joined from the registry syncs while it is listed there
-    /// (a removed breaker, or an evicted key of a family, ends its sync with it). The I/O is
-    /// this function's alone: what to send ([`outgoing`](Self::outgoing)) is decided before
-    /// it, and what the answer means ([`answered`](Self::answered)) after.
-    async fn sync(&mut self, connection: &mut ConnectionManager) -> bool {
+    /// The sync due now: the script's call with the batch, decided before any I/O; the
+    /// driver sends it and hands the answer to [`answered`](Self::answered). A breaker joined
+    /// from the registry syncs while it is listed there (a removed breaker, or an evicted key
+    /// of a family, ends its sync with it).
+    pub(super) fn prepare(&mut self) -> Prepared {
         if self.from_registry {
             let listed = registry::get(self.breaker.name())
                 .is_some_and(|listed| Arc::ptr_eq(&listed, &self.breaker));
             if !listed {
-                return false;
+                return Prepared::Leave;
             }
             if !self.breaker.seam().fleet_key() {
-                return true; // its `fleet` key was turned off: it waits, unsynced
+                return Prepared::Skip;
             }
         }
         let config = self.breaker.config();
-        let now = self.breaker.seam().now_ms();
-        let outgoing = self.outgoing(&config, now);
-        let invocation = self.invocation(&outgoing, &config, now);
-        let answer = tokio::time::timeout(
-            self.options.timeout,
-            invocation.invoke_async::<Value>(connection),
-        )
-        .await;
-        let reply = match answer {
-            Ok(Ok(value)) => Reply::parse(&value).map_err(|bad| Fault::BadReply(bad.0)),
-            // An error from the server, or no connection.
-            Ok(Err(error)) => Err(Fault::Store(error.to_string())),
-            Err(_) => Err(Fault::Store(format!(
-                "no answer within {:?}",
-                self.options.timeout
-            ))),
-        };
-        self.answered(reply, now);
-        true
+        let now_ms = self.breaker.seam().now_ms();
+        let outgoing = self.outgoing(&config, now_ms);
+        self.sent_failing = outgoing.failing;
+        Prepared::Send {
+            command: self.command(&outgoing, &config, now_ms),
+            now_ms,
+        }
     }
 
     /// What to send at `now`: the outcomes captured and not yet counted (the ledger's batch,
@@ -319,15 +406,14 @@ impl Member {
 
     /// What the answer to a sync sent at `now` means: the fleet's view, taken into the
     /// breaker's link, and the breaker following the fleet's state; or a fault, counted, and
-    /// the back-off.
-    fn answered(&mut self, reply: Result<Reply, Fault>, now: u64) {
+    /// the back-off. The driver then [`schedule`](Self::schedule)s the next sync.
+    pub(super) fn answered(&mut self, reply: Result<Reply, Fault>, now: u64) {
+        self.quiet = false;
         let breaker = Arc::clone(&self.breaker);
         let link = breaker
             .seam()
             .link()
             .expect("a member's breaker has joined");
-        link.stale_after_ms
-            .store(self.hold_ms(), std::sync::atomic::Ordering::Relaxed);
         match reply {
             Ok(reply) => {
                 if reply.applied == Applied::StoreLost {
@@ -367,15 +453,18 @@ impl Member {
             view.pending = self.ledger.pending();
             view.expired = self.ledger.expired;
         });
+        // Until the next answer is late: a quiet member's comes later.
+        let until_next = if self.quiet {
+            self.heartbeat_ms() + self.period_ms() + millis(self.options.timeout)
+        } else {
+            self.hold_ms()
+        };
+        link.stale_after_ms
+            .store(until_next, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The script's call for `batch`, as `sync.lua` lists its keys and arguments.
-    fn invocation(
-        &self,
-        outgoing: &Outgoing,
-        config: &Config,
-        now: u64,
-    ) -> ScriptInvocation<'static> {
+    fn command(&self, outgoing: &Outgoing, config: &Config, now: u64) -> Cmd {
         let Outgoing {
             batch,
             failing,
@@ -383,11 +472,11 @@ impl Member {
         } = outgoing;
         let window_ms = config.window_ms();
         let bucket_ms = window_ms / config.window_buckets();
-        let mut invocation = script().prepare_invoke();
-        for key in &self.keys {
-            invocation.key(key);
-        }
-        invocation
+        let mut command = redis::cmd("EVALSHA");
+        command
+            .arg(script().get_hash())
+            .arg(SCRIPT_KEYS)
+            .arg(&self.keys[..])
             .arg(&*self.instance)
             .arg(batch_id(self.life, batch.seq))
             .arg(self.epoch.as_deref().unwrap_or(""))
@@ -404,14 +493,16 @@ impl Member {
             .arg(u8::from(*failing))
             .arg(batch.trial.code())
             .arg(u8::from(*wants_lease))
+            .arg(&self.channel)
+            .arg(self.breaker.name())
             .arg(batch.deltas.len() + batch.seed.len());
         for delta in batch.seed.iter().chain(&batch.deltas) {
-            invocation
+            command
                 .arg(now.saturating_sub(delta.at_ms))
                 .arg(delta.calls)
                 .arg(delta.failures);
         }
-        invocation
+        command
     }
 
     /// The store answers again after failed syncs: the back-off ends.
@@ -479,9 +570,20 @@ impl Member {
             self.next = Next::Soon;
         }
         let seam = self.breaker.seam();
-        let follow = self
-            .following
-            .decide(reply, seam.standing(), now, self.hold_ms());
+        let standing = seam.standing();
+        let follow = self.following.decide(reply, standing, now, self.hold_ms());
+        self.quiet = reply.state == FleetState::Closed
+            && !at_error_threshold(reply.failures.saturating_mul(2), reply.calls, threshold)
+            && !self.sent_failing
+            && self.ledger.unsent_failures() == 0
+            && standing.state == State::Closed
+            && self.following == Following::default();
+        self.apply(follow, now);
+    }
+
+    /// Moves the breaker as `follow` says.
+    fn apply(&mut self, follow: Follow, now: u64) {
+        let seam = self.breaker.seam();
         match follow {
             Follow::Close { generation } => seam.close(now, generation),
             Follow::HoldUntil { end_ms } => {
@@ -511,13 +613,7 @@ impl Following {
                     Follow::Stay
                 }
             }
-            FleetState::Open => {
-                self.lease = None;
-                self.trial_succeeded = false;
-                Follow::HoldUntil {
-                    end_ms: now + reply.sleep_left_ms.max(hold_ms),
-                }
-            }
+            FleetState::Open => self.opened(reply.sleep_left_ms, now, hold_ms),
             FleetState::HalfOpen => {
                 if reply.lease_left_ms > 0 {
                     if state == State::Open && held && self.lease != Some(generation) {
@@ -534,6 +630,17 @@ impl Following {
                     Follow::Stay
                 }
             }
+        }
+    }
+
+    /// The fleet is open with `sleep_left_ms` of its sleep window left: the breaker is held
+    /// open until then (at least until the next answer), and no lease or trial of an earlier
+    /// half-open period counts any more.
+    fn opened(&mut self, sleep_left_ms: u64, now: u64, hold_ms: u64) -> Follow {
+        self.lease = None;
+        self.trial_succeeded = false;
+        Follow::HoldUntil {
+            end_ms: now + sleep_left_ms.max(hold_ms),
         }
     }
 
@@ -554,24 +661,6 @@ impl Following {
             }
             State::Open => Trial::Failed,
             _ => Trial::None, // an operator forced it
-        }
-    }
-}
-
-/// Why a sync did not bring the fleet's view.
-#[derive(Debug)]
-enum Fault {
-    /// No answer in time, no connection, or an error from the server.
-    Store(String),
-    /// An answer that is not the script's.
-    BadReply(String),
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Fault::Store(message) => write!(f, "the store: {message}"),
-            Fault::BadReply(message) => write!(f, "a reply of the wrong shape, ignored: {message}"),
         }
     }
 }

@@ -9,7 +9,8 @@
 -- A batch is a repeat (an earlier send of it was added, its answer lost) only if the id's last
 -- batch added is of the same life and numbered at least as high.
 --
--- KEYS: 1 meta (hash: epoch, state, until, streak)   2 buckets (hash: "<bucket>:c"/"<bucket>:f")
+-- KEYS: 1 meta (hash: epoch, state, until, streak, refreshed)
+--       2 buckets (hash: "<bucket>:c"/"<bucket>:f")
 --       3 seen (sorted set: instance, scored by the ms of its last sync)
 --       4 failing (sorted set: instance, scored by the ms of its last sync as failing)
 --       5 seqs (hash: instance -> "<life>:<sequence>" of its last batch applied)
@@ -20,7 +21,8 @@
 --       5 bucket ms  6 request volume threshold  7 error threshold %  8 quorum %
 --       9 sleep window ms  10 sleep window max ms (0: none)  11 jitter % (0: none)
 --       12 trial leases  13 lease ms  14 failing (0/1)  15 trial (0 none, 1 success, 2 failure)
---       16 wants a lease (0/1)  17 number of deltas, then (age ms, calls, failures) per delta
+--       16 wants a lease (0/1)  17 the channel trips are announced on  18 the breaker's name
+--       19 number of deltas, then (age ms, calls, failures) per delta
 -- Returns: { epoch, applied (0 repeat, 1 applied, 2 store lost its data), calls, failures,
 --            instances, failing instances, state (0 closed, 1 open, 2 half-open),
 --            sleep left ms, lease left ms, streak }
@@ -40,15 +42,31 @@ local bucket = tonumber(ARGV[5])
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
-local epoch = redis.call('HGET', meta, 'epoch')
+-- An abandoned breaker's keys (every instance stopped syncing it: a family's evicted key, a
+-- breaker gone from the code) go away by themselves: two to three windows after the last sync
+-- (at least a minute, at most three windows or a minute past it); while the fleet is open,
+-- not before its open period ends, and while it is half-open, not before a trial lease would,
+-- so that a trip lasts as long as it should. The expiry is set again every third of it (and
+-- when the state changes), not at every sync, and on each key that a write may have created.
+local ttl
+local refresh = false
+local function expire(key)
+  redis.call('PEXPIRE', key, ttl)
+end
+
+local fields = redis.call('HMGET', meta, 'epoch', 'state', 'until', 'streak', 'refreshed')
+local epoch = fields[1]
 local lost = false
 if not epoch then
   epoch = time[1] .. '.' .. time[2] .. '.' .. id
   redis.call('HSET', meta, 'epoch', epoch, 'state', 0, 'until', 0, 'streak', 0)
+  fields = { epoch, 0, 0, 0, 0 }
+  refresh = true
   lost = known ~= ''
 elseif known ~= '' and known ~= epoch then
   lost = true
 end
+local refreshed = tonumber(fields[5]) or 0
 
 local function sleep_ms(streak)
   local sleep = tonumber(ARGV[9])
@@ -64,13 +82,19 @@ local function sleep_ms(streak)
   return math.floor(sleep)
 end
 
-local state = tonumber(redis.call('HGET', meta, 'state'))
-local until_ms = tonumber(redis.call('HGET', meta, 'until'))
-local streak = tonumber(redis.call('HGET', meta, 'streak'))
+local state = tonumber(fields[2])
+local until_ms = tonumber(fields[3])
+local streak = tonumber(fields[4])
 local function set_state(next_state, next_until, next_streak)
   state, until_ms, streak = next_state, next_until, next_streak
   redis.call('HSET', meta, 'state', state, 'until', until_ms, 'streak', streak)
   redis.call('DEL', leases, trials)
+  refresh = true
+  if state == 1 then
+    -- Announced, so that every instance opens now rather than at its next sync. A store that
+    -- refuses it (an ACL without the channel) leaves the trip to the syncs: pcall, not call.
+    redis.pcall('PUBLISH', ARGV[17], (until_ms - now) .. ' ' .. ARGV[18])
+  end
 end
 if state == 1 and now >= until_ms then
   set_state(2, 0, streak)
@@ -86,17 +110,24 @@ else
   local last_life, last_seq = string.match(redis.call('HGET', seqs, id) or '', '^(%x+):(%d+)$')
   if last_life ~= life or tonumber(last_seq) < seq then applied = 1 end
 end
+-- The keys a write may have created (a field added, which may be the key's first), by index.
+local created = {}
 if applied == 1 then
-  redis.call('HSET', seqs, id, ARGV[2])
-  local count = tonumber(ARGV[17])
+  if redis.call('HSET', seqs, id, ARGV[2]) == 1 then created[5] = true end
+  local count = tonumber(ARGV[19])
   for i = 0, count - 1 do
-    local age = tonumber(ARGV[18 + 3 * i])
-    local calls = tonumber(ARGV[19 + 3 * i])
-    local failures = tonumber(ARGV[20 + 3 * i])
+    local age = tonumber(ARGV[20 + 3 * i])
+    local calls = tonumber(ARGV[21 + 3 * i])
+    local failures = tonumber(ARGV[22 + 3 * i])
     if age < window then
       local b = math.floor((now - age) / bucket)
-      if calls > 0 then redis.call('HINCRBY', buckets, b .. ':c', calls) end
-      if failures > 0 then redis.call('HINCRBY', buckets, b .. ':f', failures) end
+      -- A count equal to what was added is a new field: the hash may be new too.
+      if calls > 0 and redis.call('HINCRBY', buckets, b .. ':c', calls) == calls then
+        created[2] = true
+      end
+      if failures > 0 and redis.call('HINCRBY', buckets, b .. ':f', failures) == failures then
+        created[2] = true
+      end
     end
   end
   -- A trial's outcome counts once, with the batch that carries it.
@@ -104,14 +135,14 @@ if applied == 1 then
   if state == 2 and trial == 2 then
     set_state(1, now + sleep_ms(streak + 1), math.min(streak + 1, 31))
   elseif state == 2 and trial == 1 then
-    redis.call('HSET', trials, id, now)
+    if redis.call('HSET', trials, id, now) == 1 then created[7] = true end
   end
 end
 
 -- This instance is active, and failing or not.
-redis.call('ZADD', seen, now, id)
+if redis.call('ZADD', seen, now, id) == 1 then created[3] = true end
 if ARGV[14] == '1' then
-  redis.call('ZADD', failing, now, id)
+  if redis.call('ZADD', failing, now, id) == 1 then created[4] = true end
 else
   redis.call('ZREM', failing, id)
 end
@@ -183,21 +214,24 @@ if state == 2 then
   if lease_left == 0 and ARGV[16] == '1' and held < tonumber(ARGV[12])
     and redis.call('HEXISTS', trials, id) == 0 then
     lease_left = tonumber(ARGV[13])
-    redis.call('HSET', leases, id, now + lease_left)
+    if redis.call('HSET', leases, id, now + lease_left) == 1 then created[6] = true end
   end
 end
 
--- An abandoned breaker's keys (every instance stopped syncing it: a family's evicted key, a
--- breaker gone from the code) go away by themselves: three windows after the last sync, at
--- least a minute; while the fleet is open, not before its open period ends, and while it is
--- half-open, not before a trial lease would, so that a trip lasts as long as it should.
-local ttl = math.max(3 * window, 60000)
+ttl = math.max(3 * window, 60000)
 if state == 1 then
   ttl = math.max(ttl, until_ms - now + 3 * window)
 elseif state == 2 then
   ttl = math.max(ttl, tonumber(ARGV[13]) + 3 * window)
 end
-for i = 1, 7 do redis.call('PEXPIRE', KEYS[i], ttl) end
+if refresh or now - refreshed >= ttl / 3 then
+  redis.call('HSET', meta, 'refreshed', now)
+  for i = 1, 7 do expire(KEYS[i]) end
+else
+  for i = 2, 7 do
+    if created[i] then expire(KEYS[i]) end
+  end
+end
 
 local sleep_left = 0
 if state == 1 then sleep_left = until_ms - now end

@@ -954,3 +954,116 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
         }
     });
 }
+
+/// The scripts the server has run (`EVALSHA` and `EVAL`), from `INFO commandstats`.
+fn scripts_run(server: &RedisServer) -> u64 {
+    let info = server.cli(&["INFO", "commandstats"]).unwrap();
+    info.lines()
+        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
+        .filter_map(|line| {
+            let calls = line.split_once("calls=")?.1;
+            calls.split(',').next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+#[test]
+fn a_trip_reaches_every_instance_in_a_round_trip_not_a_sync_period() {
+    with_server(|server| async move {
+        // Buckets of 6 s: a sync period of about 6 s, 1.5 s when the fleet is failing at its
+        // threshold. The trip's announcement opens every instance long before either.
+        let slow = Config::builder()
+            .window(Duration::from_secs(60))
+            .window_buckets(10)
+            .request_volume_threshold(20)
+            .error_threshold(50)
+            .sleep_window(Duration::from_secs(30))
+            .fleet(true)
+            .build()
+            .unwrap();
+        let fleet = instances(&server.url(), "announced", 5, slow);
+        synced_once(&fleet).await;
+        let opened: Arc<std::sync::Mutex<Vec<Instant>>> = Arc::default();
+        for instance in &fleet {
+            let opened = Arc::clone(&opened);
+            instance.breaker.on_transition(move |transition| {
+                if transition.to == State::Open {
+                    opened.lock().unwrap().push(Instant::now());
+                }
+            });
+        }
+        // 6 failures each: 30 in the fleet, over its volume of 20; 6 in each window, under.
+        for instance in &fleet {
+            instance.fail(6);
+        }
+        eventually(Duration::from_secs(10), "every instance open", || {
+            fleet.iter().all(|i| i.breaker.state() == State::Open)
+        })
+        .await;
+        let opened = opened.lock().unwrap().clone();
+        let spread = *opened.iter().max().unwrap() - *opened.iter().min().unwrap();
+        eprintln!("first instance open → every instance open: {spread:?}");
+        assert_eq!(opened.len(), 5, "each opened once");
+        assert!(
+            spread < Duration::from_secs(1),
+            "the trip took {spread:?} to reach every instance: it is announced, not left to \
+             the next sync (1.5 s to 6 s)"
+        );
+        for instance in &fleet {
+            assert_eq!(instance.view().state, FleetState::Open);
+        }
+    });
+}
+
+#[test]
+fn a_store_that_refuses_the_announcements_leaves_the_trip_to_the_syncs() {
+    with_server(|server| async move {
+        // No channel for anyone: the script's announcement and every subscription are refused.
+        server
+            .cli(&["ACL", "SETUSER", "default", "resetchannels"])
+            .unwrap();
+        let fleet = instances(&server.url(), "unannounced", 5, config(60_000));
+        trip(&fleet).await;
+        for instance in &fleet {
+            let view = instance.view();
+            assert_eq!(
+                (view.sync_errors, view.bad_replies),
+                (0, 0),
+                "a refused announcement fails no sync: {view:?}"
+            );
+            assert_eq!(view.state, FleetState::Open);
+        }
+    });
+}
+
+#[test]
+fn a_quiet_breaker_syncs_every_half_window_and_a_period_after_a_failure() {
+    with_server(|server| async move {
+        // A 2 s window of 200 ms buckets: a period of 200 ms, a quiet sync every second.
+        let quiet = Config::builder()
+            .window(Duration::from_secs(2))
+            .window_buckets(10)
+            .fleet(true)
+            .build()
+            .unwrap();
+        let fleet = instances(&server.url(), "quiet", 1, quiet);
+        synced_once(&fleet).await;
+        let before = scripts_run(&server);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let idle = scripts_run(&server) - before;
+        eprintln!("scripts in 3 s of a quiet breaker: {idle}");
+        assert!(
+            (1..=6).contains(&idle),
+            "{idle} syncs in 3 s: a quiet breaker syncs about once a second, not every 200 ms"
+        );
+        // A failure is news: it reaches the fleet within about a period, not a second.
+        fleet[0].fail(1);
+        let took = eventually(Duration::from_secs(5), "the failure synced", || {
+            fleet[0].view().failures == 1
+        })
+        .await;
+        eprintln!("a failure reached the fleet after {took:?}");
+        assert_eq!(fleet[0].accounted(), 1);
+        assert!(!fleet[0].view().stale, "quiet is not stale");
+    });
+}
