@@ -95,10 +95,7 @@ async fn trip(redis: &RedisServer, round: usize) -> Option<(Duration, Duration)>
     for instance in 0..INSTANCES {
         let options = FleetOptions::new().instance(format!("trip-{instance}"));
         let fleet = Fleet::connect(&redis.url(), options).expect("a valid URL");
-        let breaker = Arc::new(CircuitBreaker::new(
-            format!("trip::{round}"),
-            config.clone(),
-        ));
+        let breaker = Arc::new(CircuitBreaker::new(format!("trip::{round}"), config));
         let noted = Arc::clone(&opened);
         breaker.on_transition(move |transition| {
             if transition.to == State::Open {

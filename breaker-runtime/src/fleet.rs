@@ -115,7 +115,6 @@ use std::{
     time::Duration,
 };
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::mpsc;
 
 use crate::{CircuitBreaker, config::millis, fleet_view::Link, registry};
@@ -142,6 +141,10 @@ pub struct FleetOptions {
     timeout: Duration,
     max_backoff: Duration,
     prefix: String,
+    #[cfg(feature = "redis-tls")]
+    tls: store::Tls,
+    #[cfg(feature = "redis-cluster")]
+    cluster: bool,
 }
 
 impl Default for FleetOptions {
@@ -165,6 +168,10 @@ impl FleetOptions {
             timeout: Duration::from_millis(500),
             max_backoff: Duration::from_secs(5),
             prefix: "fusebox".to_owned(),
+            #[cfg(feature = "redis-tls")]
+            tls: store::Tls::default(),
+            #[cfg(feature = "redis-cluster")]
+            cluster: false,
         }
     }
 
@@ -230,6 +237,62 @@ impl FleetOptions {
         self
     }
 
+    /// The certificates (PEM) the store's certificate must chain to, instead of the system's
+    /// roots: for a store whose certificate a private authority signs (most managed Redis
+    /// services with in-transit encryption). Used with a `rediss://` URL; with the `redis-tls`
+    /// feature.
+    ///
+    /// ```no_run
+    /// use fusebox::fleet::{self, FleetOptions};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let authority = std::fs::read("/etc/redis/ca.pem")?;
+    /// let options = FleetOptions::new().tls_root_certificates(authority);
+    /// fleet::start("rediss://redis.internal:6380", options)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis-tls")]
+    #[must_use]
+    pub fn tls_root_certificates(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls.root_certificates = Some(pem.into());
+        self
+    }
+
+    /// This instance's certificate chain and private key (PEM), for a store that asks its
+    /// clients for one (mutual TLS: Redis's `tls-auth-clients yes`, its default when TLS is
+    /// on). With the `redis-tls` feature.
+    #[cfg(feature = "redis-tls")]
+    #[must_use]
+    pub fn tls_client_identity(
+        mut self,
+        certificate_pem: impl Into<Vec<u8>>,
+        key_pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.tls.client_identity = Some((certificate_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// The URL is a node of a Redis Cluster: the client learns the others from it, sends each
+    /// breaker's sync to the node that holds its keys (one hash slot per breaker), and follows
+    /// the slots as they move. The trips' subscription is on that node (a publication reaches
+    /// every node). With the `redis-cluster` feature; `rediss://` with `redis-tls` too.
+    ///
+    /// ```no_run
+    /// use fusebox::fleet::{self, FleetOptions};
+    ///
+    /// # async fn run() -> Result<(), fleet::FleetError> {
+    /// fleet::start("redis://redis-0.redis:6379", FleetOptions::new().cluster(true))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "redis-cluster")]
+    #[must_use]
+    pub fn cluster(mut self, on: bool) -> Self {
+        self.cluster = on;
+        self
+    }
+
     /// The channel the store announces this prefix's fleet trips on.
     fn trips_channel(&self) -> String {
         format!("{}:v2:trips", self.prefix)
@@ -271,6 +334,8 @@ impl FleetOptions {
         if let Some(instance) = &self.instance {
             text("instance", instance)?;
         }
+        #[cfg(feature = "redis-tls")]
+        self.tls.check()?;
         text("key_prefix", &self.prefix)
     }
 }
@@ -357,6 +422,8 @@ pub struct Fleet {
 struct Shared {
     /// To the driver, which syncs every member of this client.
     events: mpsc::UnboundedSender<driver::Event>,
+    /// Why the last sync that failed did, as the driver found it.
+    last_fault: Arc<Mutex<Option<String>>>,
     options: FleetOptions,
     instance: Arc<str>,
     runtime: tokio::runtime::Handle,
@@ -381,30 +448,22 @@ impl Fleet {
     pub fn connect(url: &str, options: FleetOptions) -> Result<Fleet, FleetError> {
         options.check()?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| FleetError::NoRuntime)?;
-        let url_error = |error: redis::RedisError| FleetError::Url {
-            url: url.to_owned(),
-            message: error.to_string(),
-        };
-        let client = redis::Client::open(url).map_err(url_error)?;
-        // Reconnects in the background; each sync is bounded by its own timeout too.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(options.timeout))
-            .set_response_timeout(Some(options.timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(options.max_backoff);
-        let connection = {
+        let opened = {
             let _entered = runtime.enter();
-            ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
-                .map_err(url_error)?
+            store::Store::open(url, &options)?
         };
         let instance = options.instance.clone().unwrap_or_else(default_instance);
         let (events, received) = mpsc::unbounded_channel();
-        let store = store::Store::new(connection, options.timeout);
+        let last_fault = Arc::new(Mutex::new(None));
         let tasks = vec![
-            runtime.spawn(driver::drive(store, received)),
+            runtime.spawn(driver::drive(
+                opened.store,
+                received,
+                Arc::clone(&last_fault),
+            )),
             runtime.spawn(trips::listen(
-                client,
-                config,
+                opened.subscriptions,
+                opened.config,
                 options.trips_channel(),
                 events.clone(),
                 options.max_backoff,
@@ -413,6 +472,7 @@ impl Fleet {
         Ok(Fleet {
             shared: Arc::new(Shared {
                 events,
+                last_fault,
                 instance: instance.into(),
                 options,
                 runtime,
@@ -454,6 +514,19 @@ impl Fleet {
         // The driver ends only when stopped, and then `tasks` is `None`.
         let _ = shared.events.send(driver::Event::Joined(Box::new(member)));
         Ok(())
+    }
+
+    /// Why the last sync that failed did, if one has: the store's error (a refused
+    /// certificate, a connection refused, a cluster moving a slot), no answer in time, or a
+    /// reply of the wrong shape. Each failed sync is counted in its breaker's
+    /// [`FleetView`](crate::FleetView) (`sync_errors`, `bad_replies`); this says why.
+    #[must_use]
+    pub fn last_fault(&self) -> Option<String> {
+        self.shared
+            .last_fault
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// This instance's id in the fleet.

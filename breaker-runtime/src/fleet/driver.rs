@@ -3,7 +3,10 @@
 //! every sync due then, or within a quarter period of it, in one round trip, and hands each
 //! answer to its member. Joins and the store's trip announcements reach it through one channel.
 
-use std::time::Duration;
+use std::{
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use tokio::{sync::mpsc::UnboundedReceiver, time::Instant};
 
@@ -25,8 +28,13 @@ pub(super) enum Event {
 /// How long the driver sleeps with no member: until a join wakes it.
 const IDLE: Duration = Duration::from_secs(3600);
 
-/// Drives the members of one client until aborted (by [`Fleet::stop`](super::Fleet::stop)).
-pub(super) async fn drive(mut store: Store, mut events: UnboundedReceiver<Event>) {
+/// Drives the members of one client until aborted (by [`Fleet::stop`](super::Fleet::stop)),
+/// noting in `last_fault` why the last sync that failed did.
+pub(super) async fn drive(
+    mut store: Store,
+    mut events: UnboundedReceiver<Event>,
+    last_fault: Arc<Mutex<Option<String>>>,
+) {
     let mut members: Vec<Member> = Vec::new();
     let mut listening = true;
     loop {
@@ -55,6 +63,10 @@ pub(super) async fn drive(mut store: Store, mut events: UnboundedReceiver<Event>
             for ((index, now_ms), answer) in sending.into_iter().zip(answers) {
                 let reply = answer
                     .and_then(|value| Reply::parse(&value).map_err(|bad| Fault::BadReply(bad.0)));
+                if let Err(fault) = &reply {
+                    *last_fault.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(fault.to_string());
+                }
                 members[index].answered(reply, now_ms);
                 members[index].schedule(now);
             }

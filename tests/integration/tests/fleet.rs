@@ -19,7 +19,7 @@ use fusebox::{
     fleet::{self, Fleet, FleetError, FleetOptions},
     registry,
 };
-use redis_server::RedisServer;
+use redis_server::{RedisServer, cluster::RedisCluster};
 use tokio::{io::AsyncReadExt, io::AsyncWriteExt, net::TcpListener};
 
 /// A 10 s window of 200 ms buckets: a sync about every 200 ms, and nothing ages out of the
@@ -41,16 +41,21 @@ struct Instance {
     breaker: Arc<CircuitBreaker>,
 }
 
+/// The tests' options: short timeouts and back-off.
+fn options(id: &str) -> FleetOptions {
+    FleetOptions::new()
+        .instance(id)
+        .timeout(Duration::from_millis(200))
+        .max_backoff(Duration::from_millis(400))
+}
+
 impl Instance {
     fn new(url: &str, id: &str, name: &str, config: Config) -> Instance {
-        let fleet = Fleet::connect(
-            url,
-            FleetOptions::new()
-                .instance(id)
-                .timeout(Duration::from_millis(200))
-                .max_backoff(Duration::from_millis(400)),
-        )
-        .unwrap();
+        Instance::with(url, options(id), name, config)
+    }
+
+    fn with(url: &str, options: FleetOptions, name: &str, config: Config) -> Instance {
+        let fleet = Fleet::connect(url, options).unwrap();
         let breaker = Arc::new(CircuitBreaker::new(name.to_owned(), config));
         fleet.join(Arc::clone(&breaker)).unwrap();
         Instance { fleet, breaker }
@@ -1065,5 +1070,214 @@ fn a_quiet_breaker_syncs_every_half_window_and_a_period_after_a_failure() {
         eprintln!("a failure reached the fleet after {took:?}");
         assert_eq!(fleet[0].accounted(), 1);
         assert!(!fleet[0].view().stale, "quiet is not stale");
+    });
+}
+
+fn on_runtime<F: Future<Output = ()>>(test: F) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test);
+}
+
+fn tls_options(
+    id: &str,
+    authority: &[u8],
+    certificates: &redis_server::tls::Certificates,
+) -> FleetOptions {
+    options(id)
+        .timeout(Duration::from_millis(500))
+        .tls_root_certificates(authority)
+        .tls_client_identity(
+            certificates.client_certificate.clone(),
+            certificates.client_key.clone(),
+        )
+}
+
+#[test]
+fn over_tls_the_fleet_syncs_and_trips() {
+    let Some((server, certificates)) = redis_server::tls::start() else {
+        return;
+    };
+    on_runtime(async move {
+        let url = server.url();
+        assert!(url.starts_with("rediss://"), "{url}");
+        let fleet: Vec<Instance> = (0..3)
+            .map(|i| {
+                let id = format!("tls-{i}");
+                let options = tls_options(&id, &certificates.authority, &certificates);
+                Instance::with(&url, options, "encrypted", config(60_000))
+            })
+            .collect();
+        trip(&fleet).await;
+        for instance in &fleet {
+            let view = instance.view();
+            assert_eq!(view.sync_errors, 0, "{:?}", instance.fleet.last_fault());
+            assert_eq!(view.state, FleetState::Open);
+            assert_eq!(instance.accounted(), 8);
+        }
+    });
+}
+
+#[test]
+fn a_certificate_the_client_refuses_is_a_counted_fault_that_says_so() {
+    let Some((server, certificates)) = redis_server::tls::start() else {
+        return;
+    };
+    on_runtime(async move {
+        // Trusting an authority that did not sign the server's certificate.
+        let options = tls_options("doubtful", &certificates.other_authority, &certificates);
+        let fleet = [Instance::with(
+            &server.url(),
+            options,
+            "refused",
+            config(60_000),
+        )];
+        calls_answer(&fleet);
+        eventually(Duration::from_secs(10), "failed syncs counted", || {
+            fleet[0].view().sync_errors >= 2
+        })
+        .await;
+        let fault = fleet[0].fleet.last_fault().expect("a fault noted");
+        eprintln!("{fault}");
+        assert!(
+            fault.contains("certificate") && fault.contains("UnknownIssuer"),
+            "the fault says the certificate was refused, and why: {fault}"
+        );
+        let view = fleet[0].view();
+        assert!(view.stale, "{view:?}");
+        assert_eq!(
+            (view.pending, view.synced),
+            (100, 0),
+            "every call waits: {view:?}"
+        );
+        assert_eq!(fleet[0].breaker.state(), State::Closed);
+    });
+}
+
+#[test]
+fn tls_options_that_are_not_pem_are_refused_at_connect() {
+    on_runtime(async {
+        let bad =
+            |options: FleetOptions| Fleet::connect("rediss://127.0.0.1:6380", options).unwrap_err();
+        let error = bad(FleetOptions::new().tls_root_certificates("not a certificate"));
+        assert!(
+            matches!(
+                error,
+                FleetError::Option {
+                    option: "tls_root_certificates",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("PEM certificates"), "{error}");
+        let error = bad(FleetOptions::new().tls_client_identity("", "no key"));
+        assert!(
+            matches!(
+                error,
+                FleetError::Option {
+                    option: "tls_client_identity",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    });
+}
+
+fn cluster_options(id: &str) -> FleetOptions {
+    options(id)
+        .timeout(Duration::from_millis(500))
+        .cluster(true)
+}
+
+#[test]
+fn on_a_cluster_each_breaker_syncs_with_the_node_that_holds_it_and_trips() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    // Two breakers whose keys live on different nodes.
+    let first = "orders";
+    let (_, first_node) = cluster.owner(first);
+    // A third of the names land on each node: one of a hundred is on another.
+    let second = (0..100)
+        .map(|n| format!("stock-{n}"))
+        .find(|name| cluster.owner(name).1 != first_node)
+        .unwrap();
+    on_runtime(async move {
+        for name in [first, second.as_str()] {
+            let fleet: Vec<Instance> = (0..3)
+                .map(|i| {
+                    let id = format!("cluster-{i}");
+                    Instance::with(&cluster.url(), cluster_options(&id), name, config(60_000))
+                })
+                .collect();
+            trip(&fleet).await;
+            for instance in &fleet {
+                let view = instance.view();
+                assert_eq!(view.sync_errors, 0, "{:?}", instance.fleet.last_fault());
+                assert_eq!(instance.accounted(), 8);
+            }
+            fleet_counts(&fleet, 24).await;
+        }
+        let (_, node) = cluster.owner(&second);
+        let keys = cluster.nodes[node]
+            .cli(&["KEYS", &format!("fusebox:v2:{{{second}}}:*")])
+            .unwrap();
+        assert!(
+            keys.contains(":meta"),
+            "the keys live on the slot's node: {keys}"
+        );
+    });
+}
+
+#[test]
+fn a_slot_moved_mid_sync_loses_no_outcome_and_counts_none_twice() {
+    let Some(cluster) = RedisCluster::start() else {
+        return;
+    };
+    let cluster = Arc::new(cluster);
+    on_runtime(async move {
+        let fleet: Vec<Instance> = (0..3)
+            .map(|i| {
+                let id = format!("moving-{i}");
+                Instance::with(
+                    &cluster.url(),
+                    cluster_options(&id),
+                    "moving",
+                    long_window(),
+                )
+            })
+            .collect();
+        synced_once(&fleet).await;
+        calls_answer(&fleet);
+        fleet_counts(&fleet, 300).await;
+        // The slot moves to another node while every instance keeps calling and syncing.
+        let (slot, from) = cluster.owner("moving");
+        let to = (from + 1) % 3;
+        let moving = {
+            let cluster = Arc::clone(&cluster);
+            tokio::task::spawn_blocking(move || cluster.move_slot(slot, from, to))
+        };
+        for _ in 0..10 {
+            calls_answer(&fleet);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        moving.await.unwrap();
+        assert_eq!(cluster.owner("moving").1, to);
+        fleet_counts(&fleet, 3_300).await;
+        until_fresh_and_sent(&fleet).await;
+        for instance in &fleet {
+            let view = instance.view();
+            eprintln!("{view:?}, last fault: {:?}", instance.fleet.last_fault());
+            assert_eq!(
+                (view.synced, view.pending, view.expired),
+                (1_100, 0, 0),
+                "every call synced once: {view:?}"
+            );
+        }
     });
 }

@@ -5,6 +5,9 @@
 // Each user takes the helpers it needs.
 #![allow(dead_code)]
 
+pub mod cluster;
+pub mod tls;
+
 use std::{
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -20,12 +23,21 @@ pub struct RedisServer {
     dir: PathBuf,
     socket: PathBuf,
     child: Option<Child>,
+    /// Arguments besides the unix socket's: a TCP or TLS port, cluster mode.
+    extra: Vec<String>,
+    /// The URL clients connect to, when not the unix socket.
+    url: Option<String>,
 }
 
 impl RedisServer {
     /// A new server, or `None` when `redis-server` is not installed, unless
     /// `BREAKER_REQUIRE_REDIS` is set (as CI sets it), which makes that a failure.
     pub fn start() -> Option<RedisServer> {
+        RedisServer::start_with(Vec::new(), None)
+    }
+
+    /// A new server with `extra` arguments, reached at `url` (the unix socket's, if `None`).
+    pub fn start_with(extra: Vec<String>, url: Option<String>) -> Option<RedisServer> {
         if Command::new("redis-server")
             .arg("--version")
             .stdout(Stdio::null())
@@ -49,6 +61,8 @@ impl RedisServer {
             dir,
             socket,
             child: None,
+            extra,
+            url,
         };
         server.run();
         Some(server)
@@ -57,11 +71,17 @@ impl RedisServer {
     fn run(&mut self) {
         let _ = std::fs::remove_file(&self.socket);
         let child = Command::new("redis-server")
-            .args(["--port", "0", "--save", "", "--appendonly", "no"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(if self.extra.iter().any(|arg| arg == "--port") {
+                &[][..]
+            } else {
+                &["--port", "0"][..]
+            })
             .arg("--unixsocket")
             .arg(&self.socket)
             .arg("--dir")
             .arg(&self.dir)
+            .args(&self.extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("start redis-server");
@@ -74,7 +94,14 @@ impl RedisServer {
     }
 
     pub fn url(&self) -> String {
-        format!("redis+unix://{}", self.socket.display())
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("redis+unix://{}", self.socket.display()))
+    }
+
+    /// The directory the server keeps its files in (and a test its certificates).
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
     }
 
     fn ping(&self) -> bool {
@@ -137,4 +164,28 @@ impl Drop for RedisServer {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A loopback TCP port free now, with `port + offset` free too (a cluster node's bus port).
+pub fn free_port(offset: u16) -> u16 {
+    use std::net::TcpListener;
+    for _ in 0..200 {
+        let Ok(listener) = TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let Ok(address) = listener.local_addr() else {
+            continue;
+        };
+        let port = address.port();
+        if offset == 0 {
+            return port;
+        }
+        if port
+            .checked_add(offset)
+            .is_some_and(|bus| TcpListener::bind(("127.0.0.1", bus)).is_ok())
+        {
+            return port;
+        }
+    }
+    panic!("no free loopback port");
 }
