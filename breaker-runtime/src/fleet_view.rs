@@ -36,7 +36,8 @@ pub struct FleetView {
     /// The fleet's state at the last sync.
     pub state: FleetState,
     /// Whether this view is out of date: no sync has succeeded for more than two sync
-    /// periods and the sync's timeout (room for one late answer), or none has yet. The store
+    /// periods and the sync's timeout (room for one late answer; for a quiet breaker, which
+    /// syncs every half window at most eight periods, that and a period), or none has yet. The store
     /// is slow, down, answering garbage, or losing the fleet's data at every answer (a sync
     /// that finds the data lost counted nothing). The breaker then decides on its own counts
     /// alone, as without fleet mode.
