@@ -35,7 +35,9 @@ use redis_server::RedisServer;
 
 const INSTANCES: usize = 5;
 const ROUNDS: usize = 11;
-/// Long enough for every instance to have synced at least twice.
+/// Long enough for every instance to have synced at least twice; each round adds a part of a
+/// period to it (`round × 91 ms`, modulo 1 s), so that the failures fall at every phase of the
+/// instances' looks and syncs rather than always at the same one.
 const SETTLE: Duration = Duration::from_millis(2_500);
 /// A round that has not opened every instance by then counts as never delivered.
 const GIVE_UP: Duration = Duration::from_secs(10);
@@ -107,7 +109,8 @@ async fn trip(redis: &RedisServer, round: usize) -> Option<(Duration, Duration)>
         fleets.push(fleet);
         breakers.push(breaker);
     }
-    tokio::time::sleep(SETTLE).await;
+    let phase = Duration::from_millis((round as u64 * 91) % 1_000);
+    tokio::time::sleep(SETTLE + phase).await;
     let failed_at = Instant::now();
     for breaker in &breakers {
         for _ in 0..5 {
