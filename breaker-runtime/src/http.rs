@@ -24,6 +24,7 @@
 //! | `GET /breakers` | `{"breakers": [breaker, …]}`, every registered breaker by name (`/breakers/` too) |
 //! | `GET /breakers/{name}` | one breaker; `404 {"error": …}` if none has that name |
 //! | `GET /events` | `{"events": [event, …]}`: the last 256 transitions, oldest first |
+//! | `GET /health` | [`registry::health`]: `200` when `up` or `degraded`, `503` when `down`; `{"status", "refusing": [{"name", "state", "critical"}, …], "more_refusing", "breakers"}`, naming at most 100 breakers that turn calls away (critical ones first) and counting the rest |
 //! | `GET /stream` | Server-Sent Events, below; `503` when [`Routes::max_streams`] streams are open already |
 //! | `POST /breakers/{name}/{action}` | [`admin_router`] only: `force-open`, `force-closed`, `release` or `reset`; answers the breaker after it; `403` for a request a page of another site could have made (see [Security](#security)), `404` for an unknown name, `400` for an unknown action |
 //!
@@ -120,6 +121,7 @@
 
 mod events;
 mod guard;
+mod health;
 mod stream;
 
 use std::sync::{Arc, LazyLock, atomic::AtomicUsize};
@@ -226,6 +228,7 @@ impl Routes {
             // `/breakers/` too: a name is never empty, so the slash alone is the list.
             .route("/breakers/", get(list))
             .route("/events", get(events::recent))
+            .route("/health", get(health::health))
             .route(
                 "/stream",
                 get(move || {

@@ -113,5 +113,6 @@ pub use name::Name;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use registry::{Applied, Change};
+pub use registry::{BreakerHealth, Health, HealthStatus};
 pub use state::State;
 pub use transition::Transition;

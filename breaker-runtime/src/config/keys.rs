@@ -177,4 +177,19 @@ config_keys! {
         set: fleet(on);
         table: "with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's", "";
     }
+
+    /// Whether an open breaker takes the whole service down in
+    /// [`registry::health`](crate::registry::health), `critical` (off unless set). Off, an
+    /// open, half-open or forced-open breaker makes the service `Degraded`, which a readiness
+    /// probe still passes: a dependency's outage usually must not take every instance out of
+    /// rotation, which would turn a partial outage into a total one. On, it makes the service
+    /// `Down` (`503` on `GET /health`): for a dependency without which nothing the service
+    /// does can succeed.
+    Critical critical CRITICAL: flag {
+        range: 0, 1;
+        default: Some(0);
+        get: critical;
+        set: critical(on);
+        table: "an open breaker makes `registry::health()` `Down` (503 on `GET /health`) rather than `Degraded`", "";
+    }
 }

@@ -36,6 +36,7 @@
 #[cfg(feature = "serde")]
 mod apply;
 mod entry;
+mod health;
 mod layers;
 
 use std::{
@@ -48,6 +49,7 @@ pub use crate::config::declaration::{Conflict, Origin, RegistryError, Site};
 #[cfg(feature = "serde")]
 pub use apply::{Applied, Change};
 pub(crate) use entry::Family;
+pub use health::{BreakerHealth, Health, HealthStatus};
 
 use crate::{
     CircuitBreaker, Config, Name, Transition,
@@ -180,6 +182,55 @@ pub fn all() -> Vec<Arc<CircuitBreaker>> {
         .values()
         .map(|entry| Arc::clone(&entry.breaker))
         .collect()
+}
+
+/// The service's health as its breakers see it: `Down` if a breaker marked
+/// [`critical`](crate::ConfigBuilder::critical) is open, half-open or forced open; `Degraded`
+/// if another one is; `Up` otherwise; and every registered breaker's state (a
+/// [`Keyed`](crate::Keyed) family's keys each as a breaker of its own). With the `http`
+/// feature, `GET /health` on [`http::router`](crate::http::router) answers it, `503` when
+/// `Down`.
+///
+/// `critical` is off by default: an open breaker means one dependency is failing, and taking
+/// every instance out of rotation for it (a readiness probe failing on `Degraded`) would turn
+/// that partial outage into a total one. Mark critical only a dependency without which the
+/// service can answer nothing useful.
+///
+/// ```
+/// use fusebox::{CircuitBreaker, Config, registry::{self, HealthStatus}};
+///
+/// let ledger = registry::get_or_register(
+///     "health-doc::ledger",
+///     Config::builder().critical(true).build().unwrap(),
+/// );
+/// let search = registry::get_or_register("health-doc::search", Config::default());
+/// search.force_open();
+/// assert_eq!(registry::health().status, HealthStatus::Degraded);
+/// ledger.force_open();
+/// assert_eq!(registry::health().status, HealthStatus::Down);
+/// let refusing: Vec<&str> = registry::health()
+///     .refusing()
+///     .map(|breaker| breaker.name.as_str())
+///     .filter(|name| name.starts_with("health-doc::"))
+///     .collect();
+/// assert_eq!(refusing, ["health-doc::ledger", "health-doc::search"]);
+/// # ledger.release(); search.release();
+/// ```
+#[must_use]
+pub fn health() -> Health {
+    let breakers = read()
+        .breakers
+        .values()
+        .map(|entry| {
+            let breaker = &entry.breaker;
+            BreakerHealth {
+                name: breaker.name().to_owned(),
+                state: breaker.state(),
+                critical: breaker.config().critical(),
+            }
+        })
+        .collect();
+    Health::of(breakers)
 }
 
 /// The breaker of an annotated function: the one registered under its name at startup, or, if

@@ -32,6 +32,12 @@ async fn price() -> Result<u32, Error> {
     Ok(2)
 }
 
+// Critical: an open breaker takes the service's health down.
+#[circuit_breaker(name = "ledger", critical = true)]
+fn ledger() -> Result<u32, Error> {
+    Ok(3)
+}
+
 fn main() {
     let _ = quote();
     let _ = price();
@@ -47,4 +53,7 @@ fn main() {
     assert_eq!(prices.sleep_window_max(), Some(Duration::from_secs(5)));
     assert!(prices.fleet());
     assert!(!quotes.fleet(), "off by default");
+    let _ = ledger();
+    assert!(registry::get("ledger").expect("registered").config().critical());
+    assert!(!prices.critical(), "off by default");
 }
