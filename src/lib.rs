@@ -187,9 +187,10 @@ pub use breaker_runtime::tower;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use breaker_runtime::{
-    BreakerError, BreakerHealth, CallAsync, CircuitBreaker, Config, ConfigBuilder, ConfigError,
-    ConfigKey, Counters, Failure, FleetState, FleetView, Health, HealthStatus, KeyKind, Keyed,
-    Metrics, Name, PartialConfig, State, Transition, Transitions, limits, registry,
+    BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind, CircuitBreaker, Config,
+    ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState, FleetView, Health,
+    HealthStatus, KeyKind, Keyed, Metrics, Name, PartialConfig, State, Transition, Transitions,
+    limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.

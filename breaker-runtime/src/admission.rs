@@ -54,11 +54,15 @@ impl CircuitBreaker {
         Ok(permit)
     }
 
-    /// The error a refused call gets.
+    /// The error a refused call gets; the call listeners hear of the refusal here, where every
+    /// refused call passes, off admission's path.
     // Inlined: built out of line and returned through memory, the error is read back in wider
     // pieces than it was written in, which stalls the processor on every rejection.
     #[inline]
     pub(crate) fn rejection(&self, refusal: Refusal) -> BreakerError {
+        if crate::call_event::listening() {
+            self.refused(refusal == Refusal::BUSY);
+        }
         let name = self.name.clone();
         match refusal.open_state() {
             Some(state) => BreakerError::Open {
@@ -231,6 +235,9 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn ignore(self) {
         self.breaker.extras.made().tallies.ignored();
+        if crate::call_event::listening() {
+            self.breaker.called(crate::CallKind::Ignored, None);
+        }
     }
 
     /// Records a timeout and says so.
@@ -248,6 +255,9 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
         if !self.is_settled() {
             self.ticket.0 |= SETTLED;
             self.breaker.record(self.ticket, outcome);
+            if crate::call_event::listening() {
+                self.breaker.ran(self.ticket, outcome);
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::{fmt, sync::atomic::Ordering, time::Duration};
 
 use crate::{
-    Config, Failure, Metrics, Name, State, Transition,
+    CallEvent, CallKind, Config, Failure, Metrics, Name, State, Transition,
     clock::Clock,
     config::LiveConfig,
     counters::Counters,
@@ -300,6 +300,81 @@ impl CircuitBreaker {
     /// life; see [`Transition`] for when they run.
     pub fn on_transition(&self, listener: impl Fn(&Transition) + Send + Sync + 'static) {
         self.extras.made().listeners.add(Box::new(listener));
+    }
+
+    /// Calls `listener` after every call of this breaker with what became of it (a
+    /// [`CallEvent`]): its success, failure, timeout or slowness, or its refusal. Listeners
+    /// stay for the breaker's life and run on the calling thread, after the outcome is counted
+    /// (before a refused call's error is returned), so they must be quick: a channel's `send`,
+    /// a counter. A listener that panics unwinds into the call. Until the process has one call
+    /// listener (here or [`registry::on_call`](crate::registry::on_call)), a call pays one
+    /// relaxed load for them.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use fusebox::{CallKind, CircuitBreaker, Config};
+    ///
+    /// let breaker = CircuitBreaker::new("on-call-doc", Config::default());
+    /// let kinds = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&kinds);
+    /// breaker.on_call(move |event| seen.lock().unwrap().push(event.kind));
+    /// let _ = breaker.call(|| Ok::<_, ()>(1));
+    /// let _ = breaker.call(|| Err::<(), _>("down"));
+    /// breaker.force_open();
+    /// let _ = breaker.call(|| Ok::<_, ()>(2));
+    /// assert_eq!(
+    ///     *kinds.lock().unwrap(),
+    ///     [CallKind::Success, CallKind::Failure, CallKind::Rejected]
+    /// );
+    /// ```
+    pub fn on_call(&self, listener: impl Fn(&CallEvent<'_>) + Send + Sync + 'static) {
+        self.extras.made().call_listeners.add(Box::new(listener));
+        crate::call_event::listen();
+    }
+
+    /// Tells the call listeners, this breaker's and every breaker's, of a call.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn called(&self, kind: CallKind, duration: Option<std::time::Duration>) {
+        let event = CallEvent {
+            name: self.name(),
+            kind,
+            duration,
+        };
+        if let Some(extras) = self.extras.get() {
+            extras.call_listeners.each(|listener| listener(&event));
+        }
+        crate::call_event::EVERY_CALL.each(|listener| listener(&event));
+    }
+
+    /// Tells the call listeners of a call turned away: busy, or rejected.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn refused(&self, busy: bool) {
+        let kind = if busy {
+            CallKind::Busy
+        } else {
+            CallKind::Rejected
+        };
+        self.called(kind, None);
+    }
+
+    /// Tells the call listeners of a call that ran, with ticket `ticket`, to `outcome`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn ran(&self, ticket: crate::outcome::Ticket, outcome: Outcome) {
+        let elapsed = ticket.elapsed_ms(self.clock.now_ms());
+        let slow = match (elapsed, self.config.slow_call_ms()) {
+            (Some(elapsed), Some(limit)) => elapsed > limit,
+            _ => false,
+        };
+        let kind = match outcome {
+            Outcome::Success if slow => CallKind::Slow,
+            Outcome::Success => CallKind::Success,
+            Outcome::Failure => CallKind::Failure,
+            Outcome::Timeout => CallKind::Timeout,
+        };
+        self.called(kind, elapsed.map(std::time::Duration::from_millis));
     }
 
     /// Runs `operation` through the breaker; every `Err` counts as a failure.

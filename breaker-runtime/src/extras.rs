@@ -25,6 +25,7 @@ pub(crate) struct Extras(OnceBox<Parts>);
 pub(crate) struct Parts {
     pub(crate) bulkhead: Bulkhead,
     pub(crate) listeners: Listeners,
+    pub(crate) call_listeners: crate::listeners::Listeners<crate::call_event::CallListener>,
     pub(crate) tallies: LazyTallies,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]

@@ -50,6 +50,7 @@ mod admission;
 mod backoff;
 mod breaker;
 mod call;
+mod call_event;
 #[cfg(feature = "tower")]
 mod classify;
 mod clock;
@@ -67,6 +68,7 @@ mod fleet_view;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod keyed;
+mod listeners;
 // Public with the `metrics` feature (the publisher); `Metrics` is there either way.
 #[cfg(feature = "metrics")]
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
@@ -96,6 +98,7 @@ mod loom_tests;
 
 pub use breaker::CircuitBreaker;
 pub use call::CallAsync;
+pub use call_event::{CallEvent, CallKind};
 #[cfg(feature = "test-util")]
 pub use clock::TestClock;
 #[doc(hidden)]

@@ -1,10 +1,6 @@
 //! Transitions: a breaker's state changes as they are reported, to the functions listening to
 //! one breaker or to every breaker (and, with the `tracing` feature, as a `tracing` event).
 
-use std::sync::{PoisonError, RwLock};
-
-use once_cell::race::OnceBox;
-
 use crate::{Name, State};
 
 /// A breaker changed state.
@@ -35,39 +31,18 @@ pub struct Transition {
     pub to: State,
 }
 
-type Listener = Box<dyn Fn(&Transition) + Send + Sync>;
+/// A function called on every transition.
+pub(crate) type TransitionListener = dyn Fn(&Transition) + Send + Sync;
 
-/// Functions called on every transition, in the order they were added.
-///
-/// They run on the thread whose call caused the transition, after the transition is made, so
-/// they must be quick; transitions of one breaker caused by two threads at once may be
-/// reported in either order. A listener that panics unwinds into that call.
-///
-/// Allocated with the first listener: most breakers have none, and many breakers (one per
-/// host) should not each pay for an empty list and its lock.
-#[derive(Default)]
-pub(crate) struct Listeners(OnceBox<RwLock<Vec<Listener>>>);
+/// The listeners of a breaker's transitions (see [`Listeners`]): called in the order they were
+/// added, on the thread whose call caused the transition, after it is made, so they must be
+/// quick; transitions of one breaker caused by two threads at once may be reported in either
+/// order. A listener that panics unwinds into that call.
+pub(crate) type Listeners = crate::listeners::Listeners<TransitionListener>;
 
 impl Listeners {
-    pub(crate) const fn new() -> Self {
-        Listeners(OnceBox::new())
-    }
-
-    pub(crate) fn add(&self, listener: Listener) {
-        self.0
-            .get_or_init(Box::default)
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(listener);
-    }
-
     pub(crate) fn notify(&self, transition: &Transition) {
-        let Some(listeners) = self.0.get() else {
-            return;
-        };
-        for listener in &*listeners.read().unwrap_or_else(PoisonError::into_inner) {
-            listener(transition);
-        }
+        self.each(|listener| listener(transition));
     }
 }
 

@@ -42,10 +42,5 @@ pub(super) async fn health() -> Response {
         more_refusing,
         breakers: health.breakers.len(),
     };
-    (
-        code,
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(answer),
-    )
-        .into_response()
+    (code, [(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response()
 }

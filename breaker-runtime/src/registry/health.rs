@@ -50,7 +50,10 @@ impl BreakerHealth {
     /// Whether it turns calls away: open, half-open or forced open.
     #[must_use]
     pub const fn refusing(&self) -> bool {
-        matches!(self.state, State::Open | State::HalfOpen | State::ForcedOpen)
+        matches!(
+            self.state,
+            State::Open | State::HalfOpen | State::ForcedOpen
+        )
     }
 }
 

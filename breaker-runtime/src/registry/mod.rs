@@ -572,3 +572,27 @@ pub fn apply(overrides: &crate::Overrides) -> Result<Applied, crate::OverridesEr
 pub fn on_transition(listener: impl Fn(&Transition) + Send + Sync + 'static) {
     EVERY_BREAKER.add(Box::new(listener));
 }
+
+/// Calls `listener` after every call of every breaker, those made later too, with what became
+/// of it; see [`CircuitBreaker::on_call`] for when it runs and what it costs.
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
+/// use fusebox::{CallKind, CircuitBreaker, Config, registry};
+///
+/// let rejected = Arc::new(AtomicU64::new(0));
+/// let counted = Arc::clone(&rejected);
+/// registry::on_call(move |event| {
+///     if event.kind == CallKind::Rejected && event.name == "every-call-doc" {
+///         counted.fetch_add(1, Ordering::Relaxed);
+///     }
+/// });
+/// let breaker = CircuitBreaker::new("every-call-doc", Config::default());
+/// breaker.force_open();
+/// let _ = breaker.call(|| Ok::<_, ()>(()));
+/// assert_eq!(rejected.load(Ordering::Relaxed), 1);
+/// ```
+pub fn on_call(listener: impl Fn(&crate::CallEvent<'_>) + Send + Sync + 'static) {
+    crate::call_event::EVERY_CALL.add(Box::new(listener));
+    crate::call_event::listen();
+}

@@ -14,21 +14,35 @@ fn json(body: &str) -> Value {
 
 #[test]
 fn health_is_up_degraded_or_down_by_the_critical_breakers_and_the_probe_sees_its_status() {
-    let read_only = support::serve(axum::Router::new().nest_service("/ops", fusebox::http::router()));
+    let read_only =
+        support::serve(axum::Router::new().nest_service("/ops", fusebox::http::router()));
     let probe = || {
         let (status, headers, body) = request(read_only, "GET", "/ops/health");
-        assert!(headers.to_ascii_lowercase().contains("cache-control: no-store"), "{headers}");
+        assert!(
+            headers
+                .to_ascii_lowercase()
+                .contains("cache-control: no-store"),
+            "{headers}"
+        );
         (status, json(&body))
     };
     let (status, body) = probe();
-    assert_eq!((status, body["status"].as_str()), (200, Some("up")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("up")),
+        "{body}"
+    );
     assert_eq!(body["refusing"], serde_json::json!([]));
 
     // A dependency down: the service still serves, degraded, and says which.
     let search = registry::get_or_register("http::health-search", Config::default());
     search.force_open();
     let (status, body) = probe();
-    assert_eq!((status, body["status"].as_str()), (200, Some("degraded")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("degraded")),
+        "{body}"
+    );
     assert_eq!(
         body["refusing"],
         serde_json::json!([{"name": "http::health-search", "state": "forced_open", "critical": false}])
@@ -41,7 +55,11 @@ fn health_is_up_degraded_or_down_by_the_critical_breakers_and_the_probe_sees_its
     );
     ledger.force_open();
     let (status, body) = probe();
-    assert_eq!((status, body["status"].as_str()), (503, Some("down")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (503, Some("down")),
+        "{body}"
+    );
     assert_eq!(body["refusing"][0]["name"], "http::health-ledger");
     assert_eq!(body["refusing"][0]["critical"], true);
     assert_eq!(body["refusing"].as_array().unwrap().len(), 2);
@@ -68,7 +86,11 @@ fn health_is_up_degraded_or_down_by_the_critical_breakers_and_the_probe_sees_its
         breaker.reset();
     }
     let (status, body) = probe();
-    assert_eq!((status, body["status"].as_str()), (200, Some("up")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("up")),
+        "{body}"
+    );
 
     // An override marks a breaker critical at run time.
     let overrides = fusebox::Overrides::from_toml_str(
@@ -79,7 +101,11 @@ critical = true"#,
     registry::apply(&overrides).unwrap();
     search.force_open();
     let (status, body) = probe();
-    assert_eq!((status, body["status"].as_str()), (503, Some("down")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (503, Some("down")),
+        "{body}"
+    );
     assert_eq!(body["refusing"][0]["name"], "http::health-search");
     search.release();
 }
