@@ -189,8 +189,8 @@ pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError
 pub use breaker_runtime::{
     BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind, CircuitBreaker, Config,
     ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState, FleetView, Health,
-    HealthStatus, KeyKind, Keyed, Metrics, Name, PartialConfig, State, Transition, Transitions,
-    limits, registry,
+    HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, State, Transition,
+    Transitions, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.
@@ -255,6 +255,7 @@ pub use breaker_runtime::{
 /// | `half_open_max_wait_ms` | off | 1 ms..=1 day | a half-open period whose trials have not all finished after this long re-opens (their late outcomes are ignored) |
 /// | `fleet` | false | `true` or `false` | with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's |
 /// | `critical` | false | `true` or `false` | an open breaker makes `registry::health()` `Down` (503 on `GET /health`) rather than `Degraded` |
+/// | `record_latency` | false | `true` or `false` | time each call on the fine clock: p50 and p99 in the metrics and the dashboard, `breaker_call_duration_seconds` |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |

@@ -36,9 +36,11 @@ impl CircuitBreaker {
         } else {
             self.admit_slow(word)?
         };
-        // Only slow calls need the start: without `slow_call_ms`, no clock reading here.
-        if self.config.slow_call_ms().is_some() {
-            ticket = ticket.started(self.clock.now_ms());
+        // Only timed calls need the start: without `slow_call_ms` or `record_latency`, no
+        // clock reading here.
+        let observed = self.config.observed();
+        if observed != 0 {
+            ticket = self.observe(ticket, observed);
         }
         // Read once: the permit and the bulkhead must agree on whether a slot is held.
         let max_concurrent = self.config.max_concurrent();
@@ -52,6 +54,25 @@ impl CircuitBreaker {
             return Err(Refusal::BUSY);
         }
         Ok(permit)
+    }
+
+    /// `ticket`, marked for what the breaker observes of its call (`observed`): when it
+    /// started (on the fine clock with `record_latency`, else on the coarse one, for
+    /// `slow_call_ms`), and that call listeners hear of it. Out of line: most breakers observe
+    /// nothing.
+    #[inline(never)]
+    fn observe(&self, mut ticket: Ticket, observed: u8) -> Ticket {
+        if observed & crate::config::OBSERVE_TIMED != 0 {
+            ticket = if self.config.record_latency() {
+                ticket.started_fine(self.clock.now_us())
+            } else {
+                ticket.started(self.clock.now_ms())
+            };
+        }
+        if observed & crate::config::OBSERVE_LISTENED != 0 {
+            ticket = ticket.listened();
+        }
+        ticket
     }
 
     /// The error a refused call gets; the call listeners hear of the refusal here, where every
@@ -254,10 +275,8 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     fn settle(&mut self, outcome: Outcome) {
         if !self.is_settled() {
             self.ticket.0 |= SETTLED;
+            // Call listeners hear of it from there too.
             self.breaker.record(self.ticket, outcome);
-            if crate::call_event::listening() {
-                self.breaker.ran(self.ticket, outcome);
-            }
         }
     }
 }

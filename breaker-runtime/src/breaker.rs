@@ -2,7 +2,7 @@
 //! [admission](crate::admission) → the operation → [the trip rules](crate::trip) → the
 //! [state machine](crate::state) → [listeners](crate::transition).
 
-use std::{fmt, sync::atomic::Ordering, time::Duration};
+use std::{fmt, time::Duration};
 
 use crate::{
     CallEvent, CallKind, Config, Failure, Metrics, Name, State, Transition,
@@ -197,14 +197,14 @@ impl CircuitBreaker {
     /// # Ok::<(), fusebox::ConfigError>(())
     /// ```
     pub fn reconfigure(&self, config: Config) {
-        self.config.reconfigured.store(true, Ordering::Relaxed);
+        self.config.mark_reconfigured();
         self.put_in_force(config);
     }
 
     /// Whether [`reconfigure`](Self::reconfigure) has set this breaker's configuration.
     #[cfg_attr(not(feature = "serde"), allow(dead_code))] // read by `registry::apply`
     pub(crate) fn is_reconfigured(&self) -> bool {
-        self.config.reconfigured.load(Ordering::Relaxed)
+        self.config.is_reconfigured()
     }
 
     /// Puts `config` in force (see [`reconfigure`](Self::reconfigure)).
@@ -255,6 +255,11 @@ impl CircuitBreaker {
             ),
         );
         metrics.fleet = self.fleet_view(now, metrics.counters.calls);
+        metrics.latency = self
+            .extras
+            .get()
+            .and_then(crate::extras::Parts::latency_if_made)
+            .map(crate::latency::Histogram::summary);
         metrics
     }
 
@@ -306,9 +311,9 @@ impl CircuitBreaker {
     /// [`CallEvent`]): its success, failure, timeout or slowness, or its refusal. Listeners
     /// stay for the breaker's life and run on the calling thread, after the outcome is counted
     /// (before a refused call's error is returned), so they must be quick: a channel's `send`,
-    /// a counter. A listener that panics unwinds into the call. Until the process has one call
-    /// listener (here or [`registry::on_call`](crate::registry::on_call)), a call pays one
-    /// relaxed load for them.
+    /// a counter. A listener that panics unwinds into the call. A breaker no listener hears
+    /// pays nothing for them on a call that runs (admission reads one word that says what to
+    /// observe, as it did for `slow_call_ms` alone), and a refused call pays one relaxed load.
     ///
     /// ```
     /// use std::sync::{Arc, Mutex};
@@ -329,6 +334,7 @@ impl CircuitBreaker {
     /// ```
     pub fn on_call(&self, listener: impl Fn(&CallEvent<'_>) + Send + Sync + 'static) {
         self.extras.made().call_listeners.add(Box::new(listener));
+        self.config.listen();
         crate::call_event::listen();
     }
 
@@ -336,6 +342,9 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     pub(crate) fn called(&self, kind: CallKind, duration: Option<std::time::Duration>) {
+        if !self.heard() {
+            return;
+        }
         let event = CallEvent {
             name: self.name(),
             kind,
@@ -345,6 +354,26 @@ impl CircuitBreaker {
             extras.call_listeners.each(|listener| listener(&event));
         }
         crate::call_event::EVERY_CALL.each(|listener| listener(&event));
+    }
+
+    /// The latency histogram, if the breaker ever timed a call (`record_latency`).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn latency_histogram(&self) -> Option<&crate::latency::Histogram> {
+        self.extras.get()?.latency_if_made()
+    }
+
+    /// From now on, this breaker's calls are reported (a listener of every breaker's calls).
+    pub(crate) fn listen_to_calls(&self) {
+        self.config.listen();
+    }
+
+    /// Whether a call listener hears this breaker's calls: its own, or every breaker's.
+    fn heard(&self) -> bool {
+        crate::call_event::EVERY_CALL.any()
+            || self
+                .extras
+                .get()
+                .is_some_and(|extras| extras.call_listeners.any())
     }
 
     /// Tells the call listeners of a call turned away: busy, or rejected.
@@ -363,7 +392,14 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     pub(crate) fn ran(&self, ticket: crate::outcome::Ticket, outcome: Outcome) {
-        let elapsed = ticket.elapsed_ms(self.clock.now_ms());
+        if !self.heard() {
+            return;
+        }
+        let elapsed = if ticket.is_fine() {
+            Some(ticket.elapsed_us(self.clock.now_us()) / 1000)
+        } else {
+            ticket.elapsed_ms(self.clock.now_ms())
+        };
         let slow = match (elapsed, self.config.slow_call_ms()) {
             (Some(elapsed), Some(limit)) => elapsed > limit,
             _ => false,
@@ -374,7 +410,14 @@ impl CircuitBreaker {
             Outcome::Failure => CallKind::Failure,
             Outcome::Timeout => CallKind::Timeout,
         };
-        self.called(kind, elapsed.map(std::time::Duration::from_millis));
+        let duration = if ticket.is_fine() {
+            Some(std::time::Duration::from_micros(
+                ticket.elapsed_us(self.clock.now_us()),
+            ))
+        } else {
+            elapsed.map(std::time::Duration::from_millis)
+        };
+        self.called(kind, duration);
     }
 
     /// Runs `operation` through the breaker; every `Err` counts as a failure.

@@ -30,6 +30,22 @@ impl Clock {
         system_now_ms()
     }
 
+    /// Microseconds on the fine monotonic clock (`Instant`'s), for timing calls; a test
+    /// clock's milliseconds in microseconds.
+    #[cfg_attr(not(feature = "test-util"), allow(clippy::unused_self))]
+    pub(crate) fn now_us(&self) -> u64 {
+        static ORIGIN: std::sync::LazyLock<std::time::Instant> =
+            std::sync::LazyLock::new(std::time::Instant::now);
+        #[cfg(feature = "test-util")]
+        if let Some(clock) = self.test.get() {
+            return test_clock_now(clock) * 1000;
+        }
+        // Seconds and microseconds apart: `as_micros` divides a 128-bit number, which costs
+        // more than reading the clock.
+        let elapsed = ORIGIN.elapsed();
+        elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros())
+    }
+
     /// The test clock this clock reads, if one was set.
     #[cfg(feature = "test-util")]
     pub(crate) fn test_clock(&self) -> Option<&TestClock> {

@@ -26,10 +26,24 @@ pub(crate) struct Parts {
     pub(crate) bulkhead: Bulkhead,
     pub(crate) listeners: Listeners,
     pub(crate) call_listeners: crate::listeners::Listeners<crate::call_event::CallListener>,
+    /// Call latency, with `record_latency`: made at the first timed call.
+    latency: OnceBox<crate::latency::Histogram>,
     pub(crate) tallies: LazyTallies,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]
     pub(crate) fleet: OnceBox<crate::fleet_view::Link>,
+}
+
+impl Parts {
+    /// The latency histogram, made now if it was not.
+    pub(crate) fn latency(&self) -> &crate::latency::Histogram {
+        self.latency.get_or_init(Box::default)
+    }
+
+    /// The latency histogram, if a call was ever timed.
+    pub(crate) fn latency_if_made(&self) -> Option<&crate::latency::Histogram> {
+        self.latency.get()
+    }
 }
 
 impl Extras {

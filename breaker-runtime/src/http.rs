@@ -51,7 +51,8 @@
 //! with `state` one of `closed`, `open`, `half_open`, `forced_open`, `forced_closed`; `config`
 //! the configuration in force (its keys as the attribute's, optional ones only when set);
 //! `window` the rolling window ([`Metrics`](crate::Metrics)) and `counters` the counts since
-//! the breaker was created ([`Counters`]). An event is `{"name", "from",
+//! the breaker was created ([`Counters`]); a breaker with `record_latency` adds `"latency":
+//! {"calls", "p50_us", "p99_us"}` ([`Latency`](crate::Latency)). An event is `{"name", "from",
 //! "to", "at_ms"}`, `at_ms` in milliseconds since the Unix epoch. A name with a `/` in it (a
 //! [`Keyed`](crate::Keyed) family's) is written as it is or percent-encoded (`%2F`).
 //!
@@ -264,6 +265,9 @@ struct View<'a> {
     /// Fleet mode: what the breaker knows of the fleet.
     #[serde(skip_serializing_if = "Option::is_none")]
     fleet: Option<crate::FleetView>,
+    /// `record_latency`: how long its calls take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency: Option<crate::Latency>,
 }
 
 /// The rolling window's figures.
@@ -299,6 +303,7 @@ impl<'a> View<'a> {
             },
             counters: metrics.counters,
             fleet: metrics.fleet,
+            latency: metrics.latency,
         }
     }
 

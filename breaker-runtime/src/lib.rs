@@ -68,6 +68,7 @@ mod fleet_view;
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub mod http;
 mod keyed;
+mod latency;
 mod listeners;
 // Public with the `metrics` feature (the publisher); `Metrics` is there either way.
 #[cfg(feature = "metrics")]
@@ -111,6 +112,7 @@ pub use counters::{Counters, Transitions};
 pub use error::{BreakerError, Failure};
 pub use fleet_view::{FleetState, FleetView};
 pub use keyed::Keyed;
+pub use latency::Latency;
 pub use metrics::Metrics;
 pub use name::Name;
 #[cfg(feature = "serde")]

@@ -29,6 +29,11 @@ impl<F: ?Sized> Listeners<F> {
             .push(listener);
     }
 
+    /// Whether a listener was ever added.
+    pub(crate) fn any(&self) -> bool {
+        self.0.get().is_some()
+    }
+
     /// Calls `call` with each listener, in order.
     pub(crate) fn each(&self, mut call: impl FnMut(&F)) {
         let Some(listeners) = self.0.get() else {

@@ -32,7 +32,7 @@ impl Outcome {
 /// and, when slow calls are counted, when it started.
 ///
 /// One word (`start_ms << 32 | generation << 4 | flags`: the trial bit, the permit (`admission::Permit`)'s two,
-/// and whether a start time is kept) rather than several fields: a permit is moved around the
+/// and whether a start time is kept, and on which clock) rather than several fields: a permit is moved around the
 /// operation (into an async call's future, say), and a value written as several fields and
 /// read back whole stalls the processor (a failed store-to-load forward) on every call, while a
 /// permit of two words moves in registers. The start is the low 32 bits of the clock's
@@ -45,6 +45,11 @@ impl Ticket {
     const TRIAL: u64 = 1;
     /// `start_ms` holds when the call started.
     const TIMED: u64 = 8;
+    /// With `TIMED`: the start is in microseconds of the fine clock (`record_latency`), not
+    /// milliseconds of the coarse one. Above the generation's bits.
+    const FINE: u64 = 1 << 31;
+    /// Call listeners hear of the call's outcome.
+    const LISTENED: u64 = 1 << 30;
     const GENERATION_SHIFT: u32 = 4;
     const GENERATION_MASK: u64 = (1 << crate::state::GENERATION_BITS) - 1;
     const START_SHIFT: u32 = 32;
@@ -60,6 +65,39 @@ impl Ticket {
     /// The same ticket, for a call that started at `now_ms`.
     pub(crate) const fn started(self, now_ms: u64) -> Ticket {
         Ticket((self.0 & 0xffff_ffff) | Ticket::TIMED | (now_ms << Ticket::START_SHIFT))
+    }
+
+    /// The same ticket, for a call that started at `now_us` on the fine clock.
+    pub(crate) const fn started_fine(self, now_us: u64) -> Ticket {
+        Ticket(
+            (self.0 & 0xffff_ffff) | Ticket::TIMED | Ticket::FINE | (now_us << Ticket::START_SHIFT),
+        )
+    }
+
+    /// The same ticket, for a call whose outcome call listeners hear of.
+    pub(crate) const fn listened(self) -> Ticket {
+        Ticket(self.0 | Ticket::LISTENED)
+    }
+
+    /// Whether the call is a half-open trial or call listeners hear of it: either takes the
+    /// rare way when it ends.
+    pub(crate) const fn is_trial_or_listened(self) -> bool {
+        self.0 & (Ticket::TRIAL | Ticket::LISTENED) != 0
+    }
+
+    /// Whether call listeners hear of the call's outcome.
+    pub(crate) const fn is_listened(self) -> bool {
+        self.0 & Ticket::LISTENED != 0
+    }
+
+    /// Whether the call's start is on the fine clock.
+    pub(crate) const fn is_fine(self) -> bool {
+        self.0 & Ticket::FINE != 0
+    }
+
+    /// How long a call timed on the fine clock has run at `now_us` (up to 71 minutes).
+    pub(crate) const fn elapsed_us(self, now_us: u64) -> u64 {
+        now_us.wrapping_sub(self.0 >> Ticket::START_SHIFT) & 0xffff_ffff
     }
 
     /// The state period the call was admitted in.

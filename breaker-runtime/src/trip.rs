@@ -27,14 +27,17 @@ impl CircuitBreaker {
         let now = self.clock.now_ms();
         let word = self.state.load();
         if word.generation() != ticket.generation() {
-            return; // admitted in an earlier period: it has no say in this one
+            // Admitted in an earlier period: it has no say in this one.
+            self.outcome_of_an_earlier_period(ticket, outcome, now);
+            return;
         }
-        // Only a call whose start was kept (slow calls are counted) can be slow.
+        // Only a call whose start was kept (slow calls are counted, or latency) can be slow.
         let slow = ticket
             .elapsed_ms(now)
-            .is_some_and(|elapsed| self.is_slow(elapsed));
-        // The path nearly every call takes, kept small enough to inline into the caller.
-        if outcome == Outcome::Success && !ticket.is_trial() && !slow {
+            .is_some_and(|elapsed| self.timed(ticket, elapsed, outcome));
+        // The path nearly every call takes, kept small enough to inline into the caller. A
+        // call that listeners hear of goes the rare way, which reports it.
+        if outcome == Outcome::Success && !ticket.is_trial_or_listened() && !slow {
             self.window.record(now, outcome);
             if word.state() == State::Closed {
                 self.closed_success(word, now);
@@ -44,17 +47,48 @@ impl CircuitBreaker {
         self.record_rare(ticket, outcome, slow, word, now);
     }
 
-    /// Whether a call that ran `elapsed_ms` is slow: longer than `slow_call_ms`.
+    /// A call admitted in a period that has ended since: counted nowhere, but timed and
+    /// heard of as any call.
     #[cold]
-    fn is_slow(&self, elapsed_ms: u64) -> bool {
+    #[inline(never)]
+    fn outcome_of_an_earlier_period(&self, ticket: Ticket, outcome: Outcome, now: u64) {
+        if let Some(elapsed) = ticket.elapsed_ms(now) {
+            self.timed(ticket, elapsed, outcome);
+        }
+        if ticket.is_listened() {
+            self.ran(ticket, outcome);
+        }
+    }
+
+    /// A timed call's end: its latency counted (`record_latency`: its start is on the fine
+    /// clock, and `elapsed_ms` means nothing), and whether it was slow: longer than
+    /// `slow_call_ms`.
+    #[cold]
+    fn timed(&self, ticket: Ticket, elapsed_ms: u64, outcome: Outcome) -> bool {
+        let elapsed_ms = if ticket.is_fine() {
+            let micros = ticket.elapsed_us(self.clock.now_us());
+            self.extras.made().latency().record(outcome, micros);
+            micros / 1000
+        } else {
+            elapsed_ms
+        };
         self.config
             .slow_call_ms()
             .is_some_and(|limit| elapsed_ms > limit)
     }
 
-    /// Failures, timeouts, slow calls and trial outcomes.
+    /// Failures, timeouts, slow calls and trial outcomes, and the calls listeners hear of.
     #[inline(never)]
     fn record_rare(&self, ticket: Ticket, outcome: Outcome, slow: bool, word: Snapshot, now: u64) {
+        if outcome == Outcome::Success && !slow && !ticket.is_trial() {
+            // The common path's success, for a call that listeners hear of.
+            self.window.record(now, outcome);
+            if word.state() == State::Closed {
+                self.closed_success(word, now);
+            }
+            self.ran(ticket, outcome);
+            return;
+        }
         self.first_call(now);
         let bucket_start = if slow {
             self.window.record_slow(now, outcome)
@@ -89,6 +123,9 @@ impl CircuitBreaker {
             }
         }
         // Forced closed: counted above, never trips.
+        if ticket.is_listened() {
+            self.ran(ticket, outcome);
+        }
     }
 
     /// After a failure counted into the bucket at `bucket_start`: if the window now holds

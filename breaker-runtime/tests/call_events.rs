@@ -152,3 +152,48 @@ fn kinds_have_one_spelling_and_say_whether_the_call_ran() {
     );
     assert_eq!(all.iter().filter(|kind| !kind.ran()).count(), 2);
 }
+
+#[test]
+fn record_latency_times_each_call_for_the_metrics_and_the_events() {
+    let clock = TestClock::new();
+    let breaker = CircuitBreaker::new(
+        "call-events::latency",
+        Config::builder()
+            .record_latency(true)
+            .slow_call(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    );
+    breaker.set_clock(&clock);
+    assert_eq!(breaker.metrics().latency, None, "nothing timed yet");
+    let seen = listened(&breaker);
+    for millis in (0..98).map(|_| 10).chain([400, 900]) {
+        let _ = breaker.call(|| {
+            clock.advance(Duration::from_millis(millis));
+            Ok::<_, ()>(())
+        });
+    }
+    let latency = breaker.metrics().latency.expect("timed");
+    assert_eq!(latency.calls, 100);
+    let within_an_eighth = |got: Duration, want_ms: u64| {
+        let (got, want) = (got.as_micros(), u128::from(want_ms) * 1000);
+        got.abs_diff(want) <= want / 8
+    };
+    assert!(within_an_eighth(latency.p50, 10), "{latency:?}");
+    assert!(within_an_eighth(latency.p99, 400), "{latency:?}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        seen[0],
+        (CallKind::Success, Some(Duration::from_millis(10)))
+    );
+    assert_eq!(
+        seen[99],
+        (CallKind::Slow, Some(Duration::from_millis(900))),
+        "slow by the fine clock too"
+    );
+    assert_eq!(breaker.metrics().slow_calls, 1);
+
+    let untimed = CircuitBreaker::new("call-events::no-latency", Config::default());
+    let _ = untimed.call(|| Ok::<_, ()>(()));
+    assert_eq!(untimed.metrics().latency, None);
+}

@@ -50,6 +50,11 @@ impl Config {
         self.set = other.set;
         self
     }
+
+    /// Whether a breaker with this configuration times its calls.
+    pub(crate) fn times_calls(&self) -> bool {
+        self.slow_call().is_some() || self.record_latency()
+    }
 }
 
 impl Default for Config {

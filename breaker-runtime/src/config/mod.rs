@@ -121,3 +121,26 @@ const fn same_bytes(a: &str, b: &str) -> bool {
     }
     true
 }
+
+/// Admission times the call (`slow_call_ms`, `record_latency`).
+pub(crate) const OBSERVE_TIMED: u8 = 1;
+/// Admission marks the call for the call listeners.
+pub(crate) const OBSERVE_LISTENED: u8 = 2;
+/// Not an observation: the breaker was reconfigured in code, and overrides leave it alone.
+pub(crate) const RECONFIGURED: u8 = 4;
+
+/// What a breaker made now with `config` observes of its calls: timing as the configuration
+/// says, and listening if a listener of every breaker's calls exists already.
+pub(crate) fn observed_from_start(config: &Config) -> u8 {
+    let timed = if config.times_calls() {
+        OBSERVE_TIMED
+    } else {
+        0
+    };
+    let listened = if crate::call_event::EVERY_CALL.any() {
+        OBSERVE_LISTENED
+    } else {
+        0
+    };
+    timed | listened
+}

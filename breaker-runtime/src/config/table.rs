@@ -474,8 +474,13 @@ macro_rules! config_keys {
             $($key: live_type!($kind),)*
             /// The keys the breaker's code set: kept through overrides, which change values.
             set: std::sync::atomic::AtomicU32,
-            /// Set by `CircuitBreaker::reconfigure`: overrides no longer apply to this breaker.
-            pub(crate) reconfigured: std::sync::atomic::AtomicBool,
+            /// What admission must do besides admitting (`OBSERVE_TIMED`: time the call, for
+            /// `slow_call_ms` or `record_latency`; `OBSERVE_LISTENED`: report it to call
+            /// listeners): one load for every call, as when only `slow_call_ms` timed calls.
+            /// And `RECONFIGURED`, set by `CircuitBreaker::reconfigure`: overrides no longer
+            /// apply to this breaker. One byte for the three, so the live configuration stays
+            /// within a cache line.
+            observed: std::sync::atomic::AtomicU8,
         }
 
         impl LiveConfig {
@@ -483,7 +488,9 @@ macro_rules! config_keys {
                 LiveConfig {
                     $($key: <live_type!($kind)>::new(config.$key),)*
                     set: std::sync::atomic::AtomicU32::new(config.set),
-                    reconfigured: std::sync::atomic::AtomicBool::new(false),
+                    observed: std::sync::atomic::AtomicU8::new(
+                        $crate::config::observed_from_start(&config),
+                    ),
                 }
             }
 
@@ -500,6 +507,39 @@ macro_rules! config_keys {
             pub(crate) fn store(&self, config: Config) {
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
                 $(self.$key.store(config.$key, relaxed);)*
+                if config.times_calls() {
+                    self.observed.fetch_or($crate::config::OBSERVE_TIMED, relaxed);
+                } else {
+                    self.observed.fetch_and(!$crate::config::OBSERVE_TIMED, relaxed);
+                }
+            }
+
+            /// What admission must do besides admitting: `OBSERVE_TIMED`, `OBSERVE_LISTENED`.
+            #[inline]
+            pub(crate) fn observed(&self) -> u8 {
+                self.observed.load(std::sync::atomic::Ordering::Relaxed) & !$crate::config::RECONFIGURED
+            }
+
+            /// From now on, overrides leave this breaker alone.
+            pub(crate) fn mark_reconfigured(&self) {
+                self.observed.fetch_or(
+                    $crate::config::RECONFIGURED,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            }
+
+            /// Whether [`mark_reconfigured`](Self::mark_reconfigured) was called.
+            pub(crate) fn is_reconfigured(&self) -> bool {
+                self.observed.load(std::sync::atomic::Ordering::Relaxed) & $crate::config::RECONFIGURED
+                    != 0
+            }
+
+            /// From now on, calls are reported to call listeners.
+            pub(crate) fn listen(&self) {
+                self.observed.fetch_or(
+                    $crate::config::OBSERVE_LISTENED,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             }
 
             $(live_getter!($kind $key);)*

@@ -16,6 +16,7 @@
 //! | `breaker_failure_rate` | gauge | `breaker` | failed calls in the rolling window, in percent (0 with no calls) |
 //! | `breaker_slow_call_rate` | gauge | `breaker` | slow calls in the rolling window, in percent (0 with no calls, or without `slow_call_ms`) |
 //! | `breaker_window_calls` | gauge | `breaker` | calls in the rolling window |
+//! | `breaker_call_duration_seconds` | histogram | `breaker`, `kind` | with `record_latency`: how long calls took, by `kind` (`successful`, `failed`, `timeout`); each publication records the calls timed since the last, each at the middle of its bucket of the breaker's histogram (within 12.5 %), so the exporter's buckets or quantiles see them |
 //! | `breaker_fleet_started` | gauge | `breaker` | for a breaker with `fleet = true`: 1 when the process runs fleet mode, 0 when it does not (the breaker decides alone) |
 //! | `breaker_fleet_*` | | `breaker` | the fleet view of a fleet-mode breaker: `stale`, `open`, `instances`, `failing_instances`, `failure_rate`, `pending_outcomes`, `outcomes_total{kind}`, `sync_faults_total{kind}` |
 //!
@@ -117,6 +118,13 @@ pub struct Metrics {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub fleet: Option<FleetView>,
+    /// How long its calls take, with `record_latency` (once a call was timed); `None`
+    /// otherwise.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub latency: Option<crate::Latency>,
 }
 
 impl Metrics {
@@ -140,6 +148,7 @@ impl Metrics {
             time_in_state,
             counters,
             fleet: None,
+            latency: None,
         }
     }
 }

@@ -208,7 +208,8 @@ pub fn all() -> Vec<Arc<CircuitBreaker>> {
 /// assert_eq!(registry::health().status, HealthStatus::Degraded);
 /// ledger.force_open();
 /// assert_eq!(registry::health().status, HealthStatus::Down);
-/// let refusing: Vec<&str> = registry::health()
+/// let health = registry::health();
+/// let refusing: Vec<&str> = health
 ///     .refusing()
 ///     .map(|breaker| breaker.name.as_str())
 ///     .filter(|name| name.starts_with("health-doc::"))
@@ -573,8 +574,10 @@ pub fn on_transition(listener: impl Fn(&Transition) + Send + Sync + 'static) {
     EVERY_BREAKER.add(Box::new(listener));
 }
 
-/// Calls `listener` after every call of every breaker, those made later too, with what became
-/// of it; see [`CircuitBreaker::on_call`] for when it runs and what it costs.
+/// Calls `listener` after every call of every breaker in the registry and of every breaker
+/// made from now on (registered or not), with what became of it; see
+/// [`CircuitBreaker::on_call`] for when it runs and what it costs. A breaker made in code
+/// before this call and never registered is not heard: give it a listener of its own.
 ///
 /// ```
 /// use std::sync::{Arc, atomic::{AtomicU64, Ordering}};
@@ -595,4 +598,8 @@ pub fn on_transition(listener: impl Fn(&Transition) + Send + Sync + 'static) {
 pub fn on_call(listener: impl Fn(&crate::CallEvent<'_>) + Send + Sync + 'static) {
     crate::call_event::EVERY_CALL.add(Box::new(listener));
     crate::call_event::listen();
+    // Breakers made from now on listen from the start; those registered already, from now.
+    for breaker in all() {
+        breaker.listen_to_calls();
+    }
 }

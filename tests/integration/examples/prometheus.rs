@@ -17,7 +17,7 @@ use std::{
 
 use axum::{Router, routing::get};
 use fusebox::{BreakerError, circuit_breaker};
-use metrics_exporter_prometheus::PrometheusBuilder;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 
 /// Whether the quote service is down.
 pub(crate) static DOWN: AtomicBool = AtomicBool::new(false);
@@ -34,8 +34,13 @@ impl From<BreakerError> for QuoteError {
     }
 }
 
-/// A price quote, through a breaker that opens after 3 failures in a row.
-#[circuit_breaker(name = "quotes", consecutive_failures = 3, sleep_window_ms = 60000)]
+/// A price quote, through a breaker that opens after 3 failures in a row and times its calls.
+#[circuit_breaker(
+    name = "quotes",
+    consecutive_failures = 3,
+    sleep_window_ms = 60000,
+    record_latency = true
+)]
 pub(crate) fn quote(item: u64) -> Result<u64, QuoteError> {
     if DOWN.load(Ordering::Relaxed) {
         Err(QuoteError::Refused)
@@ -46,7 +51,13 @@ pub(crate) fn quote(item: u64) -> Result<u64, QuoteError> {
 
 /// The application's `/metrics` route, with the Prometheus recorder installed.
 pub(crate) fn app() -> Router {
+    // Latency as a Prometheus histogram (the exporter's default is a summary).
     let prometheus = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("breaker_call_duration_seconds".to_owned()),
+            &[0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0],
+        )
+        .expect("buckets")
         .install_recorder()
         .expect("no other metrics recorder is installed");
     Router::new().route(

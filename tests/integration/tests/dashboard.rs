@@ -50,6 +50,9 @@ const FORCED: &str = "shop::catalog::images";
 /// The breaker the test puts in fleet mode, with no store to reach.
 const FLEET: &str = "shop::ads";
 
+/// The breaker that records its calls' latency.
+const TIMED: &str = "shop::pricing";
+
 #[test]
 fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     let Some(chromium) = chromium() else {
@@ -134,6 +137,8 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
              && f.textContent.includes('STALE: not synced yet'); }})()"
         ),
     );
+
+    latency_lines(&mut browser, &page);
 
     // Let the sparklines fill for a few seconds, then keep a picture of the page.
     thread::sleep(Duration::from_secs(4));
@@ -297,6 +302,23 @@ fn post(server: SocketAddr, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// `record_latency`: its tile shows p50 and p99; the others show no latency line.
+fn latency_lines(browser: &mut Browser, page: &str) {
+    browser.wait_for(
+        page,
+        &format!(
+            "(() => {{ const l = document.querySelector('.tile[data-name=\"{TIMED}\"] .latency'); \
+             return !l.hidden && /latency: p50 [0-9.]+ (µs|ms) · p99 [0-9.]+ (µs|ms) over [0-9]+ calls/\
+             .test(l.textContent); }})()"
+        ),
+    );
+    let others_hidden = format!(
+        "[...document.querySelectorAll('.tile:not([data-name=\"{TIMED}\"]) .latency')]\
+         .every(l => l.hidden)"
+    );
+    assert_eq!(browser.evaluate(page, &others_hidden), true);
+}
+
 fn chromium() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHROMIUM") {
         return Some(path.into());
@@ -316,6 +338,7 @@ fn breakers() -> Vec<(std::sync::Arc<CircuitBreaker>, u64)> {
                 .request_volume_threshold(10)
                 .window(Duration::from_secs(5))
                 .sleep_window(Duration::from_secs(2))
+                .record_latency(name == TIMED)
                 .build()
                 .expect("a valid configuration");
             (registry::get_or_register(name, config), one_in)

@@ -161,6 +161,44 @@ fn hostile_series(samples: &BTreeMap<Series, f64>) {
     }
 }
 
+/// `record_latency`: the calls that ran, timed, as a histogram by outcome (each well under half a
+/// millisecond); the refused ones did not run and are not in it.
+fn latency_series(samples: &BTreeMap<Series, f64>, types: &BTreeMap<String, String>) {
+    assert_eq!(types["breaker_call_duration_seconds"], "histogram");
+    let timed = |series: &str, kind: &str, le: Option<&str>| {
+        let mut labels = vec![("breaker", "quotes"), ("kind", kind)];
+        if let Some(le) = le {
+            labels.push(("le", le));
+        }
+        value(samples, series, &labels)
+    };
+    assert_eq!(
+        timed("breaker_call_duration_seconds_count", "successful", None),
+        5.0
+    );
+    assert_eq!(
+        timed("breaker_call_duration_seconds_count", "failed", None),
+        3.0
+    );
+    assert_eq!(
+        timed(
+            "breaker_call_duration_seconds_bucket",
+            "successful",
+            Some("0.0005")
+        ),
+        5.0
+    );
+    assert_eq!(
+        timed(
+            "breaker_call_duration_seconds_bucket",
+            "failed",
+            Some("+Inf")
+        ),
+        3.0
+    );
+    assert!(timed("breaker_call_duration_seconds_sum", "successful", None) < 0.0025);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -241,6 +279,8 @@ async fn a_scrape_of_the_example_shows_what_the_calls_did() {
     );
     assert_eq!(types["breaker_slow_call_rate"], "gauge");
     assert_eq!(types["breaker_slow_calls_total"], "counter");
+
+    latency_series(&samples, &types);
 
     // A closed breaker's old "open" series goes back to 0 at the next scrape.
     fusebox::registry::get("quotes")

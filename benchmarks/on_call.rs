@@ -1,0 +1,90 @@
+//! What the on-call features cost a call: `cargo bench -p benchmarks --bench on_call`.
+//!
+//! One thread, closed breakers, a call that returns `Ok` at once; ns per call (medians of
+//! interleaved rounds) and ratios to the plain breaker within rounds:
+//!
+//! - a plain breaker (no `record_latency`, no call listener in the process yet), and the same
+//!   between two readings of `Instant`, for the clock's own cost;
+//! - `record_latency`: two readings of the fine clock and an atomic add per call;
+//! - a call listener on the breaker (it counts): the event, built and handed over;
+//! - then the plain breaker again, now that the process has a call listener: the one relaxed
+//!   load every call pays once any listener exists, anywhere.
+
+use std::{
+    hint::black_box,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
+
+use fusebox::{CircuitBreaker, Config};
+
+mod harness;
+
+fn main() {
+    let plain = CircuitBreaker::new("on-call::plain", Config::default());
+    let timed = CircuitBreaker::new(
+        "on-call::timed",
+        Config::builder().record_latency(true).build().unwrap(),
+    );
+    let call = |breaker: &CircuitBreaker| {
+        let _ = black_box(breaker.call(|| Ok::<_, ()>(black_box(1))));
+    };
+    // The plain call and two readings of `Instant`, for scale: what `record_latency` adds
+    // beyond the clock.
+    let clocked = |breaker: &CircuitBreaker| {
+        black_box(Instant::now());
+        call(breaker);
+        black_box(Instant::now());
+    };
+    let [plain_ns, timed_ns, clocked_ns] = harness::interleaved([
+        harness::one_thread(|_| call(&plain)),
+        harness::one_thread(|_| call(&timed)),
+        harness::one_thread(|_| clocked(&plain)),
+    ]);
+
+    let listened = CircuitBreaker::new("on-call::listened", Config::default());
+    let heard = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&heard);
+    listened.on_call(move |_| {
+        counted.fetch_add(1, Ordering::Relaxed);
+    });
+    let [plain_after, listened_ns] = harness::interleaved([
+        harness::one_thread(|_| call(&plain)),
+        harness::one_thread(|_| call(&listened)),
+    ]);
+    assert!(heard.load(Ordering::Relaxed) > 0);
+
+    let (cpu, cores) = harness::machine();
+    println!(
+        "{cpu}, {cores} cores; one thread, closed, ns per call (median), ratios within rounds\n"
+    );
+    println!("| breaker | ns per call | ÷ plain |");
+    println!("|---|---:|---:|");
+    println!(
+        "| plain | {:.1} | 1.00 |",
+        harness::median(plain_ns.clone())
+    );
+    println!(
+        "| plain, between two `Instant::now()` (the clock's cost, for scale) | {:.1} | {:.2} |",
+        harness::median(clocked_ns.clone()),
+        harness::ratio(&clocked_ns, &plain_ns)
+    );
+    println!(
+        "| `record_latency = true` | {:.1} | {:.2} |",
+        harness::median(timed_ns.clone()),
+        harness::ratio(&timed_ns, &plain_ns)
+    );
+    println!(
+        "| plain, once the process has a call listener | {:.1} | {:.2} |",
+        harness::median(plain_after.clone()),
+        harness::ratio(&plain_after, &plain_ns[..plain_after.len()])
+    );
+    println!(
+        "| with a call listener (an atomic add) | {:.1} | {:.2} |",
+        harness::median(listened_ns.clone()),
+        harness::ratio(&listened_ns, &plain_after)
+    );
+}
