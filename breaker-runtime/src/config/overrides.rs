@@ -151,6 +151,10 @@ pub enum OverridesError {
         /// What is wrong, and what is allowed.
         message: String,
     },
+    /// `registry::watch_file` or `registry::reload_on_sighup` (the `tokio` feature) outside a
+    /// Tokio runtime.
+    #[error("reloading overrides runs on Tokio: call it from within a Tokio runtime")]
+    NoRuntime,
 }
 
 fn suggest(suggestion: Option<&str>) -> String {

@@ -38,6 +38,8 @@ mod apply;
 mod entry;
 mod health;
 mod layers;
+#[cfg(all(feature = "serde", feature = "tokio"))]
+mod reload;
 
 use std::{
     collections::BTreeMap,
@@ -50,6 +52,8 @@ pub use crate::config::declaration::{Conflict, Origin, RegistryError, Site};
 pub use apply::{Applied, Change};
 pub(crate) use entry::Family;
 pub use health::{BreakerHealth, Health, HealthStatus};
+#[cfg(all(feature = "serde", feature = "tokio"))]
+pub use reload::Reload;
 
 use crate::{
     CircuitBreaker, Config, Name, Transition,
@@ -188,7 +192,7 @@ pub fn all() -> Vec<Arc<CircuitBreaker>> {
 /// [`critical`](crate::ConfigBuilder::critical) is open, half-open or forced open; `Degraded`
 /// if another one is; `Up` otherwise; and every registered breaker's state (a
 /// [`Keyed`](crate::Keyed) family's keys each as a breaker of its own). With the `http`
-/// feature, `GET /health` on [`http::router`](crate::http::router) answers it, `503` when
+/// feature, `GET /health` on `http::router()` answers it, `503` when
 /// `Down`.
 ///
 /// `critical` is off by default: an open breaker means one dependency is failing, and taking
@@ -572,6 +576,63 @@ pub fn apply(overrides: &crate::Overrides) -> Result<Applied, crate::OverridesEr
 /// ```
 pub fn on_transition(listener: impl Fn(&Transition) + Send + Sync + 'static) {
     EVERY_BREAKER.add(Box::new(listener));
+}
+
+/// Puts the overrides in the TOML file at `path` in force now ([`apply`]), and again whenever
+/// the file changes: its bytes are read every `period` (at least 10 ms) and compared with the
+/// last reading, whatever its timestamps say (a file replaced by a `ConfigMap` update, an
+/// editor's rename). Each reading that changed is applied as a whole or refused as a whole: a
+/// malformed file, an unknown name or a value out of range leaves every breaker as it was.
+/// With the `tracing` feature each outcome is an event (`info` applied, `warn` refused);
+/// [`Reload::last`] has the last one. Runs on Tokio until [`Reload::stop`].
+///
+/// The file is the overrides' file layer (see [`Overrides`](crate::Overrides)): watch one
+/// file, or the last applied replaces the others' keys. The environment's layer is left
+/// alone.
+///
+/// # Errors
+/// The first reading's [`OverridesError`](crate::OverridesError) (the file must be good at
+/// startup), or [`OverridesError::NoRuntime`](crate::OverridesError::NoRuntime) outside a
+/// Tokio runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// use fusebox::{CircuitBreaker, Config, registry};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// registry::register(CircuitBreaker::new("watch-doc::search", Config::default()))?;
+/// let path = std::env::temp_dir().join(format!("watch-doc-{}.toml", std::process::id()));
+/// std::fs::write(&path, "[breakers.\"watch-doc::search\"]\nerror_threshold = 30\n")?;
+/// let reload = registry::watch_file(&path, Duration::from_secs(5))?;
+/// let search = registry::get("watch-doc::search").unwrap();
+/// assert_eq!(search.config().error_threshold(), 30);
+/// reload.stop();
+/// # std::fs::remove_file(&path)?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(all(feature = "serde", feature = "tokio"))]
+pub fn watch_file(
+    path: impl Into<std::path::PathBuf>,
+    period: std::time::Duration,
+) -> Result<Reload, crate::OverridesError> {
+    reload::watch_file(path.into(), period)
+}
+
+/// Puts the overrides in the TOML file at `path` in force now, and again each time the process
+/// receives `SIGHUP` (`kill -HUP <pid>`, `systemctl reload`), as [`watch_file`] does on a
+/// change: a file refused leaves everything as it was, and each outcome is reported the same
+/// way. Unix only; runs on Tokio until [`Reload::stop`].
+///
+/// # Errors
+/// As [`watch_file`], or [`OverridesError::Read`](crate::OverridesError::Read) if the signal
+/// cannot be listened for.
+#[cfg(all(feature = "serde", feature = "tokio", unix))]
+pub fn reload_on_sighup(
+    path: impl Into<std::path::PathBuf>,
+) -> Result<Reload, crate::OverridesError> {
+    reload::reload_on_sighup(path.into())
 }
 
 /// Calls `listener` after every call of every breaker in the registry and of every breaker
