@@ -61,6 +61,11 @@
 //! `GET /stream` sends, as Server-Sent Events:
 //!
 //! - `snapshot` first, at once: every breaker, as `GET /breakers`;
+//! - `history` right after it: `{"period_ms": 1000, "breakers": {"<name>": {"rate": [n, …],
+//!   "error_percent": [n, …]}}}`, each breaker's calls per second and window error percent over
+//!   the last two minutes, oldest first, sampled once a second from when the first router was
+//!   made in a Tokio runtime (or its first request), for at most 1,000 breakers (about 1.1 KB
+//!   each), so that the dashboard draws the past on its first paint;
 //! - `changes` every 500 ms: `{"breakers": [breaker, …], "removed": [name, …]}`, the breakers
 //!   whose state, configuration or counts changed since this stream last sent them (a breaker
 //!   whose only change is its time in state is not sent again: the page counts that itself),
@@ -123,6 +128,7 @@
 mod events;
 mod guard;
 mod health;
+mod history;
 mod stream;
 
 use std::sync::{Arc, LazyLock, atomic::AtomicUsize};
@@ -218,8 +224,10 @@ impl Routes {
     }
 
     fn routes<S: Clone + Send + Sync + 'static>(self, admin: bool) -> Router<S> {
-        // From now on, transitions are recorded for `/events` and the stream.
+        // From now on, transitions are recorded for `/events` and the stream, and (in a Tokio
+        // runtime; else from the first stream) the breakers' rates for the dashboard's history.
         let _ = events::events();
+        history::start();
         let open = Arc::new(AtomicUsize::new(0));
         let most = self.max_streams;
         let one = get(one);
@@ -239,6 +247,13 @@ impl Routes {
             )
             // A wildcard: names of keyed breakers have a `/` in them.
             .route("/breakers/{*path}", if admin { one.post(act) } else { one })
+            // A router made outside a runtime starts the history at its first request.
+            .layer(middleware::map_request(
+                |request: axum::extract::Request| async move {
+                    history::start();
+                    request
+                },
+            ))
             .layer(middleware::map_response(guard::protect))
     }
 }

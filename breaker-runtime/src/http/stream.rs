@@ -31,7 +31,7 @@ use futures_util::{
 };
 use tokio::sync::broadcast::{Receiver, error::RecvError};
 
-use super::{View, error, events, list_text};
+use super::{View, error, events, history, list_text};
 use crate::registry;
 
 /// How often a stream sends what changed.
@@ -193,12 +193,18 @@ fn live(slot: Slot) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Inf
         transitions,
         ticks,
         sent: Sent::default(),
+        history_due: false,
         _slot: slot,
     };
     Sse::new(stream::unfold(state, |mut state| async move {
+        if std::mem::take(&mut state.history_due) {
+            let event = SseEvent::default().event("history").data(history::json());
+            return Some((Ok(event), state));
+        }
         let event = match select(pin!(state.ticks.tick()), pin!(state.transitions.recv())).await {
             Either::Left(_) => {
                 let (name, data) = state.sent.event(&Frame::shared());
+                state.history_due = name == "snapshot";
                 SseEvent::default().event(name).data(data)
             }
             Either::Right((Ok(event), _)) => SseEvent::default()
@@ -219,6 +225,8 @@ struct Live {
     transitions: Receiver<events::Event>,
     ticks: tokio::time::Interval,
     sent: Sent,
+    /// The snapshot went: the history follows it.
+    history_due: bool,
     _slot: Slot,
 }
 

@@ -72,28 +72,18 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
         support::serve(axum::Router::new().nest_service("/ops", fusebox::http::admin_router()));
     let traffic = thread::spawn(move || traffic(&breakers));
     let url = format!("http://{server}/ops");
+    // The first request starts the router's history (it was made outside a runtime): a few
+    // seconds of it before the page opens.
+    assert_eq!(support::request(server, "GET", "/ops/breakers").0, 200);
+    thread::sleep(HISTORY_BEFORE_LOAD);
 
     let mut browser = Browser::launch(&chromium);
     let page = browser.open(&url);
     browser.wait_for(&page, "document.body.dataset.ready === 'true'");
     browser.evaluate(&page, "window.notReloaded = true");
+    history_on_first_paint(&mut browser, &page);
 
-    // Every breaker has a tile.
-    let names: Vec<String> = serde_json::from_str(
-        browser
-            .evaluate(
-                &page,
-                "JSON.stringify([...document.querySelectorAll('.tile')].map(t => t.dataset.name))",
-            )
-            .as_str()
-            .expect("a JSON string"),
-    )
-    .expect("the tiles' names");
-    let mut expected: Vec<&str> = BREAKERS.iter().map(|(name, _)| *name).collect();
-    let mut shown: Vec<&str> = names.iter().map(String::as_str).collect();
-    expected.sort_unstable();
-    shown.sort_unstable();
-    assert_eq!(shown, expected, "one tile per registered breaker");
+    every_breaker_has_a_tile(&mut browser, &page);
     let state_of = format!("document.querySelector('.tile[data-name=\"{FORCED}\"]').dataset.state");
     assert_eq!(browser.evaluate(&page, &state_of), "closed");
 
@@ -300,6 +290,45 @@ fn lists_filters_and_sorts_200_more(browser: &mut Browser, page: &str) {
 fn post(server: SocketAddr, path: &str) -> (u16, String) {
     let (status, _, body) = support::act(server, path);
     (status, body)
+}
+
+/// One tile per registered breaker.
+fn every_breaker_has_a_tile(browser: &mut Browser, page: &str) {
+    let names: Vec<String> = serde_json::from_str(
+        browser
+            .evaluate(
+                page,
+                "JSON.stringify([...document.querySelectorAll('.tile')].map(t => t.dataset.name))",
+            )
+            .as_str()
+            .expect("a JSON string"),
+    )
+    .expect("the tiles' names");
+    let mut expected: Vec<&str> = BREAKERS.iter().map(|(name, _)| *name).collect();
+    let mut shown: Vec<&str> = names.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    shown.sort_unstable();
+    assert_eq!(shown, expected, "one tile per registered breaker");
+}
+
+/// How long the server samples before the page loads.
+const HISTORY_BEFORE_LOAD: Duration = Duration::from_secs(5);
+
+/// A second after the page is ready, the busiest tile's sparkline already holds the seconds the
+/// server sampled before it loaded, not only the page's own samples (two a second).
+fn history_on_first_paint(browser: &mut Browser, page: &str) {
+    thread::sleep(Duration::from_secs(1));
+    let points = browser.evaluate(
+        page,
+        "document.querySelector('.tile[data-name=\"shop::checkout::payments\"] .s-rate')\
+         .getAttribute('points').trim().split(/\\s+/).filter(Boolean).length",
+    );
+    let points = points.as_u64().expect("a count");
+    eprintln!("sparkline points one second after load: {points}");
+    assert!(
+        points >= 6,
+        "{points} points: the page drew only its own samples, not the server's history"
+    );
 }
 
 /// `record_latency`: its tile shows p50 and p99; the others show no latency line.
