@@ -256,6 +256,7 @@ pub use breaker_runtime::{
 /// | `fleet` | false | `true` or `false` | with fleet mode running (`redis` feature, `fleet::start`), share the counts with the service's other instances and trip on the fleet's |
 /// | `critical` | false | `true` or `false` | an open breaker makes `registry::health()` `Down` (503 on `GET /health`) rather than `Degraded` |
 /// | `record_latency` | false | `true` or `false` | time each call on the fine clock: p50 and p99 in the metrics and the dashboard, `breaker_call_duration_seconds` |
+/// | `trace_calls` | false | `true` or `false` | run each call in a `tracing` span with the breaker's name, the state at admission and the outcome (`tracing` feature) |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |

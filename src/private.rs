@@ -188,6 +188,28 @@ macro_rules! __breaker_require_tokio {
 
 pub use crate::__breaker_require_tokio as require_tokio;
 
+/// Fails the build, naming the missing feature, when `trace_calls` is used without `tracing`.
+#[cfg(feature = "tracing")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __breaker_require_tracing {
+    () => {};
+}
+
+/// Fails the build, naming the missing feature, when `trace_calls` is used without `tracing`.
+#[cfg(not(feature = "tracing"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __breaker_require_tracing {
+    () => {
+        ::core::compile_error!(
+            "trace_calls needs the `tracing` feature of `fusebox`: fusebox = { version = \"0.1\", features = [\"tracing\"] }"
+        );
+    };
+}
+
+pub use crate::__breaker_require_tracing as require_tracing;
+
 /// An error type that a rejected call can be returned as: what a function without a fallback
 /// needs of its error type.
 #[diagnostic::on_unimplemented(

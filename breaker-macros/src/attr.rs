@@ -97,7 +97,10 @@ impl Args {
         // A key given before holds a stand-in here, so that `set` refuses the second value.
         let given = self.setting(key).is_some();
         let setting = if matches!(key.kind(), KeyKind::Flag) {
-            let mut flag = given.then_some(Flag { value: false });
+            let mut flag = given.then_some(Flag {
+                value: false,
+                span: Span::call_site(),
+            });
             set(&mut flag, meta, errors);
             flag.map(Setting::Flag)
         } else {
@@ -223,6 +226,8 @@ impl Value for Number {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Flag {
     pub(crate) value: bool,
+    /// Where the literal is written.
+    pub(crate) span: Span,
 }
 
 impl Value for Flag {
@@ -231,7 +236,10 @@ impl Value for Flag {
             Expr::Lit(ExprLit {
                 lit: Lit::Bool(flag),
                 ..
-            }) => Ok(Flag { value: flag.value }),
+            }) => Ok(Flag {
+                value: flag.value,
+                span: flag.span(),
+            }),
             Expr::Lit(ExprLit {
                 lit: Lit::Str(text),
                 ..

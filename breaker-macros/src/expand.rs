@@ -214,6 +214,9 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
         require_tokio = located(quote!(#private::require_tokio!();), timeout.span);
     }
+    if let Some(span) = plan.trace_calls {
+        require_tokio.extend(located(quote!(#private::require_tracing!();), span));
+    }
     // `file!()` and `line!()` in generated code give where the attribute is written.
     let declared = quote! {
         #[#private::linkme::distributed_slice(#private::DECLARATIONS)]

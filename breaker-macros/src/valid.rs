@@ -26,6 +26,9 @@ pub(crate) struct Plan {
     pub(crate) settings: Vec<(ConfigKey, u64)>,
     /// `timeout_ms` (also in `settings`), which needs the `tokio` feature.
     pub(crate) timeout_ms: Option<Number>,
+    /// `trace_calls = true` (also in `settings`), where written: it needs the `tracing`
+    /// feature.
+    pub(crate) trace_calls: Option<proc_macro2::Span>,
     /// The fallback, resolved against `Self` for methods, spanned at the string.
     pub(crate) fallback: Option<Path>,
     /// `failure_if`, spanned at the string.
@@ -199,6 +202,11 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
 
     let key = key(args, func, &mut errors);
 
+    let trace_calls = match args.setting(ConfigKey::TraceCalls) {
+        Some(Setting::Flag(flag)) if flag.value => Some(flag.span),
+        _ => None,
+    };
+
     errors.finish_with(())?;
     Ok(Plan {
         // `Some` when no error was pushed.
@@ -206,6 +214,7 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
         name,
         settings,
         timeout_ms,
+        trace_calls,
         fallback,
         failure_if,
         inputs,

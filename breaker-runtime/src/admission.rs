@@ -72,6 +72,9 @@ impl CircuitBreaker {
         if observed & crate::config::OBSERVE_LISTENED != 0 {
             ticket = ticket.listened();
         }
+        if observed & crate::config::OBSERVE_TRACED != 0 {
+            ticket = ticket.traced();
+        }
         ticket
     }
 
@@ -81,8 +84,10 @@ impl CircuitBreaker {
     // pieces than it was written in, which stalls the processor on every rejection.
     #[inline]
     pub(crate) fn rejection(&self, refusal: Refusal) -> BreakerError {
-        if crate::call_event::listening() {
-            self.refused(refusal == Refusal::BUSY);
+        // Listened to, or traced: one load, as the flag alone was.
+        let heard = crate::config::OBSERVE_LISTENED | crate::config::OBSERVE_TRACED;
+        if self.config.observed() & heard != 0 {
+            self.refused(refusal == Refusal::BUSY, refusal.open_state());
         }
         let name = self.name.clone();
         match refusal.open_state() {
@@ -209,6 +214,12 @@ const SETTLED: u64 = 4;
 // `Ticket::TIMED` is 8.
 
 impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
+    /// What admission gave the call.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) const fn ticket(&self) -> Ticket {
+        self.ticket
+    }
+
     const fn has(&self, flag: u64) -> bool {
         self.ticket.0 & flag != 0
     }
@@ -256,7 +267,7 @@ impl<B: Deref<Target = CircuitBreaker>> Permit<B> {
     #[cfg_attr(not(feature = "tower"), allow(dead_code))]
     pub(crate) fn ignore(self) {
         self.breaker.extras.made().tallies.ignored();
-        if crate::call_event::listening() {
+        if self.ticket.is_listened() {
             self.breaker.called(crate::CallKind::Ignored, None);
         }
     }

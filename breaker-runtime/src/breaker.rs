@@ -335,7 +335,6 @@ impl CircuitBreaker {
     pub fn on_call(&self, listener: impl Fn(&CallEvent<'_>) + Send + Sync + 'static) {
         self.extras.made().call_listeners.add(Box::new(listener));
         self.config.listen();
-        crate::call_event::listen();
     }
 
     /// Tells the call listeners, this breaker's and every breaker's, of a call.
@@ -379,12 +378,19 @@ impl CircuitBreaker {
     /// Tells the call listeners of a call turned away: busy, or rejected.
     #[cold]
     #[inline(never)]
-    pub(crate) fn refused(&self, busy: bool) {
+    pub(crate) fn refused(&self, busy: bool, state: Option<State>) {
         let kind = if busy {
             CallKind::Busy
         } else {
             CallKind::Rejected
         };
+        #[cfg(feature = "tracing")]
+        if self.config.observed() & crate::config::OBSERVE_TRACED != 0 {
+            let span = crate::span::for_call(self.name(), state.unwrap_or(State::Closed));
+            span.record("outcome", kind.as_str());
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = state;
         self.called(kind, None);
     }
 
@@ -465,6 +471,10 @@ impl CircuitBreaker {
         let mut permit = self
             .admit()
             .map_err(|refusal| Failure::Breaker(self.rejection(refusal)))?;
+        #[cfg(feature = "tracing")]
+        if permit.ticket().is_traced() {
+            return crate::span::call_traced(self, permit, operation, is_failure);
+        }
         let result = permit.run(operation);
         permit.finish(Outcome::of(&result, is_failure));
         result.map_err(Failure::Error)

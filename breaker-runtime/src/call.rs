@@ -64,8 +64,15 @@ pin_project! {
         permit: Option<Permit<&'b CircuitBreaker>>,
         // Taken when the call finishes: `None` afterwards.
         is_failure: Option<P>,
+        // The call's span, with `trace_calls` (nothing without the `tracing` feature).
+        span: CallSpan,
     }
 }
+
+#[cfg(feature = "tracing")]
+type CallSpan = Option<tracing::Span>;
+#[cfg(not(feature = "tracing"))]
+type CallSpan = ();
 
 impl<'b, F, P> CallAsync<'b, F, P> {
     pub(crate) fn new(breaker: &'b CircuitBreaker, operation: F, is_failure: P) -> Self {
@@ -75,6 +82,7 @@ impl<'b, F, P> CallAsync<'b, F, P> {
             breaker,
             permit: None,
             is_failure: Some(is_failure),
+            span: CallSpan::default(),
         }
     }
 }
@@ -120,6 +128,11 @@ where
                     if let Some(limit) = this.breaker.config.timeout() {
                         this.timer.set(Some(tokio::time::sleep(limit)));
                     }
+                    #[cfg(feature = "tracing")]
+                    if permit.ticket().is_traced() {
+                        let state = crate::span::admitted_in(this.breaker, permit.ticket());
+                        *this.span = Some(crate::span::for_call(this.breaker.name(), state));
+                    }
                     this.permit.insert(permit)
                 }
                 Err(refusal) => {
@@ -128,9 +141,19 @@ where
                 }
             }
         };
-        if let Poll::Ready(result) = permit.poll(this.operation, cx) {
+        #[cfg(feature = "tracing")]
+        let entered = this.span.as_ref().map(tracing::Span::enter);
+        let poll = permit.poll(this.operation, cx);
+        #[cfg(feature = "tracing")]
+        drop(entered);
+        if let Poll::Ready(result) = poll {
             if let (Some(permit), Some(is_failure)) = (this.permit.take(), this.is_failure.take()) {
-                permit.finish(Outcome::of(&result, is_failure));
+                let outcome = Outcome::of(&result, is_failure);
+                #[cfg(feature = "tracing")]
+                if let Some(span) = this.span.take() {
+                    span.record("outcome", crate::span::outcome_name(outcome));
+                }
+                permit.finish(outcome);
             }
             return Poll::Ready(result.map_err(Failure::Error));
         }
@@ -138,6 +161,10 @@ where
             && timer.poll(cx).is_ready()
         {
             *this.is_failure = None;
+            #[cfg(feature = "tracing")]
+            if let Some(span) = this.span.take() {
+                span.record("outcome", "timeout");
+            }
             if let Some(permit) = this.permit.take() {
                 return Poll::Ready(Err(Failure::Breaker(permit.time_out())));
             }

@@ -1,12 +1,10 @@
 //! Per-call events: what became of each call, for the listeners that asked
 //! ([`CircuitBreaker::on_call`](crate::CircuitBreaker::on_call),
-//! [`registry::on_call`](crate::registry::on_call)). With no listener anywhere in the process,
-//! a call pays one relaxed load of a flag for them.
+//! [`registry::on_call`](crate::registry::on_call)). Admission marks a call of a breaker that
+//! is listened to on its ticket, from the word it reads anyway; a breaker nobody listens to
+//! pays nothing for events on a call that runs, and a refused call one relaxed load.
 
-use std::{
-    sync::atomic::{AtomicBool, Ordering},
-    time::Duration,
-};
+use std::time::Duration;
 
 use crate::listeners::Listeners;
 
@@ -79,19 +77,3 @@ pub(crate) type CallListener = dyn Fn(&CallEvent<'_>) + Send + Sync;
 
 /// Listeners of every breaker's calls, added with [`registry::on_call`](crate::registry::on_call).
 pub(crate) static EVERY_CALL: Listeners<CallListener> = Listeners::new();
-
-/// Whether any call listener was ever added in this process: until one is, calls look no
-/// further than this flag.
-static LISTENING: AtomicBool = AtomicBool::new(false);
-
-/// Whether calls should be reported: one relaxed load.
-#[inline(always)]
-#[allow(clippy::inline_always)]
-pub(crate) fn listening() -> bool {
-    LISTENING.load(Ordering::Relaxed)
-}
-
-/// From now on, calls are reported.
-pub(crate) fn listen() {
-    LISTENING.store(true, Ordering::Relaxed);
-}

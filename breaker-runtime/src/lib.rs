@@ -84,6 +84,8 @@ pub mod registry;
 pub mod reqwest;
 #[cfg(feature = "axum")]
 mod response;
+#[cfg(feature = "tracing")]
+mod span;
 mod state;
 mod sync;
 #[cfg(feature = "tower")]

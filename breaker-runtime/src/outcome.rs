@@ -50,6 +50,8 @@ impl Ticket {
     const FINE: u64 = 1 << 31;
     /// Call listeners hear of the call's outcome.
     const LISTENED: u64 = 1 << 30;
+    /// The call runs in a span (`trace_calls`).
+    const TRACED: u64 = 1 << 29;
     const GENERATION_SHIFT: u32 = 4;
     const GENERATION_MASK: u64 = (1 << crate::state::GENERATION_BITS) - 1;
     const START_SHIFT: u32 = 32;
@@ -83,6 +85,17 @@ impl Ticket {
     /// rare way when it ends.
     pub(crate) const fn is_trial_or_listened(self) -> bool {
         self.0 & (Ticket::TRIAL | Ticket::LISTENED) != 0
+    }
+
+    /// The same ticket, for a call that runs in a span.
+    pub(crate) const fn traced(self) -> Ticket {
+        Ticket(self.0 | Ticket::TRACED)
+    }
+
+    /// Whether the call runs in a span.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) const fn is_traced(self) -> bool {
+        self.0 & Ticket::TRACED != 0
     }
 
     /// Whether call listeners hear of the call's outcome.

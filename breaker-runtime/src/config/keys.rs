@@ -205,4 +205,18 @@ config_keys! {
         set: record_latency(on);
         table: "time each call on the fine clock: p50 and p99 in the metrics and the dashboard, `breaker_call_duration_seconds`", "";
     }
+
+    /// Whether each call runs inside a `tracing` span, `trace_calls` (off unless set; with the
+    /// `tracing` feature, which the attribute requires for it): the span `circuit_breaker`
+    /// carries `breaker` (the name), `state` (at admission: `closed`, `half_open`,
+    /// `forced_closed`, or the state that refused it) and `outcome` (`success`, `failure`,
+    /// `timeout`, `rejected`, `busy`), so traces exported to OpenTelemetry show the breaker's
+    /// decision around the call. A breaker without it pays nothing for it on a call.
+    TraceCalls trace_calls TRACE_CALLS: flag {
+        range: 0, 1;
+        default: Some(0);
+        get: trace_calls;
+        set: trace_calls(on);
+        table: "run each call in a `tracing` span with the breaker's name, the state at admission and the outcome (`tracing` feature)", "";
+    }
 }

@@ -126,21 +126,33 @@ const fn same_bytes(a: &str, b: &str) -> bool {
 pub(crate) const OBSERVE_TIMED: u8 = 1;
 /// Admission marks the call for the call listeners.
 pub(crate) const OBSERVE_LISTENED: u8 = 2;
+/// Admission marks the call for a span (`trace_calls`, with the `tracing` feature).
+pub(crate) const OBSERVE_TRACED: u8 = 4;
 /// Not an observation: the breaker was reconfigured in code, and overrides leave it alone.
-pub(crate) const RECONFIGURED: u8 = 4;
+pub(crate) const RECONFIGURED: u8 = 8;
 
-/// What a breaker made now with `config` observes of its calls: timing as the configuration
-/// says, and listening if a listener of every breaker's calls exists already.
+/// What a breaker made now with `config` observes of its calls: timing and spans as the
+/// configuration says, and listening if a listener of every breaker's calls exists already.
 pub(crate) fn observed_from_start(config: &Config) -> u8 {
-    let timed = if config.times_calls() {
-        OBSERVE_TIMED
-    } else {
-        0
-    };
     let listened = if crate::call_event::EVERY_CALL.any() {
         OBSERVE_LISTENED
     } else {
         0
     };
-    timed | listened
+    config_observed(config) | listened
+}
+
+/// What `config` makes a breaker observe of its calls: timing, and spans.
+pub(crate) fn config_observed(config: &Config) -> u8 {
+    let timed = if config.times_calls() {
+        OBSERVE_TIMED
+    } else {
+        0
+    };
+    let traced = if cfg!(feature = "tracing") && config.trace_calls() {
+        OBSERVE_TRACED
+    } else {
+        0
+    };
+    timed | traced
 }

@@ -507,11 +507,11 @@ macro_rules! config_keys {
             pub(crate) fn store(&self, config: Config) {
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
                 $(self.$key.store(config.$key, relaxed);)*
-                if config.times_calls() {
-                    self.observed.fetch_or($crate::config::OBSERVE_TIMED, relaxed);
-                } else {
-                    self.observed.fetch_and(!$crate::config::OBSERVE_TIMED, relaxed);
-                }
+                // The configuration's observations: timing and spans; listening is kept.
+                let from_config = $crate::config::OBSERVE_TIMED | $crate::config::OBSERVE_TRACED;
+                let wanted = $crate::config::config_observed(&config);
+                self.observed.fetch_or(wanted, relaxed);
+                self.observed.fetch_and(!(from_config & !wanted), relaxed);
             }
 
             /// What admission must do besides admitting: `OBSERVE_TIMED`, `OBSERVE_LISTENED`.

@@ -628,7 +628,7 @@ pub fn watch_file(
 /// # Errors
 /// As [`watch_file`], or [`OverridesError::Read`](crate::OverridesError::Read) if the signal
 /// cannot be listened for.
-#[cfg(all(feature = "serde", feature = "tokio", unix))]
+#[cfg(all(feature = "serde", feature = "tokio", unix, not(loom)))]
 pub fn reload_on_sighup(
     path: impl Into<std::path::PathBuf>,
 ) -> Result<Reload, crate::OverridesError> {
@@ -658,7 +658,6 @@ pub fn reload_on_sighup(
 /// ```
 pub fn on_call(listener: impl Fn(&crate::CallEvent<'_>) + Send + Sync + 'static) {
     crate::call_event::EVERY_CALL.add(Box::new(listener));
-    crate::call_event::listen();
     // Breakers made from now on listen from the start; those registered already, from now.
     for breaker in all() {
         breaker.listen_to_calls();

@@ -101,8 +101,8 @@ pub(super) fn watch_file(path: PathBuf, period: Duration) -> Result<Reload, Over
     Ok(Reload { path, task, last })
 }
 
-/// See [`reload_on_sighup`](super::reload_on_sighup).
-#[cfg(unix)]
+/// See [`reload_on_sighup`](super::reload_on_sighup). (Tokio has no signals under loom.)
+#[cfg(all(unix, not(loom)))]
 pub(super) fn reload_on_sighup(path: PathBuf) -> Result<Reload, OverridesError> {
     use tokio::signal::unix::{SignalKind, signal};
     let runtime = runtime()?;
