@@ -122,6 +122,15 @@ const fn same_bytes(a: &str, b: &str) -> bool {
     true
 }
 
+/// Where the live configuration keeps what admission observes: above the keys' bits.
+pub(crate) const OBSERVED_SHIFT: u32 = 24;
+/// The bits of the keys the code set.
+pub(crate) const KEYS_SET_MASK: u32 = (1 << OBSERVED_SHIFT) - 1;
+const _: () = assert!(
+    ConfigKey::ALL.len() <= OBSERVED_SHIFT as usize,
+    "the keys' bits run into the observations'"
+);
+
 /// Admission times the call (`slow_call_ms`, `record_latency`).
 pub(crate) const OBSERVE_TIMED: u8 = 1;
 /// Admission marks the call for the call listeners.

@@ -472,24 +472,23 @@ macro_rules! config_keys {
         /// its own lock ([`Window::reshape`](crate::window::Window::reshape)).
         pub(crate) struct LiveConfig {
             $($key: live_type!($kind),)*
-            /// The keys the breaker's code set: kept through overrides, which change values.
+            /// The keys the breaker's code set (kept through overrides, which change values), in
+            /// the low 24 bits; above them, what admission must do besides admitting
+            /// (`OBSERVE_TIMED`: time the call, for `slow_call_ms` or `record_latency`;
+            /// `OBSERVE_LISTENED`: report it to call listeners; `OBSERVE_TRACED`: run it in a
+            /// span), and `RECONFIGURED` (`CircuitBreaker::reconfigure` was called: overrides
+            /// leave this breaker alone). One word, read once by every call (as it was when only
+            /// `slow_call_ms` timed calls), and the live configuration stays within 64 bytes.
             set: std::sync::atomic::AtomicU32,
-            /// What admission must do besides admitting (`OBSERVE_TIMED`: time the call, for
-            /// `slow_call_ms` or `record_latency`; `OBSERVE_LISTENED`: report it to call
-            /// listeners): one load for every call, as when only `slow_call_ms` timed calls.
-            /// And `RECONFIGURED`, set by `CircuitBreaker::reconfigure`: overrides no longer
-            /// apply to this breaker. One byte for the three, so the live configuration stays
-            /// within a cache line.
-            observed: std::sync::atomic::AtomicU8,
         }
 
         impl LiveConfig {
             pub(crate) fn new(config: Config) -> LiveConfig {
+                let observed = u32::from($crate::config::observed_from_start(&config));
                 LiveConfig {
                     $($key: <live_type!($kind)>::new(config.$key),)*
-                    set: std::sync::atomic::AtomicU32::new(config.set),
-                    observed: std::sync::atomic::AtomicU8::new(
-                        $crate::config::observed_from_start(&config),
+                    set: std::sync::atomic::AtomicU32::new(
+                        config.set | observed << $crate::config::OBSERVED_SHIFT,
                     ),
                 }
             }
@@ -499,7 +498,7 @@ macro_rules! config_keys {
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
                 Config {
                     $($key: self.$key.load(relaxed),)*
-                    set: self.set.load(relaxed),
+                    set: self.set.load(relaxed) & $crate::config::KEYS_SET_MASK,
                 }
             }
 
@@ -508,38 +507,46 @@ macro_rules! config_keys {
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
                 $(self.$key.store(config.$key, relaxed);)*
                 // The configuration's observations: timing and spans; listening is kept.
-                let from_config = $crate::config::OBSERVE_TIMED | $crate::config::OBSERVE_TRACED;
-                let wanted = $crate::config::config_observed(&config);
-                self.observed.fetch_or(wanted, relaxed);
-                self.observed.fetch_and(!(from_config & !wanted), relaxed);
+                let shift = $crate::config::OBSERVED_SHIFT;
+                let from_config =
+                    u32::from($crate::config::OBSERVE_TIMED | $crate::config::OBSERVE_TRACED) << shift;
+                let wanted = u32::from($crate::config::config_observed(&config)) << shift;
+                self.set.fetch_or(wanted, relaxed);
+                self.set.fetch_and(!(from_config & !wanted), relaxed);
             }
 
-            /// What admission must do besides admitting: `OBSERVE_TIMED`, `OBSERVE_LISTENED`.
+            /// What admission must do besides admitting: `OBSERVE_TIMED`, `OBSERVE_LISTENED`,
+            /// `OBSERVE_TRACED`.
             #[inline]
             pub(crate) fn observed(&self) -> u8 {
-                self.observed.load(std::sync::atomic::Ordering::Relaxed) & !$crate::config::RECONFIGURED
+                let word = self.set.load(std::sync::atomic::Ordering::Relaxed);
+                // The bits above the keys, `RECONFIGURED` aside: they fit in a byte.
+                #[allow(clippy::cast_possible_truncation)]
+                let observed = (word >> $crate::config::OBSERVED_SHIFT) as u8;
+                observed & !$crate::config::RECONFIGURED
+            }
+
+            fn mark(&self, bit: u8) {
+                self.set.fetch_or(
+                    u32::from(bit) << $crate::config::OBSERVED_SHIFT,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             }
 
             /// From now on, overrides leave this breaker alone.
             pub(crate) fn mark_reconfigured(&self) {
-                self.observed.fetch_or(
-                    $crate::config::RECONFIGURED,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
+                self.mark($crate::config::RECONFIGURED);
             }
 
             /// Whether [`mark_reconfigured`](Self::mark_reconfigured) was called.
             pub(crate) fn is_reconfigured(&self) -> bool {
-                self.observed.load(std::sync::atomic::Ordering::Relaxed) & $crate::config::RECONFIGURED
-                    != 0
+                let word = self.set.load(std::sync::atomic::Ordering::Relaxed);
+                word >> $crate::config::OBSERVED_SHIFT & u32::from($crate::config::RECONFIGURED) != 0
             }
 
             /// From now on, calls are reported to call listeners.
             pub(crate) fn listen(&self) {
-                self.observed.fetch_or(
-                    $crate::config::OBSERVE_LISTENED,
-                    std::sync::atomic::Ordering::Relaxed,
-                );
+                self.mark($crate::config::OBSERVE_LISTENED);
             }
 
             $(live_getter!($kind $key);)*
