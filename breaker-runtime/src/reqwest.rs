@@ -110,18 +110,37 @@ impl Middleware for CircuitBreakerMiddleware {
         let permit = breaker
             .admit()
             .map_err(|refusal| Error::middleware(breaker.rejection(refusal)))?;
+        #[cfg(feature = "tracing")]
+        let span = permit.ticket().is_traced().then(|| {
+            let state = crate::span::admitted_in(&breaker, permit.ticket());
+            crate::span::for_call(breaker.name(), state)
+        });
         let sent = next.run(request, extensions);
+        #[cfg(feature = "tracing")]
+        let sent =
+            tracing::Instrument::instrument(sent, span.clone().unwrap_or_else(tracing::Span::none));
         let result = match breaker.config.timeout() {
             None => sent.await,
-            Some(limit) => match tokio::time::timeout(limit, sent).await {
-                Ok(result) => result,
-                Err(_) => return Err(Error::middleware::<BreakerError>(permit.time_out())),
-            },
+            Some(limit) => {
+                let Ok(result) = tokio::time::timeout(limit, sent).await else {
+                    #[cfg(feature = "tracing")]
+                    if let Some(span) = &span {
+                        span.record("outcome", "timeout");
+                    }
+                    return Err(Error::middleware::<BreakerError>(permit.time_out()));
+                };
+                result
+            }
         };
-        permit.judged(match &result {
+        let verdict = match &result {
             Ok(response) => self.classifier.status(response.status()),
             Err(_) => Verdict::Failure,
-        });
+        };
+        #[cfg(feature = "tracing")]
+        if let Some(span) = &span {
+            span.record("outcome", crate::span::verdict_name(verdict));
+        }
+        permit.judged(verdict);
         result
     }
 }

@@ -39,6 +39,16 @@ pub(crate) const fn outcome_name(outcome: Outcome) -> &'static str {
     }
 }
 
+/// A classifier's verdict as the span records it.
+#[cfg(feature = "tower")]
+pub(crate) const fn verdict_name(verdict: crate::classify::Verdict) -> &'static str {
+    match verdict {
+        crate::classify::Verdict::Success => "success",
+        crate::classify::Verdict::Failure => "failure",
+        crate::classify::Verdict::Ignored => "ignored",
+    }
+}
+
 /// `CircuitBreaker::call_with` for a call that runs in a span.
 #[cold]
 #[inline(never)]

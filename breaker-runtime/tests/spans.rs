@@ -160,3 +160,38 @@ async fn an_async_call_is_polled_inside_its_span() {
     let seen = recorder.seen.lock().unwrap();
     assert_eq!(seen.events[0], ("after a yield".to_owned(), Some(1)));
 }
+
+#[tokio::test]
+async fn a_request_through_the_tower_layer_runs_in_its_span() {
+    use tower::{Layer, Service, ServiceExt, service_fn};
+
+    let recorder = Recorder::default();
+    let dispatch = tracing::Dispatch::new(recorder.clone());
+    let _default = tracing::dispatcher::set_default(&dispatch);
+    let layer = breaker_runtime::tower::CircuitBreakerLayer::new(
+        "spans::tower",
+        Config::builder().trace_calls(true).build().unwrap(),
+    );
+    let mut service = layer.layer(service_fn(|fail: bool| async move {
+        tracing::info!("serving");
+        if fail { Err("down") } else { Ok(()) }
+    }));
+    for fail in [false, true] {
+        let _ = service.ready().await.unwrap().call(fail).await;
+    }
+    breaker_runtime::registry::get("spans::tower")
+        .unwrap()
+        .force_open();
+    let _ = service.ready().await.unwrap().call(false).await;
+    let owned = |s: [&str; 3]| (s[0].to_owned(), s[1].to_owned(), s[2].to_owned());
+    assert_eq!(
+        spans(&recorder),
+        [
+            owned(["spans::tower", "closed", "success"]),
+            owned(["spans::tower", "closed", "failure"]),
+            owned(["spans::tower", "forced_open", "rejected"]),
+        ]
+    );
+    let seen = recorder.seen.lock().unwrap();
+    assert_eq!(seen.events[0], ("serving".to_owned(), Some(1)));
+}

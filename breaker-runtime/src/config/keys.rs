@@ -207,8 +207,9 @@ config_keys! {
     }
 
     /// Whether each call runs inside a `tracing` span, `trace_calls` (off unless set; with the
-    /// `tracing` feature, which the attribute requires for it): the span `circuit_breaker`
-    /// carries `breaker` (the name), `state` (at admission: `closed`, `half_open`,
+    /// `tracing` feature, which the attribute requires for it): calls, annotated functions,
+    /// the tower layer's requests and the reqwest middleware's run in a span `circuit_breaker`
+    /// that carries `breaker` (the name), `state` (at admission: `closed`, `half_open`,
     /// `forced_closed`, or the state that refused it) and `outcome` (`success`, `failure`,
     /// `timeout`, `rejected`, `busy`), so traces exported to OpenTelemetry show the breaker's
     /// decision around the call. A breaker without it pays nothing for it on a call.

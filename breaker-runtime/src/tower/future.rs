@@ -26,6 +26,7 @@ pub(super) fn respond<S: Service<Request>, Request, C>(
     ResponseFuture {
         stage: match breaker.admit() {
             Ok(permit) => Stage::Running {
+                span: span_for(breaker, &permit),
                 inner: inner.call(request),
                 timer: timer_for(breaker),
                 permit: permit.held_by(Arc::clone(breaker)),
@@ -56,6 +57,24 @@ fn timer_for(_: &CircuitBreaker) -> Option<Pin<Box<Timer>>> {
     None
 }
 
+/// The call's span, with `trace_calls` (the `tracing` feature): boxed, a word in the future
+/// rather than the span's own size; nothing without the feature.
+#[cfg(feature = "tracing")]
+type CallSpan = Option<Box<tracing::Span>>;
+#[cfg(not(feature = "tracing"))]
+type CallSpan = ();
+
+#[cfg(feature = "tracing")]
+fn span_for(breaker: &CircuitBreaker, permit: &Permit<&CircuitBreaker>) -> CallSpan {
+    permit.ticket().is_traced().then(|| {
+        let state = crate::span::admitted_in(breaker, permit.ticket());
+        Box::new(crate::span::for_call(breaker.name(), state))
+    })
+}
+
+#[cfg(not(feature = "tracing"))]
+fn span_for(_: &CircuitBreaker, _: &Permit<&CircuitBreaker>) -> CallSpan {}
+
 pin_project! {
     /// The response of a [`CircuitBreakerService`]: the inner service's, with its outcome
     /// recorded when it finishes; or the breaker's refusal, at once.
@@ -83,6 +102,7 @@ pin_project! {
             inner: F,
             timer: Option<Pin<Box<Timer>>>,
             permit: Permit<Arc<CircuitBreaker>>,
+            span: CallSpan,
         },
         Refused {
             rejection: BreakerError,
@@ -119,12 +139,26 @@ where
                 inner,
                 timer,
                 permit,
+                span,
             } => {
-                if let Poll::Ready(result) = permit.poll(inner, cx) {
+                #[cfg(feature = "tracing")]
+                let entered = span.as_ref().map(|span| span.enter());
+                #[cfg(not(feature = "tracing"))]
+                let () = span;
+                let poll = permit.poll(inner, cx);
+                #[cfg(feature = "tracing")]
+                drop(entered);
+                if let Poll::Ready(result) = poll {
                     let verdict = this.classifier.classify(result.as_ref());
-                    if let StageReplaced::Running { permit, .. } =
+                    if let StageReplaced::Running { permit, span, .. } =
                         this.stage.project_replace(Stage::Finished)
                     {
+                        #[cfg(feature = "tracing")]
+                        if let Some(span) = span {
+                            span.record("outcome", crate::span::verdict_name(verdict));
+                        }
+                        #[cfg(not(feature = "tracing"))]
+                        let () = span;
                         permit.judged(verdict);
                     }
                     return Poll::Ready(result.map_err(Failure::Error));
@@ -144,9 +178,15 @@ where
             }
         };
         if timed_out
-            && let StageReplaced::Running { permit, .. } =
+            && let StageReplaced::Running { permit, span, .. } =
                 this.stage.project_replace(Stage::Finished)
         {
+            #[cfg(feature = "tracing")]
+            if let Some(span) = span {
+                span.record("outcome", "timeout");
+            }
+            #[cfg(not(feature = "tracing"))]
+            let () = span;
             return Poll::Ready(Err(Failure::Breaker(permit.time_out())));
         }
         Poll::Pending

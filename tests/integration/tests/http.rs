@@ -471,6 +471,11 @@ fn the_stream_sends_each_breaker_once_then_only_what_changed() {
         }
     };
     take(&mut sent, &snapshot);
+    // Right after the snapshot, the two minutes of history the dashboard draws at once.
+    let (name, history) = next_event(&mut reader);
+    assert_eq!(name, "history", "{history}");
+    assert_eq!(json(&history)["period_ms"], 1000, "{history}");
+    assert!(json(&history)["breakers"].is_object(), "{history}");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !idle.iter().all(|breaker| sent.contains(breaker.name())) {
         assert!(Instant::now() < deadline, "not every breaker was sent");

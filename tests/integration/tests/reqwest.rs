@@ -56,3 +56,56 @@ async fn one_failing_host_opens_its_own_breaker_only() {
     let counters = family.breaker(&failing.to_string()).metrics().counters;
     assert_eq!((counters.failures, counters.rejected), (3, 1));
 }
+
+/// Records the `outcome` each span is given.
+#[derive(Clone, Default)]
+struct Outcomes(
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+);
+
+impl tracing::field::Visit for Outcomes {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "outcome" {
+            self.0.lock().unwrap().push(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl tracing::Subscriber for Outcomes {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        assert_eq!(span.metadata().name(), "circuit_breaker");
+        let id = self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        tracing::span::Id::from_u64(id)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        values.record(&mut self.clone());
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {}
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test]
+async fn with_trace_calls_each_request_runs_in_a_span_with_its_outcome() {
+    let outcomes = Outcomes::default();
+    let _default = tracing::subscriber::set_default(outcomes.clone());
+    let up = support::serve(Router::new().route("/", get(|| async { "up" })));
+    let down = support::serve(Router::new().route("/", get(|| async { StatusCode::BAD_GATEWAY })));
+    let middleware = CircuitBreakerMiddleware::per_host(
+        "reqwest::traced",
+        Config::builder().trace_calls(true).build().unwrap(),
+    );
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build();
+    for host in [up, down] {
+        let _ = client.get(format!("http://{host}/")).send().await;
+    }
+    assert_eq!(*outcomes.0.lock().unwrap(), ["success", "failure"]);
+}
