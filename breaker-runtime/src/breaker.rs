@@ -401,29 +401,22 @@ impl CircuitBreaker {
         if !self.heard() {
             return;
         }
-        let elapsed = if ticket.is_fine() {
-            Some(ticket.elapsed_us(self.clock.now_us()) / 1000)
+        // How long it ran, in microseconds: on the fine clock, or the coarse one's milliseconds.
+        let micros = if ticket.is_fine() {
+            Some(ticket.elapsed_us(self.clock.now_us()))
         } else {
-            ticket.elapsed_ms(self.clock.now_ms())
+            ticket
+                .elapsed_ms(self.clock.now_ms())
+                .map(|millis| millis * 1000)
         };
-        let slow = match (elapsed, self.config.slow_call_ms()) {
-            (Some(elapsed), Some(limit)) => elapsed > limit,
-            _ => false,
-        };
+        let slow = micros.is_some_and(|micros| self.is_slow(micros / 1000));
         let kind = match outcome {
             Outcome::Success if slow => CallKind::Slow,
             Outcome::Success => CallKind::Success,
             Outcome::Failure => CallKind::Failure,
             Outcome::Timeout => CallKind::Timeout,
         };
-        let duration = if ticket.is_fine() {
-            Some(std::time::Duration::from_micros(
-                ticket.elapsed_us(self.clock.now_us()),
-            ))
-        } else {
-            elapsed.map(std::time::Duration::from_millis)
-        };
-        self.called(kind, duration);
+        self.called(kind, micros.map(std::time::Duration::from_micros));
     }
 
     /// Runs `operation` through the breaker; every `Err` counts as a failure.

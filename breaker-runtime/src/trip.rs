@@ -72,6 +72,11 @@ impl CircuitBreaker {
         } else {
             elapsed_ms
         };
+        self.is_slow(elapsed_ms)
+    }
+
+    /// Whether a call that ran `elapsed_ms` is slow: longer than `slow_call_ms`.
+    pub(crate) fn is_slow(&self, elapsed_ms: u64) -> bool {
         self.config
             .slow_call_ms()
             .is_some_and(|limit| elapsed_ms > limit)
