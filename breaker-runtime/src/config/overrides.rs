@@ -216,11 +216,23 @@ impl Overrides {
     /// the file's path.
     pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Overrides, OverridesError> {
         let path = path.as_ref();
-        let document = std::fs::read_to_string(path).map_err(|error| OverridesError::Read {
+        Overrides::from_file_document(path, &Overrides::read_document(path)?)
+    }
+
+    /// The text of the file at `path`, or why it cannot be read.
+    pub(crate) fn read_document(path: &Path) -> Result<String, OverridesError> {
+        std::fs::read_to_string(path).map_err(|error| OverridesError::Read {
             path: path.to_owned(),
             message: error.to_string(),
-        })?;
-        Overrides::from_toml_str(&document).map_err(|error| match error {
+        })
+    }
+
+    /// Overrides from `document`, the text of the file at `path` (which its errors name).
+    pub(crate) fn from_file_document(
+        path: &Path,
+        document: &str,
+    ) -> Result<Overrides, OverridesError> {
+        Overrides::from_toml_str(document).map_err(|error| match error {
             OverridesError::Toml { message, .. } => OverridesError::Toml {
                 path: Some(path.to_owned()),
                 message,

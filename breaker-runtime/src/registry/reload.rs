@@ -46,10 +46,16 @@ impl Reload {
     }
 }
 
-/// Reads `path` and puts its overrides in force, reporting the outcome (through `tracing`, and
-/// in `last`).
-fn reload(path: &Path, last: &Mutex<Outcome>) -> Result<Applied, OverridesError> {
-    let outcome = Overrides::from_toml_file(path).and_then(|overrides| apply(&overrides));
+/// Puts the overrides in `document`, as read from `path` (or why it could not be), in force,
+/// reporting the outcome (through `tracing`, and in `last`).
+fn reload(
+    path: &Path,
+    document: Result<String, OverridesError>,
+    last: &Mutex<Outcome>,
+) -> Result<Applied, OverridesError> {
+    let outcome = document
+        .and_then(|document| Overrides::from_file_document(path, &document))
+        .and_then(|overrides| apply(&overrides));
     report(path, &outcome);
     *last.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome.clone());
     outcome
@@ -79,8 +85,9 @@ fn runtime() -> Result<tokio::runtime::Handle, OverridesError> {
 pub(super) fn watch_file(path: PathBuf, period: Duration) -> Result<Reload, OverridesError> {
     let runtime = runtime()?;
     let last = Arc::new(Mutex::new(None));
-    reload(&path, &last)?;
-    let mut seen = std::fs::read(&path).ok();
+    let document = Overrides::read_document(&path);
+    let mut seen = document.as_ref().ok().cloned();
+    reload(&path, document, &last)?;
     let task = {
         let (path, last) = (path.clone(), Arc::clone(&last));
         runtime.spawn(async move {
@@ -89,11 +96,13 @@ pub(super) fn watch_file(path: PathBuf, period: Duration) -> Result<Reload, Over
             ticks.tick().await; // the first tick is now: the file was just applied
             loop {
                 ticks.tick().await;
-                // A small file, read whole: compared by its bytes, whatever its timestamps.
-                let now = std::fs::read(&path).ok();
-                if now != seen {
-                    seen = now;
-                    let _ = reload(&path, &last);
+                // A small file, read whole once: compared by its text, whatever its timestamps,
+                // and applied as read.
+                let document = Overrides::read_document(&path);
+                let now = document.as_ref().ok();
+                if now != seen.as_ref() {
+                    seen = now.cloned();
+                    let _ = reload(&path, document, &last);
                 }
             }
         })
@@ -107,7 +116,7 @@ pub(super) fn reload_on_sighup(path: PathBuf) -> Result<Reload, OverridesError> 
     use tokio::signal::unix::{SignalKind, signal};
     let runtime = runtime()?;
     let last = Arc::new(Mutex::new(None));
-    reload(&path, &last)?;
+    reload(&path, Overrides::read_document(&path), &last)?;
     let mut hangups = {
         let _entered = runtime.enter();
         signal(SignalKind::hangup()).map_err(|error| OverridesError::Read {
@@ -119,7 +128,7 @@ pub(super) fn reload_on_sighup(path: PathBuf) -> Result<Reload, OverridesError> 
         let (path, last) = (path.clone(), Arc::clone(&last));
         runtime.spawn(async move {
             while hangups.recv().await.is_some() {
-                let _ = reload(&path, &last);
+                let _ = reload(&path, Overrides::read_document(&path), &last);
             }
         })
     };
