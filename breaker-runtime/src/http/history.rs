@@ -70,32 +70,33 @@ pub(super) fn start() {
     }
 }
 
-/// One sample of every breaker (those with a track, and new ones while there is room).
+/// One sample of every breaker with a track, and of new ones while there is room: the figures
+/// of a breaker beyond [`MOST_BREAKERS`] are not read.
 fn sample() {
     let breakers = registry::all();
-    let figures: Vec<(Arc<str>, u64, u8)> = breakers
-        .iter()
-        .map(|breaker| {
-            let metrics = breaker.metrics();
-            let counters = &metrics.counters;
-            let total = counters.calls + counters.rejected + counters.busy;
-            let error = u8::try_from(metrics.error_percent.min(100)).unwrap_or(100);
-            (Arc::from(breaker.name()), total, error)
-        })
-        .collect();
     with(|history| {
         let listed: std::collections::HashSet<&str> =
-            figures.iter().map(|(name, ..)| &**name).collect();
+            breakers.iter().map(|breaker| breaker.name()).collect();
         history.tracks.retain(|name, _| listed.contains(&**name));
-        for (name, total, error) in figures {
-            let room = history.tracks.len() < MOST_BREAKERS;
-            let track = match history.tracks.get_mut(&name) {
-                Some(track) => track,
-                None if room => history.tracks.entry(name).or_default(),
-                None => continue,
+        for breaker in &breakers {
+            let name = breaker.name();
+            if !history.tracks.contains_key(name) {
+                if history.tracks.len() >= MOST_BREAKERS {
+                    continue;
+                }
+                history.tracks.insert(Arc::from(name), Track::default());
+            }
+            let Some(track) = history.tracks.get_mut(name) else {
+                continue;
             };
-            track.totals.push_back(total);
-            track.errors.push_back(error);
+            let metrics = breaker.metrics();
+            let counters = &metrics.counters;
+            track
+                .totals
+                .push_back(counters.calls + counters.rejected + counters.busy);
+            track
+                .errors
+                .push_back(u8::try_from(metrics.error_percent.min(100)).unwrap_or(100));
             while track.totals.len() > SAMPLES + 1 {
                 track.totals.pop_front();
             }
