@@ -127,7 +127,7 @@ async fn measure(redis: &RedisServer, instances: usize, breakers: usize) -> Row 
     tokio::time::sleep(WARM_UP).await;
     let server_pid = redis.pid();
     let (scripts_before, server_before, client_before) = (
-        scripts(redis),
+        redis.scripts(),
         cpu_seconds(server_pid),
         cpu_seconds(std::process::id()),
     );
@@ -135,7 +135,7 @@ async fn measure(redis: &RedisServer, instances: usize, breakers: usize) -> Row 
     tokio::time::sleep(MEASURED).await;
     let elapsed = start.elapsed().as_secs_f64();
     let (scripts_after, server_after, client_after) = (
-        scripts(redis),
+        redis.scripts(),
         cpu_seconds(server_pid),
         cpu_seconds(std::process::id()),
     );
@@ -165,28 +165,6 @@ async fn measure(redis: &RedisServer, instances: usize, breakers: usize) -> Row 
         sync_errors,
         pending,
     }
-}
-
-/// The scripts the server ran and the µs it spent in them, from `INFO commandstats`.
-fn scripts(redis: &RedisServer) -> (u64, u64) {
-    let info = redis.cli(&["INFO", "commandstats"]).unwrap_or_default();
-    let mut total = (0, 0);
-    for line in info.lines() {
-        let Some(stats) = line
-            .strip_prefix("cmdstat_evalsha:")
-            .or_else(|| line.strip_prefix("cmdstat_eval:"))
-        else {
-            continue;
-        };
-        for field in stats.trim().split(',') {
-            match field.split_once('=') {
-                Some(("calls", value)) => total.0 += value.parse::<u64>().unwrap_or(0),
-                Some(("usec", value)) => total.1 += value.parse::<u64>().unwrap_or(0),
-                _ => {}
-            }
-        }
-    }
-    total
 }
 
 /// A process's CPU time so far, user and system, in seconds (`/proc/<pid>/stat`, in clock

@@ -125,6 +125,16 @@ async fn trip(fleet: &[Instance]) {
     .await;
 }
 
+/// Runs `test` on a two-thread Tokio runtime of its own.
+fn on_runtime<F: Future<Output = ()>>(test: F) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test);
+}
+
 fn with_server<F: Future<Output = ()>>(test: impl FnOnce(RedisServer) -> F) {
     let Some(server) = RedisServer::start() else {
         eprintln!(
@@ -133,12 +143,7 @@ fn with_server<F: Future<Output = ()>>(test: impl FnOnce(RedisServer) -> F) {
         );
         return;
     };
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test(server));
+    on_runtime(test(server));
 }
 
 #[test]
@@ -960,18 +965,6 @@ fn start_syncs_every_registered_breaker_with_fleet_on() {
     });
 }
 
-/// The scripts the server has run (`EVALSHA` and `EVAL`), from `INFO commandstats`.
-fn scripts_run(server: &RedisServer) -> u64 {
-    let info = server.cli(&["INFO", "commandstats"]).unwrap();
-    info.lines()
-        .filter(|line| line.starts_with("cmdstat_evalsha:") || line.starts_with("cmdstat_eval:"))
-        .filter_map(|line| {
-            let calls = line.split_once("calls=")?.1;
-            calls.split(',').next()?.parse::<u64>().ok()
-        })
-        .sum()
-}
-
 #[test]
 fn a_trip_reaches_every_instance_in_a_round_trip_not_a_sync_period() {
     with_server(|server| async move {
@@ -1053,9 +1046,9 @@ fn a_quiet_breaker_syncs_every_half_window_and_a_period_after_a_failure() {
             .unwrap();
         let fleet = instances(&server.url(), "quiet", 1, quiet);
         synced_once(&fleet).await;
-        let before = scripts_run(&server);
+        let before = server.scripts().0;
         tokio::time::sleep(Duration::from_secs(3)).await;
-        let idle = scripts_run(&server) - before;
+        let idle = server.scripts().0 - before;
         eprintln!("scripts in 3 s of a quiet breaker: {idle}");
         assert!(
             (1..=6).contains(&idle),
@@ -1071,15 +1064,6 @@ fn a_quiet_breaker_syncs_every_half_window_and_a_period_after_a_failure() {
         assert_eq!(fleet[0].accounted(), 1);
         assert!(!fleet[0].view().stale, "quiet is not stale");
     });
-}
-
-fn on_runtime<F: Future<Output = ()>>(test: F) {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(test);
 }
 
 fn tls_options(

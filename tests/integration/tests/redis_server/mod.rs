@@ -123,6 +123,29 @@ impl RedisServer {
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
+    /// The scripts the server ran (`EVALSHA` and `EVAL`) and the µs it spent in them, from
+    /// `INFO commandstats`; zeros if it cannot be asked.
+    pub fn scripts(&self) -> (u64, u64) {
+        let info = self.cli(&["INFO", "commandstats"]).unwrap_or_default();
+        let mut total = (0, 0);
+        for line in info.lines() {
+            let Some(stats) = line
+                .strip_prefix("cmdstat_evalsha:")
+                .or_else(|| line.strip_prefix("cmdstat_eval:"))
+            else {
+                continue;
+            };
+            for field in stats.trim().split(',') {
+                match field.split_once('=') {
+                    Some(("calls", value)) => total.0 += value.parse::<u64>().unwrap_or(0),
+                    Some(("usec", value)) => total.1 += value.parse::<u64>().unwrap_or(0),
+                    _ => {}
+                }
+            }
+        }
+        total
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
