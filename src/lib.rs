@@ -92,6 +92,15 @@
 //! | `max_concurrent` calls in flight | rejection (not in the error rate) | `Err(BreakerError::Busy { .. }.into())` | yes |
 //! | the body panicked | failure; the panic keeps unwinding | — | no |
 //! | the future was dropped before it finished | nothing; permits and slots are returned | — | no |
+//! | with `retry`: a failure or timeout, attempts and budget left, `retry_if` true | this attempt as above; another is made after the wait | the last attempt's answer | once, after the last |
+//! | with `retry`: a refusal after a failed attempt | the refusal, as above; no further attempt | the refusal | yes |
+//! | with `retry`: the retry budget spent | [`Counters::retries_denied`] | the last error | yes |
+//!
+//! With `retry`, every attempt goes through the breaker (admitted, counted, classified), the
+//! waits double from `retry_backoff_ms` up to `retry_backoff_max_ms` (an `async fn` waits on
+//! Tokio's timer, a sync function sleeps its thread), `timeout_ms` bounds each attempt, and the
+//! budget keeps the window's retries within `retry_budget` percent of its first attempts plus
+//! 10; see [`Retry`] for the same in code.
 //!
 //! An outcome counts only in the state period its call was admitted in: a slow success
 //! admitted before the circuit opened does not close it, and a late failure does not re-open
@@ -187,10 +196,10 @@ pub use breaker_runtime::tower;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError, Source};
 pub use breaker_runtime::{
-    BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind, CircuitBreaker, Config,
-    ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState, FleetView, Health,
-    HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, State, Transition,
-    Transitions, limits, registry,
+    Attempts, BUDGET_FLOOR, BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind,
+    CircuitBreaker, Config, ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState,
+    FleetView, Health, HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, Retry,
+    State, Transition, Transitions, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.
@@ -257,11 +266,17 @@ pub use breaker_runtime::{
 /// | `critical` | false | `true` or `false` | an open breaker makes `registry::health()` `Down` (503 on `GET /health`) rather than `Degraded` |
 /// | `record_latency` | false | `true` or `false` | time each call on the fine clock: p50 and p99 in the metrics and the dashboard, `breaker_call_duration_seconds` |
 /// | `trace_calls` | false | `true` or `false` | run each call in a `tracing` span with the breaker's name, the state at admission and the outcome (`tracing` feature) |
+/// | `retry` | off | 1..=10 | attempts after the first: a failed or timed-out call is made again, through the breaker; a refusal is never retried |
+/// | `retry_backoff_ms` | 50 | 1 ms..=1 day, with `retry` | wait before the first retry; doubled before each next one |
+/// | `retry_backoff_max_ms` | off | 1 ms..=1 day, at least `retry_backoff_ms`, with `retry` | the longest wait between attempts (20 × `retry_backoff_ms` unless set) |
+/// | `retry_jitter` | off | 1..=100, with `retry` | lengthen each wait between attempts by a random share of itself, up to this percent |
+/// | `retry_budget` | 20 | 1..=100, with `retry` | retries within the window stay at most this percent of its first attempts, plus 10 |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |
 /// | `fallback` | none | a path, bare or as a string | called instead of failing (below) |
 /// | `failure_if` | every `Err` fails | a path to `fn(&E) -> bool`, bare or as a string | an `Err` for which it returns false counts as a success and gets no fallback |
+/// | `retry_if` | every failure | a path to `fn(&E) -> bool`, bare or as a string, with `retry` | only the errors for which it returns true are retried |
 /// | `crate` | found in `Cargo.toml` | a path, bare or as a string | where this crate is, when it is re-exported by another crate |
 ///
 /// # One breaker per key

@@ -10,9 +10,12 @@ use std::{
     hash::Hash,
     marker::PhantomData,
     sync::{Arc, OnceLock},
+    time::Duration,
 };
 
-use breaker_runtime::{BreakerError, CircuitBreaker, ConfigKey, Failure, Keyed, PartialConfig};
+use breaker_runtime::{
+    Attempts, BreakerError, CircuitBreaker, ConfigKey, Failure, Keyed, PartialConfig,
+};
 
 pub use breaker_runtime::{DECLARATIONS, Declaration, registry::Site};
 /// The linker's collection, for generated code's `#[linkme(crate = …)]`.
@@ -209,6 +212,83 @@ macro_rules! __breaker_require_tracing {
 }
 
 pub use crate::__breaker_require_tracing as require_tracing;
+
+/// Fails the build, naming the missing feature, when an `async fn` has `retry` without
+/// `tokio` (its attempts wait on Tokio's timer).
+#[cfg(feature = "tokio")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __breaker_require_tokio_for_retry {
+    () => {};
+}
+
+/// Fails the build, naming the missing feature, when an `async fn` has `retry` without
+/// `tokio` (its attempts wait on Tokio's timer).
+#[cfg(not(feature = "tokio"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __breaker_require_tokio_for_retry {
+    () => {
+        ::core::compile_error!(
+            "retry on an `async fn` needs the `tokio` feature of `fusebox`, whose timer waits between attempts: fusebox = { version = \"0.1\", features = [\"tokio\"] }"
+        );
+    };
+}
+
+pub use crate::__breaker_require_tokio_for_retry as require_tokio_for_retry;
+
+/// The attempts of one call of a function with `retry` returning `R`, as its breaker's keys
+/// in force say. The error type comes from `R`, so that a `retry_if` of another is reported
+/// at its path.
+#[inline]
+pub fn attempts<R: IsResult>(breaker: &CircuitBreaker) -> Attempts<'_, R::Error> {
+    Attempts::in_force(breaker)
+}
+
+/// Waits before a sync function's next attempt: the thread sleeps.
+#[inline]
+pub fn pause(wait: Duration) {
+    std::thread::sleep(wait);
+}
+
+/// Waits before an `async fn`'s next attempt, on Tokio's timer.
+#[cfg(feature = "tokio")]
+pub async fn pause_async(wait: Duration) {
+    Attempts::<()>::pause_async(wait).await;
+}
+
+/// Without `tokio` the attribute has emitted `require_tokio_for_retry!()`, whose error stops
+/// the build: this only keeps that error the only one.
+#[cfg(not(feature = "tokio"))]
+pub fn pause_async(_: Duration) -> std::future::Ready<()> {
+    std::future::ready(())
+}
+
+/// An argument a function with `retry` hands to each attempt: a clone of it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` must be `Clone` to be retried",
+    label = "each attempt of the body receives its own copy of this argument",
+    note = "arguments that are not references are cloned for each attempt with `retry`; pass a reference, or implement `Clone`"
+)]
+pub trait AttemptCopy: Sized {
+    /// The copy.
+    #[must_use]
+    fn attempt_copy(&self) -> Self;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: Clone> AttemptCopy for T {
+    #[inline]
+    fn attempt_copy(&self) -> T {
+        self.clone()
+    }
+}
+
+/// An attempt's copy of `input`.
+#[inline]
+pub fn attempt_copy<T: AttemptCopy>(input: &T) -> T {
+    input.attempt_copy()
+}
 
 /// An error type that a rejected call can be returned as: what a function without a fallback
 /// needs of its error type.

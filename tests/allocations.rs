@@ -140,6 +140,63 @@ fn fallbacks_do_not_allocate() {
     );
 }
 
+/// Fails every other attempt: each call is retried once (while the budget allows). Half the
+/// attempts fail, under the error threshold of 100 %: the circuit stays closed.
+#[circuit_breaker(
+    name = "alloc::retry",
+    retry = 2,
+    retry_backoff_ms = 1,
+    error_threshold = 100
+)]
+fn with_retry(name: String, attempt: &std::cell::Cell<u64>) -> Result<usize, Error> {
+    attempt.set(attempt.get() + 1);
+    if attempt.get() % 2 == 1 {
+        return Err(Error);
+    }
+    Ok(black_box(name.len()))
+}
+
+#[test]
+fn retries_do_not_allocate() {
+    let attempt = std::cell::Cell::new(0);
+    let direct = CircuitBreaker::new(
+        "alloc::call_with_retry",
+        Config::builder()
+            .retry(2)
+            .retry_backoff(std::time::Duration::from_millis(1))
+            .error_threshold(100)
+            .build()
+            .unwrap(),
+    );
+    let retry = fusebox::Retry::of(&direct.config()).unwrap();
+    let mut attempts = 0;
+    // A fifth of the calls and ten more retried (the budget), the others denied: both paths
+    // counted, along with the first attempts.
+    assert!(
+        allocations_in_1000_calls(|| {
+            drop(black_box(direct.call_with_retry(&retry, || {
+                attempts += 1;
+                if attempts % 2 == 1 { Err(Error) } else { Ok(1) }
+            })));
+        }) == 0
+    );
+    assert!(direct.metrics().counters.retries > 0);
+    assert!(direct.metrics().counters.retries_denied > 0);
+    // The attribute's arguments are cloned for each attempt: an empty `String` clones without
+    // allocating, so what is counted is the retry's own cost.
+    assert!(
+        allocations_in_1000_calls(|| drop(black_box(with_retry(String::new(), &attempt)))) == 0
+    );
+    assert!(
+        registry::get("alloc::retry")
+            .unwrap()
+            .metrics()
+            .counters
+            .retries
+            > 0
+    );
+}
+
 /// 100,000 breakers with names built at run time, called, some tripped, then dropped: the heap
 /// (this thread's) is back where it started. Names are owned by their breakers, not interned.
 #[test]

@@ -19,6 +19,7 @@ fn keys() -> impl Iterator<Item = &'static str> {
             "max_key_len",
             "fallback",
             "failure_if",
+            "retry_if",
             "crate",
         ])
 }
@@ -35,6 +36,7 @@ pub(crate) struct Args {
     pub(crate) max_key_len: Option<Number>,
     pub(crate) fallback: Option<PathArg>,
     pub(crate) failure_if: Option<PathArg>,
+    pub(crate) retry_if: Option<PathArg>,
     pub(crate) krate: Option<PathArg>,
 }
 
@@ -80,6 +82,7 @@ impl Args {
                 "max_key_len" => set(&mut args.max_key_len, meta, errors),
                 "fallback" => set(&mut args.fallback, meta, errors),
                 "failure_if" => set(&mut args.failure_if, meta, errors),
+                "retry_if" => set(&mut args.retry_if, meta, errors),
                 "crate" => set(&mut args.krate, meta, errors),
                 _ => match ConfigKey::from_name(&name) {
                     Some(config_key) => args.set_config(config_key, meta, errors),
@@ -304,6 +307,7 @@ impl Value for PathArg {
                 let example = match key {
                     "fallback" => "default_recs",
                     "failure_if" => "is_outage",
+                    "retry_if" => "is_transient",
                     "key" => "user",
                     _ => "::fusebox",
                 };

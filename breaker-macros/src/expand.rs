@@ -104,7 +104,10 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
         (true, None) => quote!(call_async(#operation).await),
         (true, Some(predicate)) => quote!(call_async_with(#operation, #predicate).await),
     };
-    statements.extend(quote!(let #result = #through.#call;));
+    match plan.retry {
+        None => statements.extend(quote!(let #result = #through.#call;)),
+        Some(_) => statements.extend(attempts(plan, sig, &private, &through, &call)),
+    }
 
     statements.extend(match fallback {
         None => {
@@ -142,6 +145,85 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     }
 }
 
+/// With `retry`: the call in a loop, one attempt per turn, each with its own copies of the
+/// arguments the body may consume, until the breaker's `Attempts` say there is no next one.
+fn attempts(
+    plan: &Plan,
+    sig: &Signature,
+    private: &TokenStream,
+    through: &TokenStream,
+    call: &TokenStream,
+) -> TokenStream {
+    let (attempts, attempt, wait, error) = (
+        local("attempts"),
+        local("attempt"),
+        local("wait"),
+        local("error"),
+    );
+    let ret = match &sig.output {
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+        ReturnType::Default => quote!(()),
+    };
+    let mut start = quote!(#private::attempts::<#ret>(&#through));
+    let mut statements = TokenStream::new();
+    if let Some(path) = &plan.retry_if {
+        // As `failure_if`: a `fn(&_) -> bool` at the path, its error type checked there.
+        let binding = local("retry_if");
+        let ty = located(quote!(fn(&_) -> bool), path.span());
+        statements.extend(quote!(let #binding: #ty = #path;));
+        start = located(quote!(#start.retry_if(#binding)), path.span());
+    }
+    // The errors the breaker counted as failures: only those are retried.
+    let is_failure = if plan.failure_if.is_some() {
+        let failure_if = local("failure_if");
+        quote!(|#error| #failure_if(#error))
+    } else {
+        quote!(|_| true)
+    };
+    let mut copies = TokenStream::new();
+    for input in &plan.inputs {
+        let ident = &input.ident;
+        let binding = if input.binding_mut {
+            quote!(mut #ident)
+        } else {
+            quote!(#ident)
+        };
+        match input.pass {
+            // `self` by value is refused with `retry`.
+            Pass::Clone if ident == "self" => {}
+            Pass::Clone => {
+                // The argument moves into a holder, which each attempt copies: the function
+                // consumes what it takes by value, as it did without `retry` (and clippy's
+                // `needless_pass_by_value` has nothing to say about the user's signature).
+                let held = Ident::new(&format!("__breaker_held_{ident}"), Span::mixed_site());
+                statements.extend(quote!(let #held = #ident;));
+                let copy = located(quote!(#private::attempt_copy(&#held)), input.span);
+                copies.extend(quote!(let #binding = #copy;));
+            }
+            Pass::Reborrow if input.mutable => copies.extend(quote!(let #ident = &mut *#ident;)),
+            Pass::Reborrow => {}
+        }
+    }
+    let pause = if sig.asyncness.is_some() {
+        quote!(#private::pause_async(#wait).await)
+    } else {
+        quote!(#private::pause(#wait))
+    };
+    let result = local("result");
+    statements.extend(quote! {
+        let mut #attempts = #start;
+        let #result = loop {
+            #copies
+            let #attempt = #through.#call;
+            match #attempts.after(&#attempt, #is_failure) {
+                ::core::option::Option::Some(#wait) => #pause,
+                ::core::option::Option::None => break #attempt,
+            }
+        };
+    });
+    statements
+}
+
 /// The body, after statements destructuring the arguments written as patterns (which the
 /// signature names, see [`with_named_inputs`]).
 fn destructuring_first(plan: &Plan, block: &Group) -> TokenStream {
@@ -171,6 +253,15 @@ fn destructuring_first(plan: &Plan, block: &Group) -> TokenStream {
 fn with_named_inputs(plan: &Plan, sig: &Signature) -> Signature {
     let mut sig = sig.clone();
     for (input, planned) in sig.inputs.iter_mut().zip(&plan.inputs) {
+        // With `retry`, each attempt binds its own copy `mut`; the argument itself is not
+        // changed, and `unused_mut` would say so at the user's `mut`.
+        if plan.retry.is_some()
+            && planned.binding_mut
+            && let FnArg::Typed(typed) = &mut *input
+            && let Pat::Ident(pat) = &mut *typed.pat
+        {
+            pat.mutability = None;
+        }
         if let (FnArg::Typed(typed), Some(_)) = (input, &planned.pattern) {
             *typed.pat = Pat::Ident(PatIdent {
                 attrs: Vec::new(),
@@ -213,6 +304,10 @@ fn static_breaker(plan: &Plan, sig: &Signature, private: &TokenStream) -> TokenS
     if let Some(timeout) = plan.timeout_ms {
         // Spanned at the value, so the missing-feature error underlines `timeout_ms = …`.
         require_tokio = located(quote!(#private::require_tokio!();), timeout.span);
+    }
+    if let (Some(span), Some(_)) = (plan.retry, sig.asyncness) {
+        // An async function's attempts wait on Tokio's timer.
+        require_tokio.extend(located(quote!(#private::require_tokio_for_retry!();), span));
     }
     if let Some(span) = plan.trace_calls {
         require_tokio.extend(located(quote!(#private::require_tracing!();), span));

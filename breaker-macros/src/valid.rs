@@ -33,7 +33,12 @@ pub(crate) struct Plan {
     pub(crate) fallback: Option<Path>,
     /// `failure_if`, spanned at the string.
     pub(crate) failure_if: Option<Path>,
-    /// The function's inputs in order, with how each reaches the fallback.
+    /// `retry = n` (also in `settings`), where its value is written: the body is attempted
+    /// again after a failure, as the breaker's retry keys in force say.
+    pub(crate) retry: Option<Span>,
+    /// `retry_if`, spanned at the string.
+    pub(crate) retry_if: Option<Path>,
+    /// The function's inputs in order, with how each reaches the fallback and each attempt.
     pub(crate) inputs: Vec<Input>,
     /// `key = "arg"`: one breaker per distinct value of that argument.
     pub(crate) key: Option<Key>,
@@ -65,6 +70,11 @@ pub(crate) struct Input {
     pub(crate) pattern: Option<Pat>,
     /// How the fallback gets it.
     pub(crate) pass: Pass,
+    /// A `&mut` argument (not `&mut self`): each attempt reborrows it.
+    pub(crate) mutable: bool,
+    /// Bound with `mut` (`mut buf: Vec<u8>`): each attempt's copy is, and the signature's
+    /// argument no longer needs to be.
+    pub(crate) binding_mut: bool,
     /// Where errors about it point (its type).
     pub(crate) span: Span,
 }
@@ -191,10 +201,11 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
             "failure_if must name a function `fn(&E) -> bool`, like \"is_outage\"",
         ))
     });
+    let (retry, retry_if) = retry(args, func, &mut errors);
 
     check_shape(func, &mut errors);
-    // Only a fallback needs the inputs by name; without one, any pattern is fine.
-    let inputs = if args.fallback.is_some() {
+    // Only a fallback and retries need the inputs by name; without them, any pattern is fine.
+    let inputs = if args.fallback.is_some() || retry.is_some() {
         inputs(func)
     } else {
         Vec::new()
@@ -217,9 +228,53 @@ pub(crate) fn validate(args: &Args, func: &Function, mut errors: Accumulator) ->
         trace_calls,
         fallback,
         failure_if,
+        retry,
+        retry_if,
         inputs,
         key,
     })
+}
+
+/// `retry = n` and `retry_if`: where `retry` is written, if it is in range, and `retry_if`'s
+/// path; an error for `retry_if` without `retry`, and for `retry` on a method that takes
+/// `self` by value (each attempt needs it again).
+fn retry(args: &Args, func: &Function, errors: &mut Accumulator) -> (Option<Span>, Option<Path>) {
+    let retry = match args.setting(ConfigKey::Retry) {
+        // Out of range: reported with the other keys.
+        Some(Setting::Number(number)) if limits::RETRY.check(number.value).is_ok() => {
+            Some(number.span)
+        }
+        _ => None,
+    };
+    if retry.is_some()
+        && let Some(FnArg::Receiver(receiver)) = func.sig.inputs.first()
+        && !matches!(receiver.kind, ReceiverKind::Reference(..))
+    {
+        errors.push(
+            Error::custom(
+                "retry makes each attempt with the method's receiver again, so it cannot take \
+                 `self` by value: take `&self`",
+            )
+            .with_span(&receiver.self_token),
+        );
+    }
+    let retry_if = args.retry_if.as_ref().and_then(|retry_if| {
+        let path = errors.handle(parse_path(
+            retry_if,
+            "retry_if must name a function `fn(&E) -> bool`, like \"is_transient\"",
+        ))?;
+        if args.setting(ConfigKey::Retry).is_none() {
+            errors.push(
+                Error::custom(
+                    "retry_if picks the errors `retry` makes another attempt after: give `retry` \
+                     too, like `retry = 3`",
+                )
+                .with_span(&path),
+            );
+        }
+        Some(path)
+    });
+    (retry, retry_if)
 }
 
 /// `key = "arg"`, `max_keys` and `max_key_len`: the argument, found in the signature.
@@ -407,6 +462,8 @@ fn inputs(func: &Function) -> Vec<Input> {
             FnArg::Receiver(receiver) => inputs.push(Input {
                 ident: Ident::new("self", receiver.self_token.span),
                 pattern: None,
+                mutable: false,
+                binding_mut: false,
                 pass: if matches!(receiver.kind, ReceiverKind::Reference(..)) {
                     Pass::Reborrow
                 } else {
@@ -421,12 +478,18 @@ fn inputs(func: &Function) -> Vec<Input> {
                     Pass::Clone
                 };
                 let span = typed.ty.span();
+                let mutable = matches!(
+                    &*typed.ty,
+                    Type::Reference(reference) if reference.mutability.is_some()
+                );
                 match &*typed.pat {
                     Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
                         inputs.push(Input {
                             ident: pat.ident.clone(),
                             pattern: None,
                             pass,
+                            mutable,
+                            binding_mut: pat.mutability.is_some(),
                             span,
                         });
                     }
@@ -439,6 +502,8 @@ fn inputs(func: &Function) -> Vec<Input> {
                         ),
                         pattern: Some(pattern.clone()),
                         pass,
+                        mutable,
+                        binding_mut: false,
                         span,
                     }),
                 }

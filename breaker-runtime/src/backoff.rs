@@ -54,8 +54,8 @@ pub(crate) fn jittered(sleep: u64, percent: u64, random: u64) -> u64 {
 
 /// A random number, different in every process and at every call: a hash of nothing under
 /// the standard library's randomly keyed hasher (whose keys differ per thread and per call).
-/// Drawn once per opening, off the call path.
-fn random() -> u64 {
+/// Drawn once per opening, off the call path, and once per retry.
+pub(crate) fn random() -> u64 {
     RandomState::new().hash_one(())
 }
 

@@ -25,7 +25,9 @@ use crate::{
 /// `rejected` were turned away by an open circuit (or a half-open one with its trials
 /// taken), `busy` by `max_concurrent`; `fallbacks` is how many times a fallback answered (the
 /// attribute counts its fallbacks; code that serves its own calls
-/// [`fallback_served`](crate::CircuitBreaker::fallback_served)).
+/// [`fallback_served`](crate::CircuitBreaker::fallback_served)); `retries` and
+/// `retries_denied` are the retries made and refused by the budget (see
+/// [`Retry`](crate::Retry)).
 ///
 /// Read while calls are being counted, a snapshot may miss the outcomes being recorded at that
 /// moment (the next one has them), and `rejected` and `busy` may each be off by the busy
@@ -70,6 +72,10 @@ pub struct Counters {
     pub ignored: u64,
     /// Fallbacks served.
     pub fallbacks: u64,
+    /// Attempts made after a call's first (`retry`); each is also in `calls` or `rejected`.
+    pub retries: u64,
+    /// Retries the retry budget refused (`retry_budget`): the call's last error went back.
+    pub retries_denied: u64,
     /// State changes, by the state left and the state entered.
     pub transitions: Transitions,
 }
@@ -87,6 +93,8 @@ impl Counters {
             busy,
             ignored: tallies.map_or(0, |t| t.ignored.load(Ordering::Relaxed)),
             fallbacks: tallies.map_or(0, |t| t.fallbacks.load(Ordering::Relaxed)),
+            retries: tallies.map_or(0, |t| t.retries.load(Ordering::Relaxed)),
+            retries_denied: tallies.map_or(0, |t| t.retries_denied.load(Ordering::Relaxed)),
             transitions: tallies.map_or_else(Transitions::default, Tallies::transitions),
         }
     }
@@ -190,6 +198,8 @@ pub(crate) struct Tallies {
     busy: AtomicU64,
     ignored: AtomicU64,
     fallbacks: AtomicU64,
+    retries: AtomicU64,
+    retries_denied: AtomicU64,
     transitions: [[AtomicU32; STATES]; STATES],
 }
 
@@ -224,6 +234,16 @@ impl LazyTallies {
 
     pub(crate) fn fallback(&self) {
         self.tallies().fallbacks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn retry(&self) {
+        self.tallies().retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn retry_denied(&self) {
+        self.tallies()
+            .retries_denied
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn transition(&self, from: State, to: State) {

@@ -28,6 +28,8 @@ pub(crate) struct Parts {
     pub(crate) call_listeners: crate::listeners::Listeners<crate::call_event::CallListener>,
     /// Call latency, with `record_latency`: made at the first timed call.
     latency: OnceBox<crate::latency::Histogram>,
+    /// The retry budget, with `retry`: made at the first retrying call.
+    retry_budget: OnceBox<crate::retry::RetryBudget>,
     pub(crate) tallies: LazyTallies,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]
@@ -38,6 +40,11 @@ impl Parts {
     /// The latency histogram, made now if it was not.
     pub(crate) fn latency(&self) -> &crate::latency::Histogram {
         self.latency.get_or_init(Box::default)
+    }
+
+    /// The retry budget, made now if it was not.
+    pub(crate) fn retry_budget(&self) -> &crate::retry::RetryBudget {
+        self.retry_budget.get_or_init(Box::default)
     }
 
     /// The latency histogram, if a call was ever timed.

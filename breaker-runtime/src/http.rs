@@ -43,7 +43,8 @@
 //!   "window": {"calls": 24, "successes": 4, "failures": 20, "timeouts": 0, "rejections": 310,
 //!              "error_percent": 83},
 //!   "counters": {"calls": 1830, "successes": 1790, "failures": 40, "timeouts": 0,
-//!                "rejected": 310, "busy": 0, "fallbacks": 350,
+//!                "rejected": 310, "busy": 0, "fallbacks": 350, "retries": 0,
+//!                "retries_denied": 0,
 //!                "transitions": [{"from": "closed", "to": "open", "count": 2}]}
 //! }
 //! ```

@@ -84,6 +84,7 @@ pub mod registry;
 pub mod reqwest;
 #[cfg(feature = "axum")]
 mod response;
+mod retry;
 #[cfg(feature = "tracing")]
 mod span;
 mod state;
@@ -121,5 +122,6 @@ pub use name::Name;
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use registry::{Applied, Change};
 pub use registry::{BreakerHealth, Health, HealthStatus};
+pub use retry::{Attempts, BUDGET_FLOOR, Retry};
 pub use state::State;
 pub use transition::Transition;

@@ -24,7 +24,9 @@
 //! - the counting: threads adding to one window at once lose no count, whether they add to the
 //!   shared bucket, find the collision and make the contention cells, or collide on a cell and
 //!   move apart; a rotation empties the reused bucket in every cell without losing counts still
-//!   in the window.
+//!   in the window;
+//! - the retry budget: first attempts and retries counted at once into one slot, one of them
+//!   starting it afresh for a new period, lose no count and keep no stale one.
 //!
 //! Run (a separate target directory, so as not to rebuild everyone's `target/`):
 //!
@@ -71,12 +73,14 @@ struct Rig {
 
 impl Rig {
     /// Must be called inside `loom::model`: the breaker's atomics belong to one execution.
+    #[allow(clippy::large_types_passed_by_value)] // as the builder's methods take it
     fn new(config: ConfigBuilder) -> Arc<Rig> {
         // One bucket: the half-open → closed path empties the window, one store per counter.
         Rig::with_buckets(config, 1)
     }
 
     /// A rig whose one-second window has `buckets` buckets.
+    #[allow(clippy::large_types_passed_by_value)] // as the builder's methods take it
     fn with_buckets(config: ConfigBuilder, buckets: u64) -> Arc<Rig> {
         let config = config
             .window(Duration::from_secs(1))
@@ -205,6 +209,37 @@ fn loom_half_open_one_permit_three_callers() {
 #[test]
 fn loom_half_open_two_permits_three_callers() {
     half_open_admits_at_most(2, 3);
+}
+
+/// Two callers count a first attempt and a retry into a slot at once, a third starts the same
+/// slot afresh for the next round of periods: no count is lost, none of the old period's kept.
+#[test]
+fn loom_retry_budget_counts_racing_attempts_and_a_slot_started_afresh() {
+    use crate::retry::RetryBudget;
+
+    loom::model(|| {
+        const WINDOW_MS: u64 = 10_000;
+        let budget = Arc::new(RetryBudget::default());
+        budget.first_attempt(0, WINDOW_MS);
+        let racers: Vec<_> = [(0, false), (0, true), (WINDOW_MS, false)]
+            .into_iter()
+            .map(|(now, retry)| {
+                let budget = Arc::clone(&budget);
+                thread::spawn(move || {
+                    if retry {
+                        assert!(budget.try_retry(now, WINDOW_MS, 20), "within the floor");
+                    } else {
+                        budget.first_attempt(now, WINDOW_MS);
+                    }
+                })
+            })
+            .collect();
+        for racer in racers {
+            racer.join().unwrap();
+        }
+        // A window later, slot 0 holds the new period's first attempt alone.
+        assert_eq!(budget.totals(WINDOW_MS, WINDOW_MS), (1, 0));
+    });
 }
 
 /// A half-open breaker is stuck if no trial is running and none can be admitted: nothing

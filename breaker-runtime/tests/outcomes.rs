@@ -12,6 +12,7 @@ use breaker_runtime::{
     BreakerError, CircuitBreaker, Config, ConfigBuilder, Failure, Metrics, State, TestClock,
 };
 
+#[allow(clippy::large_types_passed_by_value)] // as the builder's methods take it
 fn breaker(config: ConfigBuilder) -> (CircuitBreaker, TestClock) {
     let breaker = CircuitBreaker::new("outcomes", config.build().expect("valid config"));
     let clock = TestClock::new();

@@ -25,6 +25,7 @@ struct Rig {
 }
 
 impl Rig {
+    #[allow(clippy::large_types_passed_by_value)] // as the builder's methods take it
     fn new(config: ConfigBuilder) -> Rig {
         let breaker = CircuitBreaker::new("under-test", config.build().expect("valid config"));
         let clock = TestClock::new();

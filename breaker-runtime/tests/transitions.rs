@@ -19,6 +19,8 @@ struct Rig {
 }
 
 impl Rig {
+    // By value, as the builder's own methods take it.
+    #[allow(clippy::large_types_passed_by_value)]
     fn new(config: ConfigBuilder) -> Rig {
         let breaker = CircuitBreaker::new("under-test", config.build().expect("valid config"));
         let clock = TestClock::new();

@@ -9,7 +9,7 @@ impl From<BreakerError> for Error {
     }
 }
 
-#[circuit_breaker(retries = 3)]
+#[circuit_breaker(colour = 3)]
 fn fetch() -> Result<u32, Error> {
     Ok(1)
 }

@@ -202,7 +202,8 @@ mod tests {
                 .iter()
                 .all(|limit| u32::try_from(limit.max).is_ok())
         );
-        // 14 numbers, the flag and the keys set: the flag takes padding, not a word.
+        // Eleven numbers of 32 bits, two of 16 and six of 8 (the keys whose values fit, `store`
+        // in the key table), the four flags and the keys set: one cache line.
         assert_eq!(std::mem::size_of::<Config>(), 64);
         assert_eq!(std::mem::size_of::<LiveConfig>(), 64);
     }

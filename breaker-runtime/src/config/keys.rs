@@ -7,8 +7,8 @@
 
 use super::table::{
     at_least_of, builder_setter, config_getter, config_keys, count_rows, from_number, key_kind,
-    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, stored_number,
-    stored_type,
+    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, store_max,
+    stored_number, stored_type,
 };
 
 config_keys! {
@@ -16,6 +16,7 @@ config_keys! {
     ErrorThreshold error_threshold ERROR_THRESHOLD: count {
         range: 1, 100;
         default: Some(50);
+        store: u8;
         get: error_threshold;
         set: error_threshold(percent);
         table: "trip when failures are at least this percent of the calls in the window…", "";
@@ -45,6 +46,7 @@ config_keys! {
     WindowBuckets window_buckets WINDOW_BUCKETS: count {
         range: 1, 1_000;
         default: Some(10);
+        store: u16;
         get: window_buckets;
         set: window_buckets(buckets);
         table: "buckets the window is kept in", ", divides `window_ms` into buckets of at least 10 ms";
@@ -64,6 +66,7 @@ config_keys! {
     HalfOpenMaxCalls half_open_max_calls HALF_OPEN_MAX_CALLS: count {
         range: 1, u16::MAX as u64;
         default: Some(1);
+        store: u16;
         get: half_open_max_calls;
         set: half_open_max_calls(calls);
         table: "trial calls while half-open; all must succeed to close", "";
@@ -123,6 +126,7 @@ config_keys! {
     SlowCallThreshold slow_call_threshold SLOW_CALL_THRESHOLD: count {
         range: 1, 100;
         default: Some(100);
+        store: u8;
         get: slow_call_threshold;
         set: slow_call_threshold(percent);
         needs: SlowCallMs, "the time past which a call is slow";
@@ -148,6 +152,7 @@ config_keys! {
     SleepWindowJitter sleep_window_jitter SLEEP_WINDOW_JITTER: optional_count {
         range: 1, 100;
         default: None;
+        store: u8;
         get: sleep_window_jitter;
         set: sleep_window_jitter(percent);
         table: "lengthen each sleep window by a random share of itself, up to this percent", "";
@@ -219,5 +224,79 @@ config_keys! {
         get: trace_calls;
         set: trace_calls(on);
         table: "run each call in a `tracing` span with the breaker's name, the state at admission and the outcome (`tracing` feature)", "";
+    }
+
+    /// Attempts after the first, `retry` (1..=10; off unless set): a call that failed or
+    /// timed out is made again, through the breaker, up to this many times. A refusal (open,
+    /// busy) ends the attempts at once, and so does the retry budget (`retry_budget`). Retry
+    /// sits outside the breaker: every attempt is admitted, counted and classified by it. The
+    /// attribute's functions retry with it; code retries with
+    /// [`CircuitBreaker::call_with_retry`](crate::CircuitBreaker::call_with_retry) and a
+    /// [`Retry`](crate::Retry) made from it ([`Retry::of`](crate::Retry::of)). Overrides change
+    /// the attempts, waits and budget of a function whose attribute has `retry`, from its next
+    /// call; a function whose attribute does not was compiled without the copies of its
+    /// arguments a second attempt needs, and makes one attempt whatever the overrides say.
+    Retry retry RETRY: optional_count {
+        range: 1, 10;
+        default: None;
+        store: u8;
+        get: retry;
+        set: retry(attempts);
+        table: "attempts after the first: a failed or timed-out call is made again, through the breaker; a refusal is never retried", "";
+    }
+
+    /// The wait before the first retry, `retry_backoff_ms` (1 ms to one day, 50 unless set;
+    /// only with `retry`): the wait before retry *n* is this doubled *n − 1* times, up to
+    /// `retry_backoff_max_ms`.
+    RetryBackoffMs retry_backoff_ms RETRY_BACKOFF_MS: millis {
+        range: 1, crate::limits::MAX_MS;
+        default: Some(50);
+        get: retry_backoff;
+        set: retry_backoff(first);
+        needs: Retry, "the attempts after the first";
+        table: "wait before the first retry; doubled before each next one", ", with `retry`";
+    }
+
+    /// The longest wait between two attempts, `retry_backoff_max_ms` (at least
+    /// `retry_backoff_ms`, at most one day; 20 × `retry_backoff_ms` unless set; only with
+    /// `retry`).
+    RetryBackoffMaxMs retry_backoff_max_ms RETRY_BACKOFF_MAX_MS: optional_millis {
+        range: 1, crate::limits::MAX_MS;
+        default: None;
+        get: retry_backoff_max;
+        set: retry_backoff_max(longest);
+        needs: Retry, "the attempts after the first";
+        at_least: RetryBackoffMs;
+        table: "the longest wait between attempts (20 × `retry_backoff_ms` unless set)", ", at least `retry_backoff_ms`, with `retry`";
+    }
+
+    /// Up to how many percent each wait between attempts is lengthened by a random share of
+    /// itself, `retry_jitter` (1..=100; off unless set; only with `retry`): callers that failed
+    /// together do not retry together.
+    RetryJitter retry_jitter RETRY_JITTER: optional_count {
+        range: 1, 100;
+        default: None;
+        store: u8;
+        get: retry_jitter;
+        set: retry_jitter(percent);
+        needs: Retry, "the attempts after the first";
+        table: "lengthen each wait between attempts by a random share of itself, up to this percent", ", with `retry`";
+    }
+
+    /// The retry budget, `retry_budget` (percent, 1..=100, 20 unless set; only with `retry`):
+    /// the retries made within the breaker's rolling window stay at most this share of the
+    /// window's first attempts, plus 10 per window, as Finagle's and tower's retry budgets.
+    /// A retry the budget refuses is not made: the last error goes back, and
+    /// [`Counters::retries_denied`](crate::Counters::retries_denied) counts it. So a dependency
+    /// that fails every call gets at most 1.2 × its callers' calls, plus 10 per window, at the
+    /// default, however many attempts `retry` allows.
+    RetryBudget retry_budget RETRY_BUDGET: count {
+        range: 1, 100;
+        default: Some(20);
+        store: u8;
+        get: retry_budget;
+        set: retry_budget(percent);
+        needs: Retry, "the attempts after the first";
+        table: "retries within the window stay at most this percent of its first attempts, plus 10", ", with `retry`";
     }
 }

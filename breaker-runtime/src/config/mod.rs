@@ -55,10 +55,10 @@ impl KeyKind {
 }
 
 /// An optional value as stored: 0 is unset.
-pub(crate) const fn optional(value: u32) -> Option<u64> {
+pub(crate) const fn optional(value: u64) -> Option<u64> {
     match value {
         0 => None,
-        value => Some(value as u64),
+        value => Some(value),
     }
 }
 

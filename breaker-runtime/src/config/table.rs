@@ -8,6 +8,7 @@
 //! Variant key_name LIMIT_CONST: kind {
 //!     range: min, max;                  // the limit, checked by the builder and the attribute
 //!     default: Some(value);             // or None: off unless set
+//!     store: u8;                        // optional: kept in 8 (or 16) bits rather than 32
 //!     get: getter;                      // `Config::getter`
 //!     set: #[attrs] setter(param);      // `ConfigBuilder::setter`
 //!     needs: Other, "what it says";     // optional: only with `Other` set
@@ -26,20 +27,43 @@
 //! [`PartialConfig`](super::PartialConfig)'s fields, merge and conversions. What a key means to
 //! a call (the trip rules, the backoff, the bulkhead) is written where it is used, not here.
 
-/// A key's value as a `Config` stores it: 32 bits, or a flag.
+/// A key's value as a `Config` stores it: 32 bits, the row's `store` (`u8`, `u16`) for a key
+/// whose values fit, or a flag.
 macro_rules! stored_type {
     (flag) => {
         bool
+    };
+    ($kind:ident $store:ident) => {
+        $store
     };
     ($kind:ident) => {
         u32
     };
 }
 
-/// A key's value in the live configuration: an atomic per key.
+/// The largest value a key's store holds: its limit's maximum must fit.
+macro_rules! store_max {
+    (flag) => {
+        1
+    };
+    ($kind:ident $store:ident) => {
+        $store::MAX as u64
+    };
+    ($kind:ident) => {
+        u32::MAX as u64
+    };
+}
+
+/// A key's value in the live configuration: an atomic per key, as wide as its store.
 macro_rules! live_type {
     (flag) => {
         std::sync::atomic::AtomicBool
+    };
+    ($kind:ident u8) => {
+        std::sync::atomic::AtomicU8
+    };
+    ($kind:ident u16) => {
+        std::sync::atomic::AtomicU16
     };
     ($kind:ident) => {
         std::sync::atomic::AtomicU32
@@ -85,7 +109,7 @@ macro_rules! config_getter {
         $(#[doc = $doc])*
         #[must_use]
         pub const fn $getter(&self) -> Option<u64> {
-            $crate::config::optional(self.$key)
+            $crate::config::optional(self.$key as u64)
         }
     };
     (millis $getter:ident $key:ident [$($doc:literal)*]) => {
@@ -104,7 +128,7 @@ macro_rules! config_getter {
         $(#[doc = $doc])*
         #[must_use]
         pub const fn $getter(&self) -> Option<std::time::Duration> {
-            match $crate::config::optional(self.$key) {
+            match $crate::config::optional(self.$key as u64) {
                 Some(millis) => Some(std::time::Duration::from_millis(millis)),
                 None => None,
             }
@@ -112,7 +136,7 @@ macro_rules! config_getter {
 
         #[allow(dead_code)]
         pub(crate) const fn $key(&self) -> Option<u64> {
-            $crate::config::optional(self.$key)
+            $crate::config::optional(self.$key as u64)
         }
     };
     (flag $getter:ident $key:ident [$($doc:literal)*]) => {
@@ -180,7 +204,9 @@ macro_rules! live_getter {
         #[inline]
         #[allow(dead_code)]
         pub(crate) fn $key(&self) -> Option<u64> {
-            $crate::config::optional(self.$key.load(std::sync::atomic::Ordering::Relaxed))
+            $crate::config::optional(u64::from(
+                self.$key.load(std::sync::atomic::Ordering::Relaxed),
+            ))
         }
     };
 }
@@ -197,12 +223,12 @@ macro_rules! stored_number {
 
 /// A checked number as a key's stored value.
 macro_rules! from_number {
-    (flag $value:expr) => {
+    (flag; $value:expr) => {
         $value == 1
     };
-    // Every limit's maximum fits in 32 bits, and the value was checked against it.
-    ($kind:ident $value:expr) => {
-        $value as u32
+    // Every limit's maximum fits its store (`store_max!`), and the value was checked against it.
+    ($kind:ident $($store:ident)?; $value:expr) => {
+        $value as stored_type!($kind $($store)?)
     };
 }
 
@@ -261,6 +287,7 @@ macro_rules! config_keys {
         $variant:ident $key:ident $limit:ident: $kind:ident {
             range: $min:expr, $max:expr;
             default: $default:expr;
+            $(store: $store:ident;)?
             get: $getter:ident;
             set: $(#[$set_attr:meta])* $setter:ident($param:ident);
             $(needs: $needs:ident, $because:literal;)?
@@ -364,6 +391,11 @@ macro_rules! config_keys {
             )*
         }
 
+        $(const _: () = assert!(
+            $max <= store_max!($kind $($store)?),
+            concat!("the largest ", stringify!($key), " does not fit its store"),
+        );)*
+
         /// How a [`CircuitBreaker`](crate::CircuitBreaker) decides; see the crate
         /// documentation for the state machine these values drive. Build one with
         /// [`Config::builder`]; every value is checked against [`limits`](crate::limits)
@@ -403,7 +435,7 @@ macro_rules! config_keys {
             serde(into = "PartialConfig", try_from = "PartialConfig")
         )]
         pub struct Config {
-            $(pub(crate) $key: stored_type!($kind),)*
+            $(pub(crate) $key: stored_type!($kind $($store)?),)*
             /// The keys its code set, one bit per [`ConfigKey`].
             pub(crate) set: u32,
         }
@@ -434,7 +466,7 @@ macro_rules! config_keys {
                 set: u32,
             ) -> Config {
                 Config {
-                    $($key: from_number!($kind values[ConfigKey::$variant as usize]),)*
+                    $($key: from_number!($kind $($store)?; values[ConfigKey::$variant as usize]),)*
                     set,
                 }
             }
@@ -471,7 +503,7 @@ macro_rules! config_keys {
         /// The window's shape is the exception: it lives in the window, which changes it under
         /// its own lock ([`Window::reshape`](crate::window::Window::reshape)).
         pub(crate) struct LiveConfig {
-            $($key: live_type!($kind),)*
+            $($key: live_type!($kind $($store)?),)*
             /// The keys the breaker's code set (kept through overrides, which change values), in
             /// the low 24 bits; above them, what admission must do besides admitting
             /// (`OBSERVE_TIMED`: time the call, for `slow_call_ms` or `record_latency`;
@@ -486,7 +518,7 @@ macro_rules! config_keys {
             pub(crate) fn new(config: Config) -> LiveConfig {
                 let observed = u32::from($crate::config::observed_from_start(&config));
                 LiveConfig {
-                    $($key: <live_type!($kind)>::new(config.$key),)*
+                    $($key: <live_type!($kind $($store)?)>::new(config.$key),)*
                     set: std::sync::atomic::AtomicU32::new(
                         config.set | observed << $crate::config::OBSERVED_SHIFT,
                     ),
@@ -645,6 +677,6 @@ macro_rules! config_keys {
 
 pub(super) use {
     at_least_of, builder_setter, config_getter, config_keys, count_rows, from_number, key_kind,
-    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, stored_number,
-    stored_type,
+    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, store_max,
+    stored_number, stored_type,
 };

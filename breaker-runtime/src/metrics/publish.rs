@@ -47,6 +47,9 @@ pub fn publish_one(breaker: &CircuitBreaker) {
         counter!("breaker_calls_total", "breaker" => name.clone(), "kind" => kind).absolute(count);
     }
     counter!("breaker_fallbacks_total", "breaker" => name.clone()).absolute(counters.fallbacks);
+    counter!("breaker_retries_total", "breaker" => name.clone()).absolute(counters.retries);
+    counter!("breaker_retries_denied_total", "breaker" => name.clone())
+        .absolute(counters.retries_denied);
     counter!("breaker_slow_calls_total", "breaker" => name.clone()).absolute(counters.slow);
     for (from, to, count) in counters.transitions.iter() {
         counter!(
@@ -154,6 +157,14 @@ fn describe() {
     describe_counter!(
         "breaker_fallbacks_total",
         "Fallbacks a circuit breaker served since it was created"
+    );
+    describe_counter!(
+        "breaker_retries_total",
+        "Attempts a circuit breaker's retrying calls made after their first, since it was created"
+    );
+    describe_counter!(
+        "breaker_retries_denied_total",
+        "Retries a circuit breaker's retry budget refused since it was created"
     );
     describe_counter!(
         "breaker_transitions_total",

@@ -196,20 +196,20 @@ pub(super) fn apply(
             .declared
             .code_layer(&entry.breaker, registry.originals.get(name));
         let after = layers
-            .partial(name, family, code)
+            .partial(name, family, &code)
             .build()
             .map_err(invalid(name))?;
         planned.push((name, entry, after));
     }
     for (name, family) in &registry.families {
         layers
-            .family_partial(name, family.code_layer())
+            .family_partial(name, &family.code_layer())
             .build()
             .map_err(invalid(&format!("{name}/…")))?;
     }
     for (name, family, shown) in to_come(registry, &layers) {
         layers
-            .partial(&name, Some(&family.name), family.code_layer())
+            .partial(&name, Some(&family.name), &family.code_layer())
             .build()
             .map_err(invalid(&shown))?;
     }

@@ -53,7 +53,7 @@ impl Layers {
         &self,
         name: &str,
         family: Option<&str>,
-        code: PartialConfig,
+        code: &PartialConfig,
     ) -> PartialConfig {
         let (environment, file) = (&self.environment, &self.config);
         let family_entry =
@@ -63,7 +63,7 @@ impl Layers {
             .or(family_entry(environment))
             .or(file.entry(name))
             .or(family_entry(file))
-            .or(code)
+            .or(*code)
             .or(environment.defaults)
             .or(file.defaults)
     }
@@ -71,11 +71,11 @@ impl Layers {
     /// The keys every key of `family` (whose code set `code`) starts with, before a key's own
     /// entries: the family's entries over its code, over the defaults.
     #[cfg_attr(not(feature = "serde"), allow(dead_code))] // read by `registry::apply`
-    pub(crate) fn family_partial(&self, family: &str, code: PartialConfig) -> PartialConfig {
+    pub(crate) fn family_partial(&self, family: &str, code: &PartialConfig) -> PartialConfig {
         self.environment
             .entry(family)
             .or(self.config.entry(family))
-            .or(code)
+            .or(*code)
             .or(self.environment.defaults)
             .or(self.config.defaults)
     }
@@ -96,7 +96,7 @@ mod tests {
         let mut layers = Layers::default();
         let code = set(threshold, 40);
         let name = "hosts/10.0.0.1";
-        let of = |layers: &Layers| layers.partial(name, Some("hosts"), code).value(threshold);
+        let of = |layers: &Layers| layers.partial(name, Some("hosts"), &code).value(threshold);
         assert_eq!(of(&layers), Some(40), "the code's");
         layers.config.defaults = set(threshold, 10).with(ConfigKey::WindowBuckets, 5);
         assert_eq!(
@@ -106,7 +106,7 @@ mod tests {
         );
         assert_eq!(
             layers
-                .partial(name, Some("hosts"), code)
+                .partial(name, Some("hosts"), &code)
                 .value(ConfigKey::WindowBuckets),
             Some(5)
         );

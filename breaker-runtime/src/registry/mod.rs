@@ -119,7 +119,7 @@ impl Registry {
         let family = declared.family().map(|family| &*family.name);
         let layered = self
             .layers
-            .partial(name, family, declared.code_layer(breaker, None));
+            .partial(name, family, &declared.code_layer(breaker, None));
         match layered.build() {
             Ok(config) if config != breaker.config() => {
                 if declared.keeps_original() {
@@ -323,7 +323,7 @@ pub(crate) fn register_key(
     let declared = Declared::Key(Arc::clone(family));
     let config = match registry
         .layers
-        .partial(&name, Some(&family.name), family.code_layer())
+        .partial(&name, Some(&family.name), &family.code_layer())
         .build()
     {
         // The keys its code set are the family's; the rest came from overrides.

@@ -58,6 +58,12 @@ impl<C> CircuitBreakerLayer<C> {
     pub fn breaker(&self) -> &Arc<CircuitBreaker> {
         &self.breaker
     }
+
+    /// The classifier.
+    #[allow(dead_code)] // read by the retry policy, with `tokio`
+    pub(super) fn classifier_ref(&self) -> &C {
+        &self.classifier
+    }
 }
 
 impl<C> fmt::Debug for CircuitBreakerLayer<C> {

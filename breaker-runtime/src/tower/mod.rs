@@ -57,6 +57,8 @@ mod answer;
 mod future;
 mod layer;
 mod per_key;
+#[cfg(feature = "tokio")]
+mod retry;
 mod service;
 
 pub use crate::classify::{Classify, DefaultClassifier, GrpcClassifier, HttpClassifier, Verdict};
@@ -66,4 +68,7 @@ pub use answer::{Answered, AnsweredFuture, AnsweredService};
 pub use future::ResponseFuture;
 pub use layer::CircuitBreakerLayer;
 pub use per_key::{PerKeyLayer, PerKeyService, authority};
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub use retry::RetryPolicy;
 pub use service::CircuitBreakerService;

@@ -364,49 +364,23 @@ fn the_errors_answer_as_http_responses() {
     assert_eq!(inner.into_response().status(), StatusCode::BAD_GATEWAY);
 }
 
-/// Retries only the backend's own errors, at most `0` more times; a refusal of the breaker
-/// ends the request (it says when a trial will be let through; retrying before then is
-/// refused again, and would only add load).
-#[derive(Clone)]
-struct Retries(usize);
-
-impl<Request: Clone, Response> tower::retry::Policy<Request, Response, Failure<io::Error>>
-    for Retries
-{
-    type Future = std::future::Ready<()>;
-
-    fn retry(
-        &mut self,
-        _: &mut Request,
-        result: &mut Result<Response, Failure<io::Error>>,
-    ) -> Option<Self::Future> {
-        match result {
-            Err(Failure::Error(_)) if self.0 > 0 => {
-                self.0 -= 1;
-                Some(std::future::ready(()))
-            }
-            _ => None,
-        }
-    }
-
-    fn clone_request(&mut self, request: &Request) -> Option<Request> {
-        Some(request.clone())
-    }
-}
-
-#[tokio::test]
-async fn tower_retry_outside_the_breaker_counts_every_attempt_and_stops_at_a_refusal() {
+#[tokio::test(start_paused = true)]
+async fn the_layers_retry_policy_counts_every_attempt_and_stops_at_a_refusal() {
     static CALLED: AtomicUsize = AtomicUsize::new(0);
     let layer = CircuitBreakerLayer::new(
         "tower::retried",
-        Config::builder().consecutive_failures(5).build().unwrap(),
+        Config::builder()
+            .consecutive_failures(5)
+            .retry(3)
+            .build()
+            .unwrap(),
     );
     let failing = tower::service_fn(|()| async {
         CALLED.fetch_add(1, Ordering::Relaxed);
         Err::<(), _>(io::Error::other("refused"))
     });
     let service = ServiceBuilder::new()
-        .retry(Retries(3))
+        .retry(layer.retry_policy())
         .layer(layer.clone())
         .service(failing);
 
@@ -423,10 +397,66 @@ async fn tower_retry_outside_the_breaker_counts_every_attempt_and_stops_at_a_ref
     let counters = layer.breaker().metrics().counters;
     assert_eq!((counters.calls, counters.rejected), (5, 1));
     assert_eq!(
+        counters.retries,
+        3 + 1,
+        "the refused attempt was a retry too"
+    );
+    assert_eq!(
         CALLED.load(Ordering::Relaxed),
         5,
         "the refused attempt never reached the backend"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_retry_policy_retries_what_the_classifier_fails_and_spends_the_budget() {
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    let layer = CircuitBreakerLayer::new(
+        "tower::retried_5xx",
+        Config::builder()
+            .request_volume_threshold(u32::MAX.into())
+            .retry(2)
+            .build()
+            .unwrap(),
+    )
+    .classifier(HttpClassifier::default());
+    // Every other response is a 503.
+    let backend = tower::service_fn(|()| async {
+        let n = CALLED.fetch_add(1, Ordering::Relaxed);
+        let status = if n.is_multiple_of(2) { 503 } else { 200 };
+        Ok::<_, Infallible>(http::Response::builder().status(status).body(()).unwrap())
+    });
+    let service = ServiceBuilder::new()
+        .retry(layer.retry_policy())
+        .layer(layer.clone())
+        .service(backend);
+    let response = service.clone().oneshot(()).await.unwrap();
+    assert_eq!(response.status(), 200, "the 503 was retried");
+    assert_eq!(CALLED.load(Ordering::Relaxed), 2);
+    // A 4xx is the backend's answer: not retried.
+    let answered = layer.clone().layer(tower::service_fn(|()| async {
+        Ok::<_, Infallible>(http::Response::builder().status(404).body(()).unwrap())
+    }));
+    let retried_404 = ServiceBuilder::new()
+        .retry(layer.retry_policy())
+        .service(answered);
+    assert_eq!(retried_404.oneshot(()).await.unwrap().status(), 404);
+    assert_eq!(layer.breaker().metrics().counters.retries, 1);
+
+    // Every response a 503: the budget (20 % of first attempts, plus 10) holds the retries.
+    let down = layer.clone().layer(tower::service_fn(|()| async {
+        Ok::<_, Infallible>(http::Response::builder().status(503).body(()).unwrap())
+    }));
+    let retried = ServiceBuilder::new()
+        .retry(layer.retry_policy())
+        .service(down);
+    for _ in 0..100 {
+        let response = retried.clone().oneshot(()).await.unwrap();
+        assert_eq!(response.status(), 503);
+    }
+    let counters = layer.breaker().metrics().counters;
+    assert!(counters.retries <= 102 * 20 / 100 + 10, "{counters:?}");
+    assert!(counters.retries_denied > 50, "{counters:?}");
 }
 
 #[tokio::test]
