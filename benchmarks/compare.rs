@@ -157,7 +157,7 @@ fn main() {
         return;
     }
     // `cargo bench -p benchmarks --bench compare -- open degraded` runs those cases alone
-    // (closed, contended, open, async, degraded, keyed), without fleet mode.
+    // (closed, contended, open, async, degraded, keyed, policies), without fleet mode.
     let cases: Vec<String> = std::env::args()
         .skip(1)
         .filter(|arg| !arg.starts_with("--"))
@@ -182,12 +182,16 @@ fn main() {
         if cases.iter().any(|case| case == "keyed") {
             keyed();
         }
+        if cases.iter().any(|case| case == "policies") {
+            policies();
+        }
         return;
     }
     let server = fleet_mode::start();
     print_table(&[closed(), contended(), open(), asynchronous()]);
     degraded();
     keyed();
+    policies();
     // The same, with fusebox's breakers in fleet mode: their counts are synced to Redis in
     // the background while they are measured.
     if let Some(_server) = server {
@@ -435,6 +439,46 @@ fn degraded() {
             medians[contender],
             ratio(&samples[contender], &samples[0]),
             ratio(&samples[contender], &samples[3]),
+        );
+    }
+}
+
+/// The two policies on the closed path (every call succeeds) and at 45 % failures, one thread:
+/// `CircuitBreaker::call` with `policy = "adaptive"` beside the threshold policy's, and
+/// recloser's.
+fn policies() {
+    let threshold = CircuitBreaker::new("bench::threshold", Config::default());
+    let adaptive_config = Config::builder()
+        .policy(fusebox::Policy::Adaptive)
+        .build()
+        .expect("the adaptive policy");
+    let adaptive = CircuitBreaker::new("bench::adaptive", adaptive_config);
+    let degraded_threshold = CircuitBreaker::new("bench::threshold-degraded", Config::default());
+    let degraded_adaptive = CircuitBreaker::new("bench::adaptive-degraded", adaptive_config);
+    let recloser = recloser::Recloser::default();
+    let samples = interleaved([
+        one_thread(|i| drop(black_box(recloser.call(|| operation(i))))),
+        one_thread(|i| drop(black_box(threshold.call(|| operation(i))))),
+        one_thread(|i| drop(black_box(adaptive.call(|| operation(i))))),
+        one_thread(|i| drop(black_box(degraded_threshold.call(|| degraded_operation(i))))),
+        one_thread(|i| drop(black_box(degraded_adaptive.call(|| degraded_operation(i))))),
+    ]);
+    let medians = samples.clone().map(median);
+    println!("\npolicies, 1 thread; ns per call (median), ratios within rounds\n");
+    println!("| contender | ns per call | ÷ threshold policy | ÷ recloser |");
+    println!("|---|---:|---:|---:|");
+    for (contender, name, base) in [
+        (0, "recloser, closed", 1),
+        (1, "`CircuitBreaker::call`, threshold, closed", 1),
+        (2, "`CircuitBreaker::call`, adaptive, closed", 1),
+        (3, "`CircuitBreaker::call`, threshold, 45 % failures", 3),
+        (4, "`CircuitBreaker::call`, adaptive, 45 % failures", 3),
+    ] {
+        println!(
+            "| {name} | {:.1} | {:.2} | {:.2} |",
+            medians[contender],
+            ratio(&samples[contender], &samples[base]),
+            ratio(&samples[contender], &samples[0]),
         );
     }
 }

@@ -198,8 +198,8 @@ pub use breaker_runtime::{Applied, Change, ENV_PREFIX, Overrides, OverridesError
 pub use breaker_runtime::{
     Attempts, BUDGET_FLOOR, BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind,
     CircuitBreaker, Config, ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState,
-    FleetView, Health, HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, Retry,
-    State, Transition, Transitions, limits, registry,
+    FleetView, Health, HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, Policy,
+    Retry, State, Transition, Transitions, UnknownPolicy, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.
@@ -271,6 +271,7 @@ pub use breaker_runtime::{
 /// | `retry_backoff_max_ms` | off | 1 ms..=1 day, at least `retry_backoff_ms`, with `retry` | the longest wait between attempts (20 × `retry_backoff_ms` unless set) |
 /// | `retry_jitter` | off | 1..=100, with `retry` | lengthen each wait between attempts by a random share of itself, up to this percent |
 /// | `retry_budget` | 20 | 1..=100, with `retry` | retries within the window stay at most this percent of its first attempts, plus 10 |
+/// | `policy` | "threshold" | `"threshold"` or `"adaptive"` | `"adaptive"`: no thresholds to choose; it trips within a second on a majority of failures and probes its way back (below) |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |

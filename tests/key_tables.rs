@@ -10,11 +10,20 @@ fn row(key: ConfigKey) -> String {
     let limit = key.limit();
     let default = match (key.kind(), limit.default) {
         (KeyKind::Flag, Some(value)) => (value == 1).to_string(),
+        (KeyKind::Choice, Some(value)) => {
+            format!("\"{}\"", key.choices()[usize::try_from(value).unwrap()])
+        }
         (kind, Some(value)) if !kind.is_optional() => value.to_string(),
         _ => "off".to_owned(),
     };
     let range = match key.kind() {
         KeyKind::Flag => "`true` or `false`".to_owned(),
+        KeyKind::Choice => key
+            .choices()
+            .iter()
+            .map(|choice| format!("`\"{choice}\"`"))
+            .collect::<Vec<_>>()
+            .join(" or "),
         KeyKind::Millis | KeyKind::OptionalMillis if limit.max == limits::MAX_MS => {
             format!("{} ms..=1 day", limit.min)
         }

@@ -99,7 +99,33 @@ impl Args {
     fn set_config(&mut self, key: ConfigKey, meta: &Meta, errors: &mut Accumulator) {
         // A key given before holds a stand-in here, so that `set` refuses the second value.
         let given = self.setting(key).is_some();
-        let setting = if matches!(key.kind(), KeyKind::Flag) {
+        let setting = if matches!(key.kind(), KeyKind::Choice) {
+            let mut text = given.then(|| Text(LitStr::new("", Span::call_site())));
+            set(&mut text, meta, errors);
+            let choices = key.choices();
+            text.filter(|_| !given).and_then(|Text(text)| {
+                let value = text.value();
+                if let Some(index) = choices.iter().position(|choice| *choice == value) {
+                    return Some(Setting::Number(Number {
+                        value: index as u64,
+                        span: text.span(),
+                    }));
+                }
+                let allowed: Vec<String> = choices
+                    .iter()
+                    .map(|choice| format!("\"{choice}\""))
+                    .collect();
+                errors.push(
+                    Error::custom(format!(
+                        "{} is {}, not \"{value}\"",
+                        key.name(),
+                        allowed.join(" or ")
+                    ))
+                    .with_span(&text),
+                );
+                None
+            })
+        } else if matches!(key.kind(), KeyKind::Flag) {
             let mut flag = given.then_some(Flag {
                 value: false,
                 span: Span::call_site(),

@@ -41,7 +41,8 @@
 //!   "config": {"error_threshold": 50, "request_volume_threshold": 20, "window_ms": 10000,
 //!              "window_buckets": 10, "sleep_window_ms": 5000, "half_open_max_calls": 1},
 //!   "window": {"calls": 24, "successes": 4, "failures": 20, "timeouts": 0, "rejections": 310,
-//!              "error_percent": 83},
+//!              "error_percent": 83, "slow_calls": 0, "slow_call_percent": 0,
+//!              "shed_percent": 92},
 //!   "counters": {"calls": 1830, "successes": 1790, "failures": 40, "timeouts": 0,
 //!                "rejected": 310, "busy": 0, "fallbacks": 350, "retries": 0,
 //!                "retries_denied": 0,
@@ -297,6 +298,7 @@ struct Window {
     error_percent: u64,
     slow_calls: u64,
     slow_call_percent: u64,
+    shed_percent: u64,
 }
 
 impl<'a> View<'a> {
@@ -316,6 +318,7 @@ impl<'a> View<'a> {
                 error_percent: metrics.error_percent,
                 slow_calls: metrics.slow_calls,
                 slow_call_percent: metrics.slow_call_percent,
+                shed_percent: metrics.shed_percent,
             },
             counters: metrics.counters,
             fleet: metrics.fleet,

@@ -78,6 +78,7 @@ pub mod metrics;
 mod metrics;
 mod name;
 mod outcome;
+mod policy;
 pub mod registry;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
@@ -118,6 +119,7 @@ pub use keyed::Keyed;
 pub use latency::Latency;
 pub use metrics::Metrics;
 pub use name::Name;
+pub use policy::{Policy, UnknownPolicy};
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use registry::{Applied, Change};

@@ -137,6 +137,15 @@ impl PartialConfig {
         if let Err(error) = limits::check_relations(&self) {
             return Err(error);
         }
+        // The adaptive policy sets the keys it decides by, whatever the layers said.
+        if values[ConfigKey::Policy as usize] == crate::Policy::Adaptive as u64 {
+            let mut i = 0;
+            while i < ADAPTIVE.len() {
+                let (key, value) = ADAPTIVE[i];
+                values[key as usize] = value;
+                i += 1;
+            }
+        }
         // Without tokio nothing would enforce a timeout: refuse it rather than ignore it.
         if self.value(ConfigKey::TimeoutMs).is_some() && !cfg!(feature = "tokio") {
             return Err(ConfigError::NeedsFeature {
@@ -148,6 +157,18 @@ impl PartialConfig {
     }
 }
 
+/// The values the adaptive policy gives the keys it decides by (see
+/// [`Policy::Adaptive`](crate::Policy::Adaptive)).
+const ADAPTIVE: [(ConfigKey, u64); 7] = [
+    (ConfigKey::WindowMs, 1_000),
+    (ConfigKey::WindowBuckets, 10),
+    (ConfigKey::ErrorThreshold, 61),
+    (ConfigKey::RequestVolumeThreshold, 5),
+    (ConfigKey::SleepWindowMs, 100),
+    (ConfigKey::SleepWindowMaxMs, 1_000),
+    (ConfigKey::HalfOpenMaxCalls, 1),
+];
+
 impl From<Config> for PartialConfig {
     /// Every key of `config` that says something: the keys that are always on, the optional
     /// ones that are on, a flag that is on, and a key that needs another only with it.
@@ -157,7 +178,8 @@ impl From<Config> for PartialConfig {
             let Some(value) = config.value(key) else {
                 continue; // an optional key that is off
             };
-            let off = matches!(key.kind(), KeyKind::Flag) && value == 0;
+            // A flag that is off, or the first choice (the default policy), says nothing.
+            let off = matches!(key.kind(), KeyKind::Flag | KeyKind::Choice) && value == 0;
             let alone = key
                 .needs()
                 .is_some_and(|(needed, _)| config.value(needed).is_none());

@@ -6,9 +6,9 @@
 //! plus what it means to a call where the call uses it.
 
 use super::table::{
-    at_least_of, builder_setter, config_getter, config_keys, count_rows, from_number, key_kind,
-    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, store_max,
-    stored_number, stored_type,
+    at_least_of, builder_setter, choices_of, config_getter, config_keys, count_rows, from_number,
+    key_kind, live_getter, live_type, needs_of, partial_number, partial_type, partial_value,
+    store_max, stored_number, stored_type,
 };
 
 config_keys! {
@@ -298,5 +298,18 @@ config_keys! {
         set: retry_budget(percent);
         needs: Retry, "the attempts after the first";
         table: "retries within the window stay at most this percent of its first attempts, plus 10", ", with `retry`";
+    }
+
+    /// How the breaker decides to refuse calls, `policy` (`"threshold"` unless set): the
+    /// threshold policy trips on the keys above; `"adaptive"` needs none of them and sets them
+    /// itself (see [`Policy::Adaptive`](crate::Policy::Adaptive)).
+    Policy policy POLICY: choice {
+        range: 0, 1;
+        default: Some(0);
+        store: u8;
+        get: policy;
+        set: policy(policy);
+        choices: "threshold", "adaptive";
+        table: "`\"adaptive\"`: no thresholds to choose; it trips within a second on a majority of failures and probes its way back (below)", "";
     }
 }

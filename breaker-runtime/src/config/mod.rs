@@ -44,6 +44,8 @@ pub enum KeyKind {
     OptionalMillis,
     /// `true` or `false`; 1 or 0 as a number.
     Flag,
+    /// One of the names [`ConfigKey::choices`] lists; its index as a number.
+    Choice,
 }
 
 impl KeyKind {

@@ -11,14 +11,15 @@ use super::Config;
 
 impl PartialConfig {
     /// Sets the key named `key` (as the attribute names it) to `value`, unchecked until
-    /// [`build`](Self::build). A flag takes 1 for on and 0 for off.
+    /// [`build`](Self::build). A flag takes 1 for on and 0 for off, a choice its index in
+    /// [`ConfigKey::choices`].
     ///
     /// # Errors
     /// [`ConfigError::UnknownKey`] if no key has that name; [`ConfigError::OutOfRange`] for a
     /// flag other than 0 or 1.
     pub fn set(&mut self, key: &str, value: u64) -> Result<(), ConfigError> {
         let key = ConfigKey::from_name(key).ok_or(ConfigError::UnknownKey)?;
-        if matches!(key.kind(), KeyKind::Flag) {
+        if matches!(key.kind(), KeyKind::Flag | KeyKind::Choice) {
             key.limit().check(value)?;
         }
         *self = self.with(key, value);
@@ -72,7 +73,7 @@ mod tests {
         let mut partial = PartialConfig::new();
         for (value, key) in (1..).zip(ConfigKey::ALL) {
             // A flag takes 1 or 0.
-            let value = if matches!(key.kind(), KeyKind::Flag) {
+            let value = if matches!(key.kind(), KeyKind::Flag | KeyKind::Choice) {
                 1
             } else {
                 value

@@ -19,7 +19,8 @@
 //!
 //! `kind` is `count` (a number), `optional_count` (a number, off unless set), `millis` (a
 //! duration: the getter and setter take a `Duration`, the key is in whole milliseconds),
-//! `optional_millis`, or `flag` (`true`/`false`; 1/0 as a number).
+//! `optional_millis`, `flag` (`true`/`false`; 1/0 as a number), or `choice` (one of the row's
+//! `choices: "a", "b";`, by name; its index as a number: the one such key is `policy`).
 //!
 //! From the rows it makes: [`ConfigKey`](super::ConfigKey) and its metadata, the limits'
 //! constants, [`Config`](super::Config)'s fields and getters,
@@ -73,6 +74,8 @@ macro_rules! live_type {
 /// A key's value in a partial layer: set or not.
 macro_rules! partial_type {
     (flag) => { Option<bool> };
+    // The one key of this kind, `policy`.
+    (choice) => { Option<$crate::Policy> };
     ($kind:ident) => { Option<u64> };
 }
 
@@ -92,6 +95,9 @@ macro_rules! key_kind {
     };
     (flag) => {
         $crate::config::KeyKind::Flag
+    };
+    (choice) => {
+        $crate::config::KeyKind::Choice
     };
 }
 
@@ -146,6 +152,13 @@ macro_rules! config_getter {
             self.$key
         }
     };
+    (choice $getter:ident $key:ident [$($doc:literal)*]) => {
+        $(#[doc = $doc])*
+        #[must_use]
+        pub const fn $getter(&self) -> $crate::Policy {
+            $crate::Policy::from_number(self.$key as u64)
+        }
+    };
 }
 
 /// `ConfigBuilder`'s setter of a key, by kind: numbers as `u64`, durations as `Duration` (whole
@@ -155,6 +168,14 @@ macro_rules! builder_setter {
         $(#[doc = $doc])*
         $(#[$attr])*
         pub const fn $setter(mut self, $param: bool) -> Self {
+            self.config.$key = Some($param);
+            self
+        }
+    };
+    (choice $setter:ident $param:ident $key:ident [$(#[$attr:meta])*] [$($doc:literal)*]) => {
+        $(#[doc = $doc])*
+        $(#[$attr])*
+        pub const fn $setter(mut self, $param: $crate::Policy) -> Self {
             self.config.$key = Some($param);
             self
         }
@@ -190,6 +211,7 @@ macro_rules! live_getter {
         }
     };
     (count $key:ident) => { live_getter!(@always $key); };
+    (choice $key:ident) => { live_getter!(@always $key); };
     (millis $key:ident) => { live_getter!(@always $key); };
     (optional_count $key:ident) => { live_getter!(@optional $key); };
     (optional_millis $key:ident) => { live_getter!(@optional $key); };
@@ -232,11 +254,17 @@ macro_rules! from_number {
     };
 }
 
-/// A partial layer's value of a key as a number, a flag as 1 or 0.
+/// A partial layer's value of a key as a number, a flag as 1 or 0, a choice as its index.
 macro_rules! partial_number {
     (flag $value:expr) => {
         match $value {
             Some(on) => Some(if on { 1 } else { 0 }),
+            None => None,
+        }
+    };
+    (choice $value:expr) => {
+        match $value {
+            Some(choice) => Some(choice as u64),
             None => None,
         }
     };
@@ -245,10 +273,14 @@ macro_rules! partial_number {
     };
 }
 
-/// A number as a partial layer's value of a key: a flag is on for anything but 0.
+/// A number as a partial layer's value of a key: a flag is on for anything but 0, a choice is
+/// the one of that index (the first for an index beyond them).
 macro_rules! partial_value {
     (flag $value:expr) => {
         Some($value != 0)
+    };
+    (choice $value:expr) => {
+        Some($crate::Policy::from_number($value))
     };
     ($kind:ident $value:expr) => {
         Some($value)
@@ -262,6 +294,15 @@ macro_rules! needs_of {
     };
     ($needs:ident, $because:literal) => {
         Some(($crate::config::ConfigKey::$needs, $because))
+    };
+}
+
+macro_rules! choices_of {
+    () => {
+        &[]
+    };
+    ($($choice:literal),+) => {
+        &[$($choice),+]
     };
 }
 
@@ -292,6 +333,7 @@ macro_rules! config_keys {
             set: $(#[$set_attr:meta])* $setter:ident($param:ident);
             $(needs: $needs:ident, $because:literal;)?
             $(at_least: $at_least:ident;)?
+            $(choices: $($choice:literal),+;)?
             table: $meaning:literal, $note:literal;
         }
     )*) => {
@@ -366,6 +408,15 @@ macro_rules! config_keys {
             pub const fn needs(self) -> Option<(ConfigKey, &'static str)> {
                 match self {
                     $(ConfigKey::$variant => needs_of!($($needs, $because)?),)*
+                }
+            }
+
+            /// The names of a choice's values, by their number (`policy`: `threshold`,
+            /// `adaptive`); empty for a key of another kind.
+            #[must_use]
+            pub const fn choices(self) -> &'static [&'static str] {
+                match self {
+                    $(ConfigKey::$variant => choices_of!($($($choice),+)?),)*
                 }
             }
 
@@ -676,7 +727,7 @@ macro_rules! config_keys {
 }
 
 pub(super) use {
-    at_least_of, builder_setter, config_getter, config_keys, count_rows, from_number, key_kind,
-    live_getter, live_type, needs_of, partial_number, partial_type, partial_value, store_max,
-    stored_number, stored_type,
+    at_least_of, builder_setter, choices_of, config_getter, config_keys, count_rows, from_number,
+    key_kind, live_getter, live_type, needs_of, partial_number, partial_type, partial_value,
+    store_max, stored_number, stored_type,
 };

@@ -18,6 +18,7 @@
 //! | `breaker_failure_rate` | gauge | `breaker` | failed calls in the rolling window, in percent (0 with no calls) |
 //! | `breaker_slow_call_rate` | gauge | `breaker` | slow calls in the rolling window, in percent (0 with no calls, or without `slow_call_ms`) |
 //! | `breaker_window_calls` | gauge | `breaker` | calls in the rolling window |
+//! | `breaker_shed_ratio` | gauge | `breaker` | the share of the window's calls refused (0 to 1; `Metrics::shed_percent` / 100) |
 //! | `breaker_call_duration_seconds` | histogram | `breaker`, `kind` | with `record_latency`: how long calls took, by `kind` (`successful`, `failed`, `timeout`); each publication records the calls timed since the last, each at the middle of its bucket of the breaker's histogram (within 12.5 %), so the exporter's buckets or quantiles see them |
 //! | `breaker_fleet_started` | gauge | `breaker` | for a breaker with `fleet = true`: 1 when the process runs fleet mode, 0 when it does not (the breaker decides alone) |
 //! | `breaker_fleet_*` | | `breaker` | the fleet view of a fleet-mode breaker: `stale`, `open`, `instances`, `failing_instances`, `failure_rate`, `pending_outcomes`, `outcomes_total{kind}`, `sync_faults_total{kind}` |
@@ -105,6 +106,10 @@ pub struct Metrics {
     pub slow_calls: u64,
     /// `slow_calls * 100 / calls`, rounded down; 0 with no calls.
     pub slow_call_percent: u64,
+    /// The share of the calls asked for in the window that were refused,
+    /// `rejections * 100 / (calls + rejections)`, rounded down: what the breaker sheds (the
+    /// adaptive policy's figure, and the threshold policy's too); 0 with no calls.
+    pub shed_percent: u64,
     /// How long the breaker has been in `state`.
     #[cfg_attr(
         feature = "serde",
@@ -147,6 +152,7 @@ impl Metrics {
             error_percent: percent_of(totals.failures, calls),
             slow_calls: totals.slow,
             slow_call_percent: percent_of(totals.slow, calls),
+            shed_percent: percent_of(totals.rejections, calls + totals.rejections),
             time_in_state,
             counters,
             fleet: None,

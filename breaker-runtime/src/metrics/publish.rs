@@ -69,6 +69,8 @@ pub fn publish_one(breaker: &CircuitBreaker) {
     // Calls in a window are far below 2^52: the conversion is exact.
     #[allow(clippy::cast_precision_loss)]
     gauge!("breaker_window_calls", "breaker" => name.clone()).set(metrics.calls as f64);
+    gauge!("breaker_shed_ratio", "breaker" => name.clone())
+        .set(percent(metrics.rejections, metrics.calls + metrics.rejections) / 100.0);
     if let Some(fleet) = metrics.fleet {
         publish_fleet(&name, &fleet);
     }
@@ -232,6 +234,10 @@ fn describe() {
         "breaker_window_calls",
         Unit::Count,
         "Calls in a circuit breaker's rolling window"
+    );
+    describe_gauge!(
+        "breaker_shed_ratio",
+        "The share of the calls asked of a circuit breaker in its rolling window that it refused"
     );
 }
 

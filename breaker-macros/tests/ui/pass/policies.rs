@@ -38,7 +38,17 @@ fn ledger() -> Result<u32, Error> {
     Ok(3)
 }
 
+// The adaptive policy: the valid twin of `policy-unknown` and `policy-without-quotes`.
+#[circuit_breaker(name = "search", policy = "adaptive")]
+fn search() -> Result<u32, Error> {
+    Ok(4)
+}
+
 fn main() {
+    let _ = search();
+    let search = registry::get("search").expect("registered").config();
+    assert_eq!(search.policy(), fusebox::Policy::Adaptive);
+    assert_eq!(search.error_threshold(), 61);
     let _ = quote();
     let _ = price();
     let quotes = registry::get("quotes").expect("registered").config();

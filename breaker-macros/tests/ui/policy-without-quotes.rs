@@ -1,0 +1,19 @@
+use fusebox::{BreakerError, circuit_breaker};
+
+#[derive(Debug)]
+struct Error;
+
+impl From<BreakerError> for Error {
+    fn from(_: BreakerError) -> Self {
+        Error
+    }
+}
+
+#[circuit_breaker(policy = adaptive)]
+fn fetch() -> Result<u32, Error> {
+    Ok(1)
+}
+
+fn main() {
+    let _ = fetch();
+}
