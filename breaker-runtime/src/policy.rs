@@ -17,6 +17,10 @@ use std::{fmt, str::FromStr};
 ///   dashboard show; the other keys (`consecutive_failures`, slow calls, the bulkhead, timeouts,
 ///   retries) apply as they do to the threshold policy.
 ///
+///   It judges on at least five calls in its one-second window: a breaker called less than five
+///   times a second never trips on it (`consecutive_failures` still applies, and is the key to
+///   add for a rarely called dependency).
+///
 /// Why this controller: `cargo bench -p benchmarks --bench behaviour` runs a backend through
 /// outages, spikes, oscillation, a gradual rise and healthy noise at 100 calls a second, and
 /// counts failed calls let through plus good calls refused. Refusing a call is worth it only
