@@ -1,4 +1,6 @@
-//! How each policy behaves, not how fast: `cargo bench -p benchmarks --bench behaviour`.
+//! How each policy behaves, not how fast:
+//! `cargo bench -p benchmarks --bench behaviour --features test-clock` (the test clock is a
+//! feature of its own, so that the other benchmarks measure fusebox as applications build it).
 //!
 //! A backend is called 100 times a second through each policy, on the breaker's test clock
 //! (no real time passes, and every run prints the same figures). Each scenario is a series of

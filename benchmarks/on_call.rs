@@ -6,6 +6,8 @@
 //! - a plain breaker (no `record_latency`, no call listener in the process yet), and the same
 //!   between two readings of `Instant`, for the clock's own cost;
 //! - `record_latency`: two readings of the fine clock and an atomic add per call;
+//! - `record`: the listeners' path, a reading of the coarse clock, an atomic add and a store
+//!   into the trace's ring;
 //! - a call listener on the breaker (it counts): the event, built and handed over;
 //! - then the plain breaker again, now that the process has a call listener: the one relaxed
 //!   load every call pays once any listener exists, anywhere.
@@ -39,11 +41,17 @@ fn main() {
         call(breaker);
         black_box(Instant::now());
     };
-    let [plain_ns, timed_ns, clocked_ns] = harness::interleaved([
+    let recorded = CircuitBreaker::new(
+        "on-call::recorded",
+        Config::builder().record(true).build().unwrap(),
+    );
+    let [plain_ns, timed_ns, clocked_ns, recorded_ns] = harness::interleaved([
         harness::one_thread(|_| call(&plain)),
         harness::one_thread(|_| call(&timed)),
         harness::one_thread(|_| clocked(&plain)),
+        harness::one_thread(|_| call(&recorded)),
     ]);
+    assert_eq!(recorded.trace().len(), fusebox::TRACE_LEN);
 
     let listened = CircuitBreaker::new("on-call::listened", Config::default());
     let heard = Arc::new(AtomicU64::new(0));
@@ -76,6 +84,11 @@ fn main() {
         "| `record_latency = true` | {:.1} | {:.2} |",
         harness::median(timed_ns.clone()),
         harness::ratio(&timed_ns, &plain_ns)
+    );
+    println!(
+        "| `record = true` (the trace's ring) | {:.1} | {:.2} |",
+        harness::median(recorded_ns.clone()),
+        harness::ratio(&recorded_ns, &plain_ns)
     );
     println!(
         "| plain, once the process has a call listener | {:.1} | {:.2} |",

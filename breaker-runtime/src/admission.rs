@@ -69,7 +69,8 @@ impl CircuitBreaker {
                 ticket.started(self.clock.now_ms())
             };
         }
-        if observed & crate::config::OBSERVE_LISTENED != 0 {
+        // A recorded call takes the listeners' path: its outcome is reported where theirs is.
+        if observed & (crate::config::OBSERVE_LISTENED | crate::config::OBSERVE_RECORDED) != 0 {
             ticket = ticket.listened();
         }
         if observed & crate::config::OBSERVE_TRACED != 0 {
@@ -84,8 +85,10 @@ impl CircuitBreaker {
     // pieces than it was written in, which stalls the processor on every rejection.
     #[inline]
     pub(crate) fn rejection(&self, refusal: Refusal) -> BreakerError {
-        // Listened to, or traced: one load, as the flag alone was.
-        let heard = crate::config::OBSERVE_LISTENED | crate::config::OBSERVE_TRACED;
+        // Listened to, traced or recorded: one load, as the flag alone was.
+        let heard = crate::config::OBSERVE_LISTENED
+            | crate::config::OBSERVE_TRACED
+            | crate::config::OBSERVE_RECORDED;
         if self.config.observed() & heard != 0 {
             self.refused(refusal == Refusal::BUSY, refusal.open_state());
         }

@@ -341,7 +341,11 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     pub(crate) fn called(&self, kind: CallKind, duration: Option<std::time::Duration>) {
-        if !self.heard() {
+        if self.config.observed() & crate::config::OBSERVE_RECORDED != 0 {
+            let now = self.clock.now_ms();
+            self.extras.made().trace(now).push(now, kind, duration);
+        }
+        if !self.heard_by_listeners() {
             return;
         }
         let event = CallEvent {
@@ -366,8 +370,13 @@ impl CircuitBreaker {
         self.config.listen();
     }
 
-    /// Whether a call listener hears this breaker's calls: its own, or every breaker's.
+    /// Whether a call listener hears this breaker's calls, or its trace keeps them.
     fn heard(&self) -> bool {
+        self.config.observed() & crate::config::OBSERVE_RECORDED != 0 || self.heard_by_listeners()
+    }
+
+    /// Whether a call listener hears this breaker's calls: its own, or every breaker's.
+    fn heard_by_listeners(&self) -> bool {
         crate::call_event::EVERY_CALL.any()
             || self
                 .extras

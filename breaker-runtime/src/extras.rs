@@ -30,6 +30,8 @@ pub(crate) struct Parts {
     latency: OnceBox<crate::latency::Histogram>,
     /// The retry budget, with `retry`: made at the first retrying call.
     retry_budget: OnceBox<crate::retry::RetryBudget>,
+    /// The last calls, with `record`: made at the first call recorded.
+    trace: OnceBox<crate::trace::Trace>,
     pub(crate) tallies: LazyTallies,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]
@@ -45,6 +47,17 @@ impl Parts {
     /// The retry budget, made now if it was not.
     pub(crate) fn retry_budget(&self) -> &crate::retry::RetryBudget {
         self.retry_budget.get_or_init(Box::default)
+    }
+
+    /// The trace, made now (beginning at `now_ms`) if it was not.
+    pub(crate) fn trace(&self, now_ms: u64) -> &crate::trace::Trace {
+        self.trace
+            .get_or_init(|| Box::new(crate::trace::Trace::new(now_ms)))
+    }
+
+    /// The trace, if a call was ever recorded.
+    pub(crate) fn trace_if_made(&self) -> Option<&crate::trace::Trace> {
+        self.trace.get()
     }
 
     /// The latency histogram, if a call was ever timed.

@@ -26,6 +26,7 @@
 //! | `GET /events` | `{"events": [event, …]}`: the last 256 transitions, oldest first |
 //! | `GET /health` | [`registry::health`]: `200` when `up` or `degraded`, `503` when `down`; `{"status", "refusing": [{"name", "state", "critical"}, …], "more_refusing", "breakers"}`, naming at most 100 breakers that turn calls away (critical ones first) and counting the rest |
 //! | `GET /stream` | Server-Sent Events, below; `503` when [`Routes::max_streams`] streams are open already |
+//! | `GET /breakers/{name}/trace` | [`admin_router`] only: the breaker's last calls with `record` ([`CircuitBreaker::trace`]), one JSON object a line (`application/x-ndjson`): `{"at_ms", "kind", "duration_us"}`, oldest first; empty without `record`. A breaker named `{name}/trace` is answered instead, as the whole path names it |
 //! | `POST /breakers/{name}/{action}` | [`admin_router`] only: `force-open`, `force-closed`, `release` or `reset`; answers the breaker after it; `403` for a request a page of another site could have made (see [Security](#security)), `404` for an unknown name, `400` for an unknown action |
 //!
 //! Every path under `/breakers/` names a breaker, whatever its name: the collections are
@@ -232,7 +233,7 @@ impl Routes {
         history::start();
         let open = Arc::new(AtomicUsize::new(0));
         let most = self.max_streams;
-        let one = get(one);
+        let one = get(move |Path(path): Path<String>| async move { one(&path, admin) });
         Router::new()
             .route("/", get(move || async move { page(admin) }))
             .route("/breakers", get(list))
@@ -376,11 +377,32 @@ fn no_breaker(name: &str) -> Response {
     )
 }
 
-async fn one(Path(name): Path<String>) -> Response {
-    match registry::get(&name) {
-        Some(breaker) => Json(View::of(&breaker)).into_response(),
-        None => no_breaker(&name),
+/// `GET /breakers/{name}`, and on the admin router `GET /breakers/{name}/trace`. A breaker
+/// whose whole name the path is comes first: one named `{name}/trace` is shown rather than
+/// `{name}`'s trace (which `CircuitBreaker::trace` still reads).
+fn one(path: &str, admin: bool) -> Response {
+    if let Some(breaker) = registry::get(path) {
+        return Json(View::of(&breaker)).into_response();
     }
+    let Some(name) = path.strip_suffix("/trace") else {
+        return no_breaker(path);
+    };
+    let Some(breaker) = registry::get(name) else {
+        return no_breaker(name);
+    };
+    if !admin {
+        return error(
+            StatusCode::NOT_FOUND,
+            "a breaker's trace is served by the admin router (`http::admin_router`)".to_owned(),
+        );
+    }
+    let mut lines = String::new();
+    for entry in breaker.trace() {
+        // Plain data of integers and a name: serializing it cannot fail.
+        lines.push_str(&serde_json::to_string(&entry).unwrap_or_default());
+        lines.push('\n');
+    }
+    ([(header::CONTENT_TYPE, "application/x-ndjson")], lines).into_response()
 }
 
 /// An operator's lever.

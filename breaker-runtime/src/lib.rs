@@ -93,6 +93,7 @@ mod sync;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
+mod trace;
 mod transition;
 mod trip;
 mod tripwires;
@@ -126,4 +127,5 @@ pub use registry::{Applied, Change};
 pub use registry::{BreakerHealth, Health, HealthStatus};
 pub use retry::{Attempts, BUDGET_FLOOR, Retry};
 pub use state::State;
+pub use trace::{TRACE_LEN, TraceEntry};
 pub use transition::Transition;

@@ -21,9 +21,9 @@ use std::{fmt, str::FromStr};
 ///   times a second never trips on it (`consecutive_failures` still applies, and is the key to
 ///   add for a rarely called dependency).
 ///
-/// Why this controller: `cargo bench -p benchmarks --bench behaviour` runs a backend through
-/// outages, spikes, oscillation, a gradual rise and healthy noise at 100 calls a second, and
-/// counts failed calls let through plus good calls refused. Refusing a call is worth it only
+/// Why this controller: `cargo bench -p benchmarks --bench behaviour --features test-clock`
+/// runs a backend through outages, spikes, oscillation, a gradual rise and healthy noise at 100
+/// calls a second, and counts failed calls let through plus good calls refused. Refusing a call is worth it only
 /// while more than half the calls fail (a refused good call costs as much as a failed one let
 /// through), so controllers that shed a share growing with the error rate (Semian's
 /// proportional controller, SRE's client-side throttling) lose where fewer than half fail, or

@@ -312,4 +312,19 @@ config_keys! {
         choices: "threshold", "adaptive";
         table: "`\"adaptive\"`: no thresholds to choose; it trips within a second on a majority of failures and probes its way back (below)", "";
     }
+
+    /// Whether the breaker keeps its last calls, `record` (off unless set): the time, what
+    /// became of each ([`CallKind`](crate::CallKind)) and how long it ran when it was timed,
+    /// in a ring of [`TRACE_LEN`](crate::TRACE_LEN) entries of 8 bytes (8 KiB, made at the
+    /// first call recorded, nothing allocated per call).
+    /// [`CircuitBreaker::trace`](crate::CircuitBreaker::trace) reads it, and with the `http`
+    /// feature `GET /breakers/{name}/trace` on the admin router serves it as JSON lines. A
+    /// recorded call pays a relaxed add and store, and the listeners' path.
+    Record record RECORD: flag {
+        range: 0, 1;
+        default: Some(0);
+        get: record;
+        set: record(on);
+        table: "keep the last 1,024 calls (time, outcome, duration when timed) for `CircuitBreaker::trace` and `GET /breakers/{name}/trace`", "";
+    }
 }

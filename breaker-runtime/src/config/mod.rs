@@ -124,13 +124,13 @@ const fn same_bytes(a: &str, b: &str) -> bool {
     true
 }
 
-/// Where the live configuration keeps what admission observes: above the keys' bits.
-pub(crate) const OBSERVED_SHIFT: u32 = 24;
-/// The bits of the keys the code set.
-pub(crate) const KEYS_SET_MASK: u32 = (1 << OBSERVED_SHIFT) - 1;
+/// How many low bits of the live configuration's `set` word hold what admission observes; the
+/// keys the code set are above them (27 keys at most). Low, so that admission reads them as
+/// the word's first byte.
+pub(crate) const OBSERVED_BITS: u32 = 5;
 const _: () = assert!(
-    ConfigKey::ALL.len() <= OBSERVED_SHIFT as usize,
-    "the keys' bits run into the observations'"
+    ConfigKey::ALL.len() <= (32 - OBSERVED_BITS) as usize,
+    "the keys' bits run out of the word"
 );
 
 /// Admission times the call (`slow_call_ms`, `record_latency`).
@@ -139,8 +139,10 @@ pub(crate) const OBSERVE_TIMED: u8 = 1;
 pub(crate) const OBSERVE_LISTENED: u8 = 2;
 /// Admission marks the call for a span (`trace_calls`, with the `tracing` feature).
 pub(crate) const OBSERVE_TRACED: u8 = 4;
+/// Admission marks the call to be recorded in the breaker's trace (`record`).
+pub(crate) const OBSERVE_RECORDED: u8 = 8;
 /// Not an observation: the breaker was reconfigured in code, and overrides leave it alone.
-pub(crate) const RECONFIGURED: u8 = 8;
+pub(crate) const RECONFIGURED: u8 = 16;
 
 /// What a breaker made now with `config` observes of its calls: timing and spans as the
 /// configuration says, and listening if a listener of every breaker's calls exists already.
@@ -153,7 +155,7 @@ pub(crate) fn observed_from_start(config: &Config) -> u8 {
     config_observed(config) | listened
 }
 
-/// What `config` makes a breaker observe of its calls: timing, and spans.
+/// What `config` makes a breaker observe of its calls: timing, spans, and recording.
 pub(crate) fn config_observed(config: &Config) -> u8 {
     let timed = if config.times_calls() {
         OBSERVE_TIMED
@@ -165,5 +167,6 @@ pub(crate) fn config_observed(config: &Config) -> u8 {
     } else {
         0
     };
-    timed | traced
+    let recorded = if config.record() { OBSERVE_RECORDED } else { 0 };
+    timed | traced | recorded
 }

@@ -555,13 +555,14 @@ macro_rules! config_keys {
         /// its own lock ([`Window::reshape`](crate::window::Window::reshape)).
         pub(crate) struct LiveConfig {
             $($key: live_type!($kind $($store)?),)*
-            /// The keys the breaker's code set (kept through overrides, which change values), in
-            /// the low 24 bits; above them, what admission must do besides admitting
+            /// What admission must do besides admitting, in the low five bits
             /// (`OBSERVE_TIMED`: time the call, for `slow_call_ms` or `record_latency`;
             /// `OBSERVE_LISTENED`: report it to call listeners; `OBSERVE_TRACED`: run it in a
-            /// span), and `RECONFIGURED` (`CircuitBreaker::reconfigure` was called: overrides
-            /// leave this breaker alone). One word, read once by every call (as it was when only
-            /// `slow_call_ms` timed calls), and the live configuration stays within 64 bytes.
+            /// span; `OBSERVE_RECORDED`: keep it in the trace) and `RECONFIGURED`
+            /// (`CircuitBreaker::reconfigure` was called: overrides leave this breaker alone);
+            /// above them, the keys the breaker's code set (kept through overrides, which change
+            /// values). One word, read once by every call (as it was when only `slow_call_ms`
+            /// timed calls), and the live configuration stays within 64 bytes.
             set: std::sync::atomic::AtomicU32,
         }
 
@@ -571,7 +572,7 @@ macro_rules! config_keys {
                 LiveConfig {
                     $($key: <live_type!($kind $($store)?)>::new(config.$key),)*
                     set: std::sync::atomic::AtomicU32::new(
-                        config.set | observed << $crate::config::OBSERVED_SHIFT,
+                        config.set << $crate::config::OBSERVED_BITS | observed,
                     ),
                 }
             }
@@ -581,7 +582,7 @@ macro_rules! config_keys {
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
                 Config {
                     $($key: self.$key.load(relaxed),)*
-                    set: self.set.load(relaxed) & $crate::config::KEYS_SET_MASK,
+                    set: self.set.load(relaxed) >> $crate::config::OBSERVED_BITS,
                 }
             }
 
@@ -589,11 +590,14 @@ macro_rules! config_keys {
             pub(crate) fn store(&self, config: Config) {
                 let relaxed = std::sync::atomic::Ordering::Relaxed;
                 $(self.$key.store(config.$key, relaxed);)*
-                // The configuration's observations: timing and spans; listening is kept.
-                let shift = $crate::config::OBSERVED_SHIFT;
-                let from_config =
-                    u32::from($crate::config::OBSERVE_TIMED | $crate::config::OBSERVE_TRACED) << shift;
-                let wanted = u32::from($crate::config::config_observed(&config)) << shift;
+                // The configuration's observations: timing, spans and recording; listening is
+                // kept.
+                let from_config = u32::from(
+                    $crate::config::OBSERVE_TIMED
+                        | $crate::config::OBSERVE_TRACED
+                        | $crate::config::OBSERVE_RECORDED,
+                );
+                let wanted = u32::from($crate::config::config_observed(&config));
                 self.set.fetch_or(wanted, relaxed);
                 self.set.fetch_and(!(from_config & !wanted), relaxed);
             }
@@ -603,15 +607,15 @@ macro_rules! config_keys {
             #[inline]
             pub(crate) fn observed(&self) -> u8 {
                 let word = self.set.load(std::sync::atomic::Ordering::Relaxed);
-                // The bits above the keys, `RECONFIGURED` aside: they fit in a byte.
+                // The low bits, `RECONFIGURED` aside: the word's first byte.
                 #[allow(clippy::cast_possible_truncation)]
-                let observed = (word >> $crate::config::OBSERVED_SHIFT) as u8;
+                let observed = word as u8;
                 observed & !$crate::config::RECONFIGURED
             }
 
             fn mark(&self, bit: u8) {
                 self.set.fetch_or(
-                    u32::from(bit) << $crate::config::OBSERVED_SHIFT,
+                    u32::from(bit),
                     std::sync::atomic::Ordering::Relaxed,
                 );
             }
@@ -624,7 +628,7 @@ macro_rules! config_keys {
             /// Whether [`mark_reconfigured`](Self::mark_reconfigured) was called.
             pub(crate) fn is_reconfigured(&self) -> bool {
                 let word = self.set.load(std::sync::atomic::Ordering::Relaxed);
-                word >> $crate::config::OBSERVED_SHIFT & u32::from($crate::config::RECONFIGURED) != 0
+                word & u32::from($crate::config::RECONFIGURED) != 0
             }
 
             /// From now on, calls are reported to call listeners.

@@ -126,6 +126,38 @@ fn names_with_a_slash_are_found_written_plain_or_encoded() {
 }
 
 #[test]
+fn the_admin_router_serves_a_recorded_breakers_trace_as_json_lines() {
+    let (read_only, admin) = servers();
+    let traced = registry::get_or_register(
+        "http::traced",
+        Config::builder().record(true).build().unwrap(),
+    );
+    let _ = traced.call(|| Ok::<_, ()>(()));
+    let _ = traced.call(|| Err::<(), _>(()));
+    let (status, headers, body) = request(admin, "GET", "/ops/breakers/http::traced/trace");
+    assert_eq!(status, 200, "{body}");
+    assert!(headers.contains("application/x-ndjson"), "{headers}");
+    let kinds: Vec<Value> = body
+        .lines()
+        .map(|line| json(line)["kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["success", "failure"]);
+    assert!(
+        json(body.lines().next().unwrap())["at_ms"]
+            .as_u64()
+            .unwrap()
+            > 1_600_000_000_000
+    );
+    // The read-only router does not serve it; an unknown breaker is a 404 either way.
+    let (status, _, body) = request(read_only, "GET", "/ops/breakers/http::traced/trace");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("admin router"), "{body}");
+    let (status, _, body) = request(admin, "GET", "/ops/breakers/http::untraced-nobody/trace");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("http::untraced-nobody"), "{body}");
+}
+
+#[test]
 fn unknown_names_and_actions_are_json_errors_and_the_read_only_router_mutates_nothing() {
     let _serial = one_at_a_time();
     let (read_only, admin) = servers();
