@@ -32,6 +32,17 @@ pub enum CallKind {
 }
 
 impl CallKind {
+    /// Every kind, in the order they are declared.
+    pub const ALL: [CallKind; 7] = [
+        CallKind::Success,
+        CallKind::Failure,
+        CallKind::Timeout,
+        CallKind::Rejected,
+        CallKind::Busy,
+        CallKind::Ignored,
+        CallKind::Slow,
+    ];
+
     /// Its name: `success`, `failure`, `timeout`, `rejected`, `busy`, `ignored` or `slow`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {

@@ -21,17 +21,6 @@ const DURATION_BITS: u32 = 25;
 const DURATION_MAX: u64 = (1 << DURATION_BITS) - 2;
 const TIME_SHIFT: u32 = KIND_BITS + DURATION_BITS;
 
-/// Every kind, by its code (its index + 1: 0 is an empty slot).
-const KINDS: [CallKind; 7] = [
-    CallKind::Success,
-    CallKind::Failure,
-    CallKind::Timeout,
-    CallKind::Rejected,
-    CallKind::Busy,
-    CallKind::Ignored,
-    CallKind::Slow,
-];
-
 /// One recorded call: when, what became of it, and how long it ran if it was timed (with
 /// `record_latency` or `slow_call_ms`).
 ///
@@ -104,7 +93,8 @@ impl Trace {
 
     /// Records a call that ended at `now_ms`.
     pub(crate) fn push(&self, now_ms: u64, kind: CallKind, duration: Option<Duration>) {
-        let code = KINDS
+        // A kind's code is its place in `CallKind::ALL` + 1: 0 is an empty slot.
+        let code = CallKind::ALL
             .iter()
             .position(|known| *known == kind)
             .map_or(0, |index| index as u64 + 1);
@@ -130,7 +120,7 @@ impl Trace {
                 let slot = usize::try_from(index % TRACE_LEN as u64).unwrap_or(0);
                 let word = self.entries[slot].load(Ordering::Relaxed);
                 let code = usize::try_from(word & ((1 << KIND_BITS) - 1)).unwrap_or(0);
-                let kind = *KINDS.get(code.checked_sub(1)?)?;
+                let kind = *CallKind::ALL.get(code.checked_sub(1)?)?;
                 let duration = (word >> KIND_BITS) & ((1 << DURATION_BITS) - 1);
                 Some(TraceEntry {
                     at_ms: self.started_unix_ms + (word >> TIME_SHIFT),

@@ -134,15 +134,7 @@ async fn a_call_a_classifier_ignores_is_ignored_and_every_breaker_is_heard() {
 
 #[test]
 fn kinds_have_one_spelling_and_say_whether_the_call_ran() {
-    let all = [
-        CallKind::Success,
-        CallKind::Failure,
-        CallKind::Timeout,
-        CallKind::Rejected,
-        CallKind::Busy,
-        CallKind::Ignored,
-        CallKind::Slow,
-    ];
+    let all = CallKind::ALL;
     let names: Vec<String> = all.iter().map(ToString::to_string).collect();
     assert_eq!(
         names,
