@@ -106,7 +106,7 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
     };
     match plan.retry {
         None => statements.extend(quote!(let #result = #through.#call;)),
-        Some(_) => statements.extend(attempts(plan, sig, &private, &through, &call)),
+        Some(_) => statements.extend(attempts(plan, sig, &ret, &private, &through, &call)),
     }
 
     statements.extend(match fallback {
@@ -150,20 +150,18 @@ pub(crate) fn expand(plan: &Plan, func: &Function) -> TokenStream {
 fn attempts(
     plan: &Plan,
     sig: &Signature,
+    ret: &TokenStream,
     private: &TokenStream,
     through: &TokenStream,
     call: &TokenStream,
 ) -> TokenStream {
-    let (attempts, attempt, wait, error) = (
+    let (attempts, attempt, wait, error, result) = (
         local("attempts"),
         local("attempt"),
         local("wait"),
         local("error"),
+        local("result"),
     );
-    let ret = match &sig.output {
-        ReturnType::Type(_, ty) => ty.to_token_stream(),
-        ReturnType::Default => quote!(()),
-    };
     let mut start = quote!(#private::attempts::<#ret>(&#through));
     let mut statements = TokenStream::new();
     if let Some(path) = &plan.retry_if {
@@ -209,7 +207,6 @@ fn attempts(
     } else {
         quote!(#private::pause(#wait))
     };
-    let result = local("result");
     statements.extend(quote! {
         let mut #attempts = #start;
         let #result = loop {
