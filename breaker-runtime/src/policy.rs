@@ -60,6 +60,17 @@ impl Policy {
     /// Every policy, by its number.
     pub const ALL: [Policy; 2] = [Policy::Threshold, Policy::Adaptive];
 
+    /// Every policy's name, by its number: what the `policy` key takes.
+    pub const NAMES: [&'static str; Policy::ALL.len()] = {
+        let mut names = [""; Policy::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Policy::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
     /// Its name, as the `policy` key takes it: `threshold`, `adaptive`.
     #[must_use]
     pub const fn as_str(self) -> &'static str {
@@ -92,10 +103,15 @@ pub struct UnknownPolicy(String);
 
 impl fmt::Display for UnknownPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = Policy::NAMES
+            .iter()
+            .map(|name| format!("\"{name}\""))
+            .collect();
         write!(
             f,
-            "`{}` is no policy: policy is \"threshold\" or \"adaptive\"",
-            self.0
+            "`{}` is no policy: policy is {}",
+            self.0,
+            names.join(" or ")
         )
     }
 }

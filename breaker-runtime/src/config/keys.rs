@@ -309,7 +309,7 @@ config_keys! {
         store: u8;
         get: policy;
         set: policy(policy);
-        choices: "threshold", "adaptive";
+        choices: &crate::Policy::NAMES;
         table: "`\"adaptive\"`: no thresholds to choose; it trips within a second on a majority of failures and probes its way back (below)", "";
     }
 

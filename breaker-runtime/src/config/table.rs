@@ -20,7 +20,8 @@
 //! `kind` is `count` (a number), `optional_count` (a number, off unless set), `millis` (a
 //! duration: the getter and setter take a `Duration`, the key is in whole milliseconds),
 //! `optional_millis`, `flag` (`true`/`false`; 1/0 as a number), or `choice` (one of the row's
-//! `choices: "a", "b";`, by name; its index as a number: the one such key is `policy`).
+//! `choices: NAMES;`, a `&'static [&'static str]`, by name; its index as a number: the one
+//! such key is `policy`, whose names are [`Policy`](crate::Policy)'s).
 //!
 //! From the rows it makes: [`ConfigKey`](super::ConfigKey) and its metadata, the limits'
 //! constants, [`Config`](super::Config)'s fields and getters,
@@ -301,8 +302,8 @@ macro_rules! choices_of {
     () => {
         &[]
     };
-    ($($choice:literal),+) => {
-        &[$($choice),+]
+    ($choices:expr) => {
+        $choices
     };
 }
 
@@ -333,7 +334,7 @@ macro_rules! config_keys {
             set: $(#[$set_attr:meta])* $setter:ident($param:ident);
             $(needs: $needs:ident, $because:literal;)?
             $(at_least: $at_least:ident;)?
-            $(choices: $($choice:literal),+;)?
+            $(choices: $choices:expr;)?
             table: $meaning:literal, $note:literal;
         }
     )*) => {
@@ -416,7 +417,7 @@ macro_rules! config_keys {
             #[must_use]
             pub const fn choices(self) -> &'static [&'static str] {
                 match self {
-                    $(ConfigKey::$variant => choices_of!($($($choice),+)?),)*
+                    $(ConfigKey::$variant => choices_of!($($choices)?),)*
                 }
             }
 
