@@ -32,7 +32,7 @@ pub enum CallKind {
 }
 
 impl CallKind {
-    /// Every kind, in the order they are declared.
+    /// Every kind, in the order they are declared (each at its discriminant's place).
     pub const ALL: [CallKind; 7] = [
         CallKind::Success,
         CallKind::Failure,
@@ -63,6 +63,18 @@ impl CallKind {
         !matches!(self, CallKind::Rejected | CallKind::Busy)
     }
 }
+
+// The trace codes a kind by its discriminant and decodes it through `ALL`: they must agree.
+const _: () = {
+    let mut i = 0;
+    while i < CallKind::ALL.len() {
+        assert!(
+            CallKind::ALL[i] as usize == i,
+            "CallKind::ALL is out of order"
+        );
+        i += 1;
+    }
+};
 
 impl std::fmt::Display for CallKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -93,11 +93,9 @@ impl Trace {
 
     /// Records a call that ended at `now_ms`.
     pub(crate) fn push(&self, now_ms: u64, kind: CallKind, duration: Option<Duration>) {
-        // A kind's code is its place in `CallKind::ALL` + 1: 0 is an empty slot.
-        let code = CallKind::ALL
-            .iter()
-            .position(|known| *known == kind)
-            .map_or(0, |index| index as u64 + 1);
+        // A kind's code is its place in `CallKind::ALL` (its discriminant) + 1: 0 is an empty
+        // slot.
+        let code = kind as u64 + 1;
         let duration = duration.map_or(0, |duration| {
             u64::try_from(duration.as_micros())
                 .unwrap_or(u64::MAX)
