@@ -213,12 +213,17 @@ impl<E> Retry<E> {
     /// ```
     #[must_use]
     pub fn wait_before(&self, n: u64) -> Duration {
+        Duration::from_millis(self.wait_ms(n))
+    }
+
+    /// [`wait_before`](Self::wait_before), in milliseconds.
+    fn wait_ms(&self, n: u64) -> u64 {
         let doublings = u32::try_from(n.saturating_sub(1)).unwrap_or(u32::MAX);
-        Duration::from_millis(backed_off(
+        backed_off(
             u64::from(self.backoff_ms),
             Some(u64::from(self.backoff_max_ms)),
             doublings,
-        ))
+        )
     }
 }
 
@@ -348,15 +353,11 @@ impl CircuitBreaker {
             return None;
         }
         parts.tallies.retry();
-        let wait = retry.wait_before(u64::from(retries) + 1);
-        Some(match retry.jitter {
+        let wait = retry.wait_ms(u64::from(retries) + 1);
+        Some(Duration::from_millis(match retry.jitter {
             0 => wait,
-            percent => Duration::from_millis(jittered(
-                crate::config::millis(wait),
-                u64::from(percent),
-                crate::backoff::random(),
-            )),
-        })
+            percent => jittered(wait, u64::from(percent), crate::backoff::random()),
+        }))
     }
 }
 
