@@ -220,22 +220,22 @@ impl Controller for NoBreaker {
     fn record(&mut self, _: u64, _: bool) {}
 }
 
-/// fusebox's `CircuitBreaker`, on a test clock moved to each call's time.
-struct Threshold {
+/// fusebox's `CircuitBreaker` (either policy), on a test clock moved to each call's time.
+struct RealBreaker {
     breaker: CircuitBreaker,
     clock: TestClock,
     at_ms: u64,
 }
 
-impl Threshold {
-    fn new(config: Config) -> Threshold {
+impl RealBreaker {
+    fn new(config: Config) -> RealBreaker {
         let breaker = CircuitBreaker::new("behaviour", config);
         let clock = TestClock::new();
         assert!(breaker.set_clock(&clock));
         // A test clock starts at the system's time: aligned to a minute, the window's buckets
         // fall at the same calls on every run.
         clock.advance(Duration::from_millis(60_000 - clock.now_ms() % 60_000));
-        Threshold {
+        RealBreaker {
             breaker,
             clock,
             at_ms: START_MS,
@@ -243,7 +243,7 @@ impl Threshold {
     }
 }
 
-impl Contestant for Threshold {
+impl Contestant for RealBreaker {
     fn call(&mut self, now_ms: u64, success: bool) -> bool {
         self.clock
             .advance(Duration::from_millis(now_ms - self.at_ms));
@@ -336,11 +336,11 @@ enum Rule {
     Above(f64),
 }
 
-/// An adaptive controller over the admitted calls' outcomes: its shed share, recomputed at
+/// A candidate controller (simulated) over the admitted calls' outcomes: its shed share, recomputed at
 /// every call from a short rolling window, is what `rule` wants, never above `1 − probes`, so
 /// that a share of calls keeps probing the backend while it sheds everything else; with fewer
 /// than `volume` outcomes in the window it keeps its share.
-struct Adaptive {
+struct Shedder {
     rule: Rule,
     probes: f64,
     /// Probes halve with each second of shedding everything, down to this.
@@ -353,9 +353,9 @@ struct Adaptive {
     random: SplitMix,
 }
 
-impl Adaptive {
-    fn new(rule: Rule, window_ms: u64, probes: f64) -> Adaptive {
-        Adaptive {
+impl Shedder {
+    fn new(rule: Rule, window_ms: u64, probes: f64) -> Shedder {
+        Shedder {
             rule,
             probes,
             floor: probes,
@@ -369,16 +369,16 @@ impl Adaptive {
     }
 }
 
-impl Adaptive {
+impl Shedder {
     /// Probes that halve each second from `probes` down to `floor` while everything else is
     /// shed (judged on as few as two outcomes then, since probes are few).
-    fn decaying(mut self, floor: f64) -> Adaptive {
+    fn decaying(mut self, floor: f64) -> Shedder {
         self.floor = floor;
         self
     }
 }
 
-impl Controller for Adaptive {
+impl Controller for Shedder {
     fn admit(&mut self, now_ms: u64) -> bool {
         let (calls, failures) = self.window.totals(now_ms);
         let all_shed = self.shed >= 1.0 - self.probes;
@@ -503,8 +503,8 @@ fn run(calls: &[(bool, bool)], policy: &mut dyn Contestant) -> Report {
 
 /// The threshold policy tuned fast: a short window of ten buckets, a trip above a share of
 /// failures over at least 5 calls, and a short sleep window that doubles with each failed trial.
-fn fast(window_ms: u64, percent: u64, sleep_ms: u64, longest_ms: u64) -> Threshold {
-    Threshold::new(
+fn fast(window_ms: u64, percent: u64, sleep_ms: u64, longest_ms: u64) -> RealBreaker {
+    RealBreaker::new(
         Config::builder()
             .window(Duration::from_millis(window_ms))
             .window_buckets(10)
@@ -544,13 +544,13 @@ fn policies() -> Vec<Contender> {
         },
         Contender {
             name: "Hystrix defaults",
-            make: || Box::new(Threshold::new(Config::default())),
+            make: || Box::new(RealBreaker::new(Config::default())),
             colour: "#d62728",
         },
         Contender {
             name: "design card",
             make: || {
-                Box::new(Threshold::new(
+                Box::new(RealBreaker::new(
                     Config::builder()
                         .error_threshold(50)
                         .sleep_window(Duration::from_secs(10))
@@ -563,7 +563,7 @@ fn policies() -> Vec<Contender> {
         Contender {
             name: "adaptive",
             make: || {
-                Box::new(Threshold::new(
+                Box::new(RealBreaker::new(
                     Config::builder()
                         .policy(fusebox::Policy::Adaptive)
                         .build()
@@ -595,27 +595,27 @@ fn candidates() -> Vec<Contender> {
         },
         Contender {
             name: "excess over healthy, 1 s",
-            make: || Box::new(Adaptive::new(Rule::Excess, 1_000, 0.05)),
+            make: || Box::new(Shedder::new(Rule::Excess, 1_000, 0.05)),
             colour: "",
         },
         Contender {
             name: "linear 2f − 1, 1 s",
-            make: || Box::new(Adaptive::new(Rule::Linear, 1_000, 0.05)),
+            make: || Box::new(Shedder::new(Rule::Linear, 1_000, 0.05)),
             colour: "",
         },
         Contender {
             name: "above 50 %, 1 s, 5 % probes",
-            make: || Box::new(Adaptive::new(Rule::Above(0.5), 1_000, 0.05)),
+            make: || Box::new(Shedder::new(Rule::Above(0.5), 1_000, 0.05)),
             colour: "",
         },
         Contender {
             name: "above 55 %, 1 s, 5 % probes",
-            make: || Box::new(Adaptive::new(Rule::Above(0.55), 1_000, 0.05)),
+            make: || Box::new(Shedder::new(Rule::Above(0.55), 1_000, 0.05)),
             colour: "",
         },
         Contender {
             name: "above 60 %, 1 s, 5 % probes",
-            make: || Box::new(Adaptive::new(Rule::Above(0.6), 1_000, 0.05)),
+            make: || Box::new(Shedder::new(Rule::Above(0.6), 1_000, 0.05)),
             colour: "",
         },
         Contender {
@@ -640,12 +640,12 @@ fn candidates() -> Vec<Contender> {
         },
         Contender {
             name: "above 60 %, 1 s, probes 5 % → 1 %",
-            make: || Box::new(Adaptive::new(Rule::Above(0.6), 1_000, 0.05).decaying(0.01)),
+            make: || Box::new(Shedder::new(Rule::Above(0.6), 1_000, 0.05).decaying(0.01)),
             colour: "",
         },
         Contender {
             name: "above 60 %, 1 s, probes 10 % → 2 %",
-            make: || Box::new(Adaptive::new(Rule::Above(0.6), 1_000, 0.1).decaying(0.02)),
+            make: || Box::new(Shedder::new(Rule::Above(0.6), 1_000, 0.1).decaying(0.02)),
             colour: "",
         },
     ]
