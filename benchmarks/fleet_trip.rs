@@ -47,11 +47,7 @@ fn main() {
         println!("fleet trips not measured: redis-server is not installed");
         return;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a Tokio runtime");
+    let runtime = harness::two_worker_runtime();
     let (cpu, cores) = harness::machine();
     println!(
         "{cpu}, {cores} cores; one redis-server on a unix socket, {INSTANCES} instances \

@@ -118,3 +118,13 @@ pub fn machine() -> (String, usize) {
     let cores = thread::available_parallelism().map_or(0, std::num::NonZero::get);
     (cpu, cores)
 }
+
+/// A Tokio runtime of two workers, for the fleet benchmarks' simulated instances (one per
+/// core of the machines this runs on).
+pub fn two_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+}
