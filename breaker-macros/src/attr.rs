@@ -102,16 +102,16 @@ impl Args {
         let setting = if matches!(key.kind(), KeyKind::Choice) {
             let mut text = given.then(|| Text(LitStr::new("", Span::call_site())));
             set(&mut text, meta, errors);
-            let choices = key.choices();
             text.filter(|_| !given).and_then(|Text(text)| {
                 let value = text.value();
-                if let Some(index) = choices.iter().position(|choice| *choice == value) {
+                if let Some(index) = key.choice(&value) {
                     return Some(Setting::Number(Number {
-                        value: index as u64,
+                        value: index,
                         span: text.span(),
                     }));
                 }
-                let allowed: Vec<String> = choices
+                let allowed: Vec<String> = key
+                    .choices()
                     .iter()
                     .map(|choice| format!("\"{choice}\""))
                     .collect();

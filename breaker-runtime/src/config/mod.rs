@@ -91,6 +91,24 @@ impl ConfigKey {
     pub fn names() -> String {
         ConfigKey::ALL.map(ConfigKey::name).join(", ")
     }
+
+    /// The number of the choice named `name`, for a key of the
+    /// [`Choice`](KeyKind::Choice) kind; `None` for a name it does not list.
+    ///
+    /// ```
+    /// use fusebox::ConfigKey;
+    ///
+    /// assert_eq!(ConfigKey::Policy.choice("adaptive"), Some(1));
+    /// assert_eq!(ConfigKey::Policy.choice("fast"), None);
+    /// ```
+    #[must_use]
+    pub fn choice(self, name: &str) -> Option<u64> {
+        let index = self
+            .choices()
+            .iter()
+            .position(|choice| *choice == name.trim())?;
+        u64::try_from(index).ok()
+    }
 }
 
 impl std::fmt::Display for ConfigKey {

@@ -321,14 +321,12 @@ impl Overrides {
                 .to_str()
                 .ok_or_else(|| error("the value is not Unicode".to_owned()))?;
             let value = if matches!(key.kind(), KeyKind::Choice) {
-                let choice = key.choices().iter().position(|name| *name == value.trim());
-                let choice = choice.ok_or_else(|| {
+                key.choice(value.trim()).ok_or_else(|| {
                     error(format!(
                         "`{value}` is not one of {key}'s values ({})",
                         key.choices().join(", ")
                     ))
-                })?;
-                choice as u64
+                })?
             } else if matches!(key.kind(), KeyKind::Flag) {
                 let on = parse_flag(value).ok_or_else(|| {
                     error(format!(

@@ -47,9 +47,10 @@ impl fmt::Display for Change {
             let shown = |config: &Config| match (config.value(key), key.kind()) {
                 (None, _) => "off".to_owned(),
                 (Some(value), KeyKind::Flag) => (value == 1).to_string(),
-                (Some(value), KeyKind::Choice) => {
-                    crate::Policy::from_number(value).as_str().to_owned()
-                }
+                (Some(value), KeyKind::Choice) => usize::try_from(value)
+                    .ok()
+                    .and_then(|index| key.choices().get(index))
+                    .map_or_else(|| value.to_string(), |name| (*name).to_owned()),
                 (Some(value), _) => value.to_string(),
             };
             let (old, new) = (shown(&self.before), shown(&self.after));
