@@ -337,7 +337,8 @@ impl CircuitBreaker {
         self.config.listen();
     }
 
-    /// Tells the call listeners, this breaker's and every breaker's, of a call.
+    /// Keeps a call in the trace (`record`), and tells the call listeners, this breaker's and
+    /// every breaker's, of it.
     #[cold]
     #[inline(never)]
     pub(crate) fn called(&self, kind: CallKind, duration: Option<std::time::Duration>) {

@@ -316,7 +316,7 @@ impl<'b, E> Attempts<'b, E> {
         let retryable = match result {
             Ok(_) => false,
             Err(Failure::Error(error)) => is_failure(error) && (self.retry.is_retried)(error),
-            Err(Failure::Breaker(error)) => matches!(error, BreakerError::Timeout { .. }),
+            Err(Failure::Breaker(error)) => is_retried(error),
         };
         if !retryable {
             return None;
@@ -325,6 +325,12 @@ impl<'b, E> Attempts<'b, E> {
         self.retries += 1;
         Some(wait)
     }
+}
+
+/// Whether an attempt the breaker ended is retried: a timeout is (it is a failure), a refusal
+/// (open, busy) never is.
+pub(crate) const fn is_retried(error: &BreakerError) -> bool {
+    matches!(error, BreakerError::Timeout { .. })
 }
 
 impl CircuitBreaker {

@@ -3,7 +3,7 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use super::{CircuitBreakerLayer, Classify, Verdict};
-use crate::{BreakerError, CircuitBreaker, Failure, Retry};
+use crate::{CircuitBreaker, Failure, Retry};
 
 /// A [`tower::retry::Policy`](::tower::retry::Policy) for a service behind a
 /// [`CircuitBreakerLayer`]: it retries what the layer's classifier counts as a failure (an
@@ -83,7 +83,7 @@ where
         let failed = match result {
             Ok(response) => self.classifier.classify(Ok(response)) == Verdict::Failure,
             Err(Failure::Error(error)) => self.classifier.classify(Err(error)) == Verdict::Failure,
-            Err(Failure::Breaker(error)) => matches!(error, BreakerError::Timeout { .. }),
+            Err(Failure::Breaker(error)) => crate::retry::is_retried(error),
         };
         if !failed {
             return None;
