@@ -231,6 +231,20 @@ mod tests {
     }
 
     #[test]
+    fn keys_the_code_set_are_not_observations() {
+        // The first keys' bits sit right above the observations' in the same word: a breaker
+        // whose code set them observes nothing, and its calls take no detour through
+        // admission's observing path.
+        let config = Config::builder()
+            .error_threshold(50)
+            .request_volume_threshold(10)
+            .window(std::time::Duration::from_secs(5))
+            .build()
+            .unwrap();
+        assert_eq!(LiveConfig::new(config).observed(), 0);
+    }
+
+    #[test]
     fn defaults_are_hystrix_defaults() {
         let config = Config::default();
         assert_eq!(config, Config::builder().build().unwrap());

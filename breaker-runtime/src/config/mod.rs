@@ -143,9 +143,9 @@ const fn same_bytes(a: &str, b: &str) -> bool {
 }
 
 /// How many low bits of the live configuration's `set` word hold what admission observes; the
-/// keys the code set are above them (27 keys at most). Low, so that admission reads them as
+/// keys the code set are above them (26 keys at most). Low, so that admission reads them as
 /// the word's first byte.
-pub(crate) const OBSERVED_BITS: u32 = 5;
+pub(crate) const OBSERVED_BITS: u32 = 6;
 const _: () = assert!(
     ConfigKey::ALL.len() <= (32 - OBSERVED_BITS) as usize,
     "the keys' bits run out of the word"
@@ -161,6 +161,8 @@ pub(crate) const OBSERVE_TRACED: u8 = 4;
 pub(crate) const OBSERVE_RECORDED: u8 = 8;
 /// Not an observation: the breaker was reconfigured in code, and overrides leave it alone.
 pub(crate) const RECONFIGURED: u8 = 16;
+/// Every observation's bit: the low bits of the word but `RECONFIGURED`.
+pub(crate) const OBSERVATIONS: u8 = !(u8::MAX << OBSERVED_BITS) & !RECONFIGURED;
 
 /// What a breaker made now with `config` observes of its calls: timing and spans as the
 /// configuration says, and listening if a listener of every breaker's calls exists already.

@@ -608,10 +608,11 @@ macro_rules! config_keys {
             #[inline]
             pub(crate) fn observed(&self) -> u8 {
                 let word = self.set.load(std::sync::atomic::Ordering::Relaxed);
-                // The low bits, `RECONFIGURED` aside: the word's first byte.
+                // The low bits, `RECONFIGURED` aside: the word's first byte, without the keys'
+                // bits above them.
                 #[allow(clippy::cast_possible_truncation)]
                 let observed = word as u8;
-                observed & !$crate::config::RECONFIGURED
+                observed & $crate::config::OBSERVATIONS
             }
 
             fn mark(&self, bit: u8) {
