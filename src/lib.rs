@@ -189,6 +189,9 @@ pub use breaker_runtime::metrics;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub use breaker_runtime::reqwest;
+#[cfg(feature = "simulate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulate")))]
+pub use breaker_runtime::simulate;
 #[cfg(feature = "tower")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub use breaker_runtime::tower;
@@ -199,7 +202,7 @@ pub use breaker_runtime::{
     Attempts, BUDGET_FLOOR, BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind,
     CircuitBreaker, Config, ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState,
     FleetView, Health, HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, Policy,
-    Retry, State, TRACE_LEN, TraceEntry, Transition, Transitions, UnknownPolicy, limits, registry,
+    Retry, ShadowMetrics, State, TRACE_LEN, Trace, TraceEntry, Transition, Transitions, UnknownPolicy, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.

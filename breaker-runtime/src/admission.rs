@@ -62,15 +62,21 @@ impl CircuitBreaker {
     /// nothing.
     #[inline(never)]
     fn observe(&self, mut ticket: Ticket, observed: u8) -> Ticket {
+        // A recorded or shadowed call is timed too, so that a replay or the shadow can judge
+        // its own `slow_call_ms` and `timeout_ms`.
+        let kept = crate::config::OBSERVE_RECORDED | crate::config::OBSERVE_SHADOWED;
         if observed & crate::config::OBSERVE_TIMED != 0 {
             ticket = if self.config.record_latency() {
                 ticket.started_fine(self.clock.now_us())
             } else {
                 ticket.started(self.clock.now_ms())
             };
+        } else if observed & kept != 0 {
+            ticket = ticket.started(self.clock.now_ms());
         }
-        // A recorded call takes the listeners' path: its outcome is reported where theirs is.
-        if observed & (crate::config::OBSERVE_LISTENED | crate::config::OBSERVE_RECORDED) != 0 {
+        // A recorded or shadowed call takes the listeners' path: its outcome is reported where
+        // theirs is.
+        if observed & (crate::config::OBSERVE_LISTENED | kept) != 0 {
             ticket = ticket.listened();
         }
         if observed & crate::config::OBSERVE_TRACED != 0 {
@@ -85,10 +91,11 @@ impl CircuitBreaker {
     // pieces than it was written in, which stalls the processor on every rejection.
     #[inline]
     pub(crate) fn rejection(&self, refusal: Refusal) -> BreakerError {
-        // Listened to, traced or recorded: one load, as the flag alone was.
+        // Listened to, traced, recorded or shadowed: one load, as the flag alone was.
         let heard = crate::config::OBSERVE_LISTENED
             | crate::config::OBSERVE_TRACED
-            | crate::config::OBSERVE_RECORDED;
+            | crate::config::OBSERVE_RECORDED
+            | crate::config::OBSERVE_SHADOWED;
         if self.config.observed() & heard != 0 {
             self.refused(refusal == Refusal::BUSY, refusal.open_state());
         }
@@ -110,7 +117,13 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     fn admit_slow(&self, word: Snapshot) -> Result<Ticket, Refusal> {
-        let now = self.clock.now_ms();
+        self.admit_slow_at(word, self.clock.now_ms())
+    }
+
+    /// Admission at `now` when the circuit is not closed (a shadow or a replay admits a call
+    /// when it started, which may be a moment ago).
+    #[inline]
+    pub(crate) fn admit_slow_at(&self, word: Snapshot, now: u64) -> Result<Ticket, Refusal> {
         // An open circuit inside its sleep window, by far the most frequent case here, is
         // answered before the state machine's loop, on a path short enough to keep rejections
         // cheap.

@@ -260,6 +260,7 @@ impl CircuitBreaker {
             .get()
             .and_then(crate::extras::Parts::latency_if_made)
             .map(crate::latency::Histogram::summary);
+        metrics.shadow = self.shadow_metrics();
         metrics
     }
 
@@ -342,9 +343,13 @@ impl CircuitBreaker {
     #[cold]
     #[inline(never)]
     pub(crate) fn called(&self, kind: CallKind, duration: Option<std::time::Duration>) {
-        if self.config.observed() & crate::config::OBSERVE_RECORDED != 0 {
+        let observed = self.config.observed();
+        if observed & crate::config::OBSERVE_RECORDED != 0 {
             let now = self.clock.now_ms();
             self.extras.made().trace(now).push(now, kind, duration);
+        }
+        if observed & crate::config::OBSERVE_SHADOWED != 0 {
+            self.tell_shadow(kind, duration);
         }
         if !self.heard_by_listeners() {
             return;
@@ -356,6 +361,9 @@ impl CircuitBreaker {
         };
         if let Some(extras) = self.extras.get() {
             extras.call_listeners.each(|listener| listener(&event));
+            if extras.is_silent() {
+                return;
+            }
         }
         crate::call_event::EVERY_CALL.each(|listener| listener(&event));
     }
@@ -371,9 +379,10 @@ impl CircuitBreaker {
         self.config.listen();
     }
 
-    /// Whether a call listener hears this breaker's calls, or its trace keeps them.
+    /// Whether a call listener hears this breaker's calls, or its trace or its shadow does.
     fn heard(&self) -> bool {
-        self.config.observed() & crate::config::OBSERVE_RECORDED != 0 || self.heard_by_listeners()
+        let kept = crate::config::OBSERVE_RECORDED | crate::config::OBSERVE_SHADOWED;
+        self.config.observed() & kept != 0 || self.heard_by_listeners()
     }
 
     /// Whether a call listener hears this breaker's calls: its own, or every breaker's.
@@ -550,6 +559,11 @@ impl CircuitBreaker {
             from,
             to,
         };
+        if extras.is_silent() {
+            // A shadow, or a replay: its own listeners only, so that it pages nobody.
+            extras.listeners.notify(&transition);
+            return;
+        }
         #[cfg(feature = "tracing")]
         {
             if to.is_open() {

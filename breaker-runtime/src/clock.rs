@@ -46,6 +46,17 @@ impl Clock {
         elapsed.as_secs() * 1_000_000 + u64::from(elapsed.subsec_micros())
     }
 
+    /// A clock reading what this one reads: the same test clock, if it has one.
+    #[cfg_attr(not(feature = "test-util"), allow(clippy::unused_self))]
+    pub(crate) fn shared(&self) -> Clock {
+        let clock = Clock::default();
+        #[cfg(feature = "test-util")]
+        if let Some(test) = self.test.get() {
+            clock.set(test);
+        }
+        clock
+    }
+
     /// The test clock this clock reads, if one was set.
     #[cfg(feature = "test-util")]
     pub(crate) fn test_clock(&self) -> Option<&TestClock> {
@@ -131,6 +142,21 @@ impl TestClock {
         Self {
             now_ms: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(system_now_ms())),
         }
+    }
+
+    /// A clock standing at `now_ms`: a replay's, on the recorded breaker's time.
+    #[cfg(feature = "simulate")]
+    pub(crate) fn starting_at(now_ms: u64) -> Self {
+        Self {
+            now_ms: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(now_ms)),
+        }
+    }
+
+    /// Moves the clock forward to `now_ms`, if it is behind it.
+    #[cfg(feature = "simulate")]
+    pub(crate) fn advance_to(&self, now_ms: u64) {
+        self.now_ms
+            .fetch_max(now_ms, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Moves the clock forward (at millisecond resolution; sub-millisecond parts are dropped).

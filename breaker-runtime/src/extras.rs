@@ -31,8 +31,12 @@ pub(crate) struct Parts {
     /// The retry budget, with `retry`: made at the first retrying call.
     retry_budget: OnceBox<crate::retry::RetryBudget>,
     /// The last calls, with `record`: made at the first call recorded.
-    trace: OnceBox<crate::trace::Trace>,
+    trace: OnceBox<crate::trace::Ring>,
     pub(crate) tallies: LazyTallies,
+    /// The breaker's shadow, when one is declared.
+    pub(crate) shadow: crate::shadow::ShadowSlot,
+    /// A shadow, or a breaker in a replay: it tells only its own listeners.
+    silent: bool,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]
     pub(crate) fleet: OnceBox<crate::fleet_view::Link>,
@@ -50,14 +54,19 @@ impl Parts {
     }
 
     /// The trace, made now (beginning at `now_ms`) if it was not.
-    pub(crate) fn trace(&self, now_ms: u64) -> &crate::trace::Trace {
+    pub(crate) fn trace(&self, now_ms: u64) -> &crate::trace::Ring {
         self.trace
-            .get_or_init(|| Box::new(crate::trace::Trace::new(now_ms)))
+            .get_or_init(|| Box::new(crate::trace::Ring::new(now_ms)))
     }
 
     /// The trace, if a call was ever recorded.
-    pub(crate) fn trace_if_made(&self) -> Option<&crate::trace::Trace> {
+    pub(crate) fn trace_if_made(&self) -> Option<&crate::trace::Ring> {
         self.trace.get()
+    }
+
+    /// Whether the breaker tells only its own listeners.
+    pub(crate) fn is_silent(&self) -> bool {
+        self.silent
     }
 
     /// The latency histogram, if a call was ever timed.
@@ -74,6 +83,15 @@ impl Extras {
     /// The extras, made now if they were not: to add to one of them.
     pub(crate) fn made(&self) -> &Parts {
         self.0.get_or_init(Box::default)
+    }
+
+    /// Makes the extras of a breaker that tells only its own listeners of its transitions and
+    /// calls (before anything else made them).
+    pub(crate) fn make_silent(&self) {
+        let _ = self.0.set(Box::new(Parts {
+            silent: true,
+            ..Parts::default()
+        }));
     }
 
     /// The extras, if one of them was ever needed: to read them.

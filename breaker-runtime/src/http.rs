@@ -396,12 +396,7 @@ fn one(path: &str, admin: bool) -> Response {
             "a breaker's trace is served by the admin router (`http::admin_router`)".to_owned(),
         );
     }
-    let mut lines = String::new();
-    for entry in breaker.trace() {
-        // Plain data of integers and a name: serializing it cannot fail.
-        lines.push_str(&serde_json::to_string(&entry).unwrap_or_default());
-        lines.push('\n');
-    }
+    let lines = breaker.trace().to_json_lines();
     ([(header::CONTENT_TYPE, "application/x-ndjson")], lines).into_response()
 }
 

@@ -86,6 +86,10 @@ pub mod reqwest;
 #[cfg(feature = "axum")]
 mod response;
 mod retry;
+mod shadow;
+#[cfg(feature = "simulate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "simulate")))]
+pub mod simulate;
 #[cfg(feature = "tracing")]
 mod span;
 mod state;
@@ -126,6 +130,7 @@ pub use policy::{Policy, UnknownPolicy};
 pub use registry::{Applied, Change};
 pub use registry::{BreakerHealth, Health, HealthStatus};
 pub use retry::{Attempts, BUDGET_FLOOR, Retry};
+pub use shadow::ShadowMetrics;
 pub use state::State;
-pub use trace::{TRACE_LEN, TraceEntry};
+pub use trace::{TRACE_LEN, Trace, TraceEntry};
 pub use transition::Transition;

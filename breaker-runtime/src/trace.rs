@@ -8,8 +8,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+
 use crate::{
-    CallKind, CircuitBreaker,
+    CallKind, CircuitBreaker, Config,
     sync::{AtomicU64, Ordering},
 };
 
@@ -67,8 +68,87 @@ fn whole_micros<S: serde::Serializer>(
     to.serialize_u64(micros)
 }
 
+/// A breaker's recorded calls ([`CircuitBreaker::trace`]), or calls from elsewhere to replay
+/// ([`simulate`](crate::simulate)).
+///
+/// As JSON lines ([`to_json_lines`](Self::to_json_lines), `GET /breakers/{name}/trace` on the
+/// admin router) it is a first line of what the trace is about, then a line per call:
+///
+/// ```text
+/// {"breaker":"recommendations","began_at_ms":1796550000000,"clock_ms":5003117,"config":{"error_threshold":50,…}}
+/// {"at_ms":1796550000012,"kind":"success","duration_us":3000}
+/// {"at_ms":1796550000020,"kind":"rejected"}
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Trace {
+    /// The breaker's name.
+    pub breaker: String,
+    /// When the trace began (its first call), in milliseconds since the Unix epoch.
+    pub began_at_ms: u64,
+    /// The breaker's own clock then, in milliseconds: a replay puts the rolling window's
+    /// buckets where the breaker had them (they start at multiples of their width on that
+    /// clock), so that the same configuration makes the same transitions at the same times.
+    pub clock_ms: u64,
+    /// The breaker's configuration in force when the trace was read.
+    pub config: Config,
+    /// The calls, oldest first.
+    pub calls: Vec<TraceEntry>,
+}
+
+impl Trace {
+    /// A trace of `calls` (made elsewhere: from logs, say) by a breaker named `breaker` with
+    /// `config`, its clock taken to be the wall clock.
+    #[must_use]
+    pub fn new(breaker: impl Into<String>, config: Config, calls: Vec<TraceEntry>) -> Trace {
+        let began_at_ms = calls.first().map_or(0, |call| call.at_ms);
+        Trace {
+            breaker: breaker.into(),
+            began_at_ms,
+            clock_ms: began_at_ms,
+            config,
+            calls,
+        }
+    }
+
+    /// The trace as JSON lines: its header, then a line per call.
+    #[cfg(any(feature = "http", feature = "simulate"))]
+    #[must_use]
+    pub fn to_json_lines(&self) -> String {
+        use std::fmt::Write;
+        #[derive(serde::Serialize)]
+        struct Header<'t> {
+            breaker: &'t str,
+            began_at_ms: u64,
+            clock_ms: u64,
+            config: Config,
+        }
+        let header = Header {
+            breaker: &self.breaker,
+            began_at_ms: self.began_at_ms,
+            clock_ms: self.clock_ms,
+            config: self.config,
+        };
+        // Plain data of integers and names: serializing it cannot fail.
+        let mut lines = serde_json::to_string(&header).unwrap_or_default();
+        lines.push('\n');
+        for call in &self.calls {
+            let _ = writeln!(lines, "{}", serde_json::to_string(call).unwrap_or_default());
+        }
+        lines
+    }
+
+    /// Milliseconds on the breaker's clock when `call` ended.
+    #[must_use]
+    pub const fn clock_at(&self, call: &TraceEntry) -> u64 {
+        self.clock_ms
+            .saturating_add(call.at_ms)
+            .saturating_sub(self.began_at_ms)
+    }
+}
+
 /// The ring.
-pub(crate) struct Trace {
+pub(crate) struct Ring {
     /// The breaker's clock when the trace began, and the wall clock then, in milliseconds.
     started_ms: u64,
     started_unix_ms: u64,
@@ -77,13 +157,13 @@ pub(crate) struct Trace {
     entries: Box<[AtomicU64]>,
 }
 
-impl Trace {
+impl Ring {
     /// A trace beginning at `now_ms` on the breaker's clock.
-    pub(crate) fn new(now_ms: u64) -> Trace {
+    pub(crate) fn new(now_ms: u64) -> Ring {
         let unix_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(0));
-        Trace {
+        Ring {
             started_ms: now_ms,
             started_unix_ms: unix_ms,
             count: AtomicU64::new(0),
@@ -109,6 +189,11 @@ impl Trace {
         self.entries[slot].store(word, Ordering::Relaxed);
     }
 
+    /// The breaker's clock when the trace began, and the wall clock then.
+    pub(crate) const fn began(&self) -> (u64, u64) {
+        (self.started_ms, self.started_unix_ms)
+    }
+
     /// The calls kept, oldest first.
     pub(crate) fn entries(&self) -> Vec<TraceEntry> {
         let count = self.count.load(Ordering::Relaxed);
@@ -132,8 +217,9 @@ impl Trace {
 
 impl CircuitBreaker {
     /// The calls this breaker recorded (`record`), oldest first: at most its last
-    /// [`TRACE_LEN`]; empty if it never recorded one. A call being recorded as this reads may
-    /// be missing, or read in the place of the oldest.
+    /// [`TRACE_LEN`], with its name, its configuration in force and when the trace began;
+    /// no calls if it never recorded one. A call being recorded as this reads may be missing,
+    /// or read in the place of the oldest.
     ///
     /// ```
     /// use fusebox::{CallKind, CircuitBreaker, Config};
@@ -141,15 +227,25 @@ impl CircuitBreaker {
     /// let breaker = CircuitBreaker::new("traced-doc", Config::builder().record(true).build()?);
     /// let _ = breaker.call(|| Ok::<_, ()>(1));
     /// let _ = breaker.call(|| Err::<(), _>("down"));
-    /// let kinds: Vec<CallKind> = breaker.trace().iter().map(|entry| entry.kind).collect();
+    /// let trace = breaker.trace();
+    /// let kinds: Vec<CallKind> = trace.calls.iter().map(|call| call.kind).collect();
     /// assert_eq!(kinds, [CallKind::Success, CallKind::Failure]);
+    /// assert_eq!(trace.breaker, "traced-doc");
     /// # Ok::<(), fusebox::ConfigError>(())
     /// ```
     #[must_use]
-    pub fn trace(&self) -> Vec<TraceEntry> {
-        self.extras
+    pub fn trace(&self) -> Trace {
+        let ring = self
+            .extras
             .get()
-            .and_then(crate::extras::Parts::trace_if_made)
-            .map_or_else(Vec::new, Trace::entries)
+            .and_then(crate::extras::Parts::trace_if_made);
+        let (clock_ms, began_at_ms) = ring.map_or((0, 0), Ring::began);
+        Trace {
+            breaker: self.name().to_owned(),
+            began_at_ms,
+            clock_ms,
+            config: self.config(),
+            calls: ring.map_or_else(Vec::new, Ring::entries),
+        }
     }
 }

@@ -161,6 +161,8 @@ pub(crate) const OBSERVE_TRACED: u8 = 4;
 pub(crate) const OBSERVE_RECORDED: u8 = 8;
 /// Not an observation: the breaker was reconfigured in code, and overrides leave it alone.
 pub(crate) const RECONFIGURED: u8 = 16;
+/// Admission marks the call for the breaker's shadow, which is told of its outcome.
+pub(crate) const OBSERVE_SHADOWED: u8 = 32;
 /// Every observation's bit: the low bits of the word but `RECONFIGURED`.
 pub(crate) const OBSERVATIONS: u8 = !(u8::MAX << OBSERVED_BITS) & !RECONFIGURED;
 

@@ -556,10 +556,11 @@ macro_rules! config_keys {
         /// its own lock ([`Window::reshape`](crate::window::Window::reshape)).
         pub(crate) struct LiveConfig {
             $($key: live_type!($kind $($store)?),)*
-            /// What admission must do besides admitting, in the low five bits
+            /// What admission must do besides admitting, in the low six bits
             /// (`OBSERVE_TIMED`: time the call, for `slow_call_ms` or `record_latency`;
             /// `OBSERVE_LISTENED`: report it to call listeners; `OBSERVE_TRACED`: run it in a
-            /// span; `OBSERVE_RECORDED`: keep it in the trace) and `RECONFIGURED`
+            /// span; `OBSERVE_RECORDED`: keep it in the trace; `OBSERVE_SHADOWED`: tell the
+            /// breaker's shadow) and `RECONFIGURED`
             /// (`CircuitBreaker::reconfigure` was called: overrides leave this breaker alone);
             /// above them, the keys the breaker's code set (kept through overrides, which change
             /// values). One word, read once by every call (as it was when only `slow_call_ms`
@@ -636,6 +637,17 @@ macro_rules! config_keys {
             /// From now on, calls are reported to call listeners.
             pub(crate) fn listen(&self) {
                 self.mark($crate::config::OBSERVE_LISTENED);
+            }
+
+            /// From now on, calls are reported to the breaker's shadow (`true`), or not.
+            pub(crate) fn shadow(&self, shadowed: bool) {
+                let bit = u32::from($crate::config::OBSERVE_SHADOWED);
+                let relaxed = std::sync::atomic::Ordering::Relaxed;
+                if shadowed {
+                    self.set.fetch_or(bit, relaxed);
+                } else {
+                    self.set.fetch_and(!bit, relaxed);
+                }
             }
 
             $(live_getter!($kind $key);)*

@@ -132,6 +132,14 @@ pub struct Metrics {
         serde(default, skip_serializing_if = "Option::is_none")
     )]
     pub latency: Option<crate::Latency>,
+    /// What the breaker's shadow would have done, when it has one
+    /// ([`CircuitBreaker::set_shadow`](crate::CircuitBreaker::set_shadow), or `[shadow."<name>"]`
+    /// in the overrides); `None` otherwise.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub shadow: Option<crate::ShadowMetrics>,
 }
 
 impl Metrics {
@@ -157,6 +165,7 @@ impl Metrics {
             counters,
             fleet: None,
             latency: None,
+            shadow: None,
         }
     }
 }
