@@ -51,7 +51,7 @@ fn main() {
         harness::one_thread(|_| clocked(&plain)),
         harness::one_thread(|_| call(&recorded)),
     ]);
-    assert_eq!(recorded.trace().len(), fusebox::TRACE_LEN);
+    assert_eq!(recorded.trace().calls.len(), fusebox::TRACE_LEN);
 
     let listened = CircuitBreaker::new("on-call::listened", Config::default());
     let heard = Arc::new(AtomicU64::new(0));

@@ -27,7 +27,7 @@
 //! | `GET /health` | [`registry::health`]: `200` when `up` or `degraded`, `503` when `down`; `{"status", "refusing": [{"name", "state", "critical"}, …], "more_refusing", "breakers"}`, naming at most 100 breakers that turn calls away (critical ones first) and counting the rest |
 //! | `GET /stream` | Server-Sent Events, below; `503` when [`Routes::max_streams`] streams are open already |
 //! | `GET /breakers/{name}/trace` | [`admin_router`] only: the breaker's last calls with `record` ([`CircuitBreaker::trace`]), one JSON object a line (`application/x-ndjson`): `{"at_ms", "kind", "duration_us"}`, oldest first; empty without `record`. A breaker named `{name}/trace` is answered instead, as the whole path names it |
-//! | `POST /breakers/{name}/{action}` | [`admin_router`] only: `force-open`, `force-closed`, `release` or `reset`; answers the breaker after it; `403` for a request a page of another site could have made (see [Security](#security)), `404` for an unknown name, `400` for an unknown action |
+//! | `POST /breakers/{name}/{action}` | [`admin_router`] only: `force-open`, `force-closed`, `release`, `reset` or `promote-shadow` (its shadow's configuration put in force, [`registry::promote_shadow`]; `409` without a shadow); answers the breaker after it; `403` for a request a page of another site could have made (see [Security](#security)), `404` for an unknown name, `400` for an unknown action |
 //!
 //! Every path under `/breakers/` names a breaker, whatever its name: the collections are
 //! elsewhere, so a breaker named `events` or `stream` is read like any other.
@@ -159,7 +159,7 @@ pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Routes::new().router()
 }
 
-/// [`router`] plus `POST /breakers/{name}/{force-open|force-closed|release|reset}`, and a
+/// [`router`] plus `POST /breakers/{name}/{force-open|force-closed|release|reset|promote-shadow}`, and a
 /// dashboard with buttons for them: use it *instead of* [`router`] (merging the two repeats
 /// their routes, which axum refuses at startup). Put it behind the application's own
 /// authentication; see [Security](self#security) for what it refuses by itself.
@@ -286,6 +286,9 @@ struct View<'a> {
     /// `record_latency`: how long its calls take.
     #[serde(skip_serializing_if = "Option::is_none")]
     latency: Option<crate::Latency>,
+    /// A shadow: what it would have done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shadow: Option<crate::ShadowMetrics>,
 }
 
 /// The rolling window's figures.
@@ -324,6 +327,7 @@ impl<'a> View<'a> {
             counters: metrics.counters,
             fleet: metrics.fleet,
             latency: metrics.latency,
+            shadow: metrics.shadow,
         }
     }
 
@@ -400,15 +404,28 @@ fn one(path: &str, admin: bool) -> Response {
     ([(header::CONTENT_TYPE, "application/x-ndjson")], lines).into_response()
 }
 
-/// An operator's lever.
-type Lever = fn(&CircuitBreaker);
+/// An operator's lever: `false` if there was nothing to pull.
+type Lever = fn(&CircuitBreaker) -> bool;
 
 /// What `POST /breakers/{name}/{action}` does.
-const ACTIONS: [(&str, Lever); 4] = [
-    ("force-open", CircuitBreaker::force_open),
-    ("force-closed", CircuitBreaker::force_closed),
-    ("release", CircuitBreaker::release),
-    ("reset", CircuitBreaker::reset),
+const ACTIONS: [(&str, Lever); 5] = [
+    ("force-open", |breaker| {
+        breaker.force_open();
+        true
+    }),
+    ("force-closed", |breaker| {
+        breaker.force_closed();
+        true
+    }),
+    ("release", |breaker| {
+        breaker.release();
+        true
+    }),
+    ("reset", |breaker| {
+        breaker.reset();
+        true
+    }),
+    ("promote-shadow", |breaker| breaker.promote_shadow().is_some()),
 ];
 
 async fn act(headers: HeaderMap, Path(path): Path<String>) -> Response {
@@ -421,7 +438,7 @@ async fn act(headers: HeaderMap, Path(path): Path<String>) -> Response {
             StatusCode::BAD_REQUEST,
             format!(
                 "POST /breakers/{{name}}/{{action}} with an action: one of force-open, \
-                 force-closed, release, reset (got `{path}`)"
+                 force-closed, release, reset, promote-shadow (got `{path}`)"
             ),
         );
     };
@@ -429,15 +446,21 @@ async fn act(headers: HeaderMap, Path(path): Path<String>) -> Response {
         return error(
             StatusCode::BAD_REQUEST,
             format!(
-                "unknown action `{action}`: the actions are force-open, force-closed, release \
-                 and reset"
+                "unknown action `{action}`: the actions are force-open, force-closed, release, \
+                 reset and promote-shadow"
             ),
         );
     };
     match registry::get(name) {
         Some(breaker) => {
-            lever(&breaker);
-            Json(View::of(&breaker)).into_response()
+            if lever(&breaker) {
+                Json(View::of(&breaker)).into_response()
+            } else {
+                error(
+                    StatusCode::CONFLICT,
+                    format!("the circuit breaker `{name}` has no shadow to promote"),
+                )
+            }
         }
         None => no_breaker(name),
     }

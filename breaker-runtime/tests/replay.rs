@@ -16,7 +16,7 @@ use fusebox::{
 /// Whether call `index` of 900 (ten a second) fails: healthy for 30 s, down for 30 s (every
 /// call but one in ten), healthy again.
 fn fails(index: u64) -> bool {
-    (300..600).contains(&index) && index % 10 != 0
+    (300..600).contains(&index) && !index.is_multiple_of(10)
 }
 
 /// A breaker recording its calls on a test clock that is not aligned to anything, and the

@@ -34,7 +34,7 @@ fn every_kind_of_call_is_kept_in_order_with_its_time() {
     });
     let _ = breaker.call(|| Err::<(), _>("down"));
     let _ = breaker.call(|| Ok::<_, ()>(())); // open: rejected
-    let trace = breaker.trace();
+    let trace = breaker.trace().calls;
     let kinds: Vec<CallKind> = trace.iter().map(|entry| entry.kind).collect();
     assert_eq!(
         kinds,
@@ -62,7 +62,7 @@ fn the_ring_keeps_the_last_calls_and_no_more() {
         clock.advance(Duration::from_millis(1));
         let _ = breaker.call(|| if i.is_multiple_of(3) { Err(()) } else { Ok(()) });
     }
-    let trace = breaker.trace();
+    let trace = breaker.trace().calls;
     assert_eq!(trace.len(), TRACE_LEN);
     // The oldest kept is call `calls - TRACE_LEN`, one millisecond after the one before it.
     let oldest = calls - TRACE_LEN;
@@ -83,14 +83,14 @@ fn the_ring_keeps_the_last_calls_and_no_more() {
 fn without_record_nothing_is_kept() {
     let breaker = CircuitBreaker::new("untraced", Config::default());
     let _ = breaker.call(|| Ok::<_, ()>(()));
-    assert!(breaker.trace().is_empty());
+    assert!(breaker.trace().calls.is_empty());
     // Overrides turn it on and off at run time.
     breaker.reconfigure(Config::builder().record(true).build().unwrap());
     let _ = breaker.call(|| Ok::<_, ()>(()));
     breaker.reconfigure(Config::default());
     let _ = breaker.call(|| Ok::<_, ()>(()));
     assert_eq!(
-        breaker.trace().len(),
+        breaker.trace().calls.len(),
         1,
         "only the call made while recording"
     );

@@ -77,6 +77,15 @@ pub struct Overrides {
     /// environment's: by the name's [variable form](Overrides::variable)).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub breakers: BTreeMap<String, PartialConfig>,
+    /// A candidate configuration per registered breaker, by name: keys over the breaker's
+    /// configuration, run in its shadow (see
+    /// [`CircuitBreaker::set_shadow`](crate::CircuitBreaker::set_shadow)): it sees every
+    /// outcome and never decides. A breaker whose entry is gone from the next overrides
+    /// applied from the same source loses its shadow;
+    /// [`registry::promote_shadow`](crate::registry::promote_shadow) puts one in force. Not
+    /// read from the environment.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub shadow: BTreeMap<String, PartialConfig>,
     #[serde(skip)]
     source: Source,
 }
@@ -181,6 +190,7 @@ impl Overrides {
     const EMPTY: Overrides = Overrides {
         defaults: PartialConfig::new(),
         breakers: BTreeMap::new(),
+        shadow: BTreeMap::new(),
         source: Source::Config,
     };
 

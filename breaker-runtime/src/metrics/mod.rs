@@ -12,6 +12,7 @@
 //! | `breaker_fallbacks_total` | counter | `breaker` | fallbacks served |
 //! | `breaker_retries_total` | counter | `breaker` | attempts after a call's first (`retry`; each also in `breaker_calls_total`) |
 //! | `breaker_retries_denied_total` | counter | `breaker` | retries the retry budget refused (`retry_budget`) |
+//! | `breaker_shadow_refusals_total` | counter | `breaker`, `kind` (`success`, `failure`) | calls the breaker's shadow would have refused, since it was declared (a breaker with a shadow only) |
 //! | `breaker_transitions_total` | counter | `breaker`, `from`, `to` | state changes, per pair that happened |
 //! | `breaker_state` | gauge | `breaker`, `state` | 1 for the current state, 0 for the four others |
 //! | `breaker_slow_calls_total` | counter | `breaker` | calls slower than `slow_call_ms` since the breaker was created (also counted by their outcome in `breaker_calls_total`) |

@@ -51,6 +51,16 @@ pub fn publish_one(breaker: &CircuitBreaker) {
     counter!("breaker_retries_denied_total", "breaker" => name.clone())
         .absolute(counters.retries_denied);
     counter!("breaker_slow_calls_total", "breaker" => name.clone()).absolute(counters.slow);
+    if let Some(shadow) = &metrics.shadow {
+        // Counted since the shadow was declared: a new shadow starts again from zero.
+        for (kind, count) in [
+            ("success", shadow.successes_refused),
+            ("failure", shadow.failures_refused),
+        ] {
+            counter!("breaker_shadow_refusals_total", "breaker" => name.clone(), "kind" => kind)
+                .absolute(count);
+        }
+    }
     for (from, to, count) in counters.transitions.iter() {
         counter!(
             "breaker_transitions_total",
@@ -167,6 +177,10 @@ fn describe() {
     describe_counter!(
         "breaker_retries_denied_total",
         "Retries a circuit breaker's retry budget refused since it was created"
+    );
+    describe_counter!(
+        "breaker_shadow_refusals_total",
+        "Calls a circuit breaker's shadow would have refused since it was declared, by what became of them"
     );
     describe_counter!(
         "breaker_transitions_total",

@@ -178,6 +178,7 @@ pub(super) fn apply(
             }
         }
     }
+    check_shadows(registry, overrides)?;
     let mut layers = registry.layers.clone();
     match source {
         Source::Config => layers.config = layer,
@@ -203,6 +204,9 @@ pub(super) fn apply(
             .partial(name, family, &code)
             .build()
             .map_err(invalid(name))?;
+        if let Some(keys) = overrides.shadow.get(name.as_str()) {
+            crate::shadow::candidate(&after, keys).map_err(invalid(&format!("shadow.{name}")))?;
+        }
         planned.push((name, entry, after));
     }
     for (name, family) in &registry.families {
@@ -243,8 +247,44 @@ pub(super) fn apply(
     for (name, before) in originals {
         registry.originals.entry(name).or_insert(before);
     }
+    if source == Source::Config {
+        shadows(registry, &overrides.shadow);
+    }
     registry.layers = layers;
     Ok(applied)
+}
+
+/// Each shadow is a registered breaker's, its keys each within its limit.
+fn check_shadows(registry: &Registry, overrides: &Overrides) -> Result<(), OverridesError> {
+    for (name, keys) in &overrides.shadow {
+        if !registry.breakers.contains_key(name.as_str()) {
+            return Err(OverridesError::UnknownBreaker {
+                name: name.clone(),
+                suggestion: closest(name, registry.breakers.keys().map(Name::as_str))
+                    .map(str::to_owned),
+            });
+        }
+        check_ranges(Some(name), keys)?;
+    }
+    Ok(())
+}
+
+/// Runs the shadows `declared` (checked) over the breakers' configurations now in force, and
+/// ends those the overrides declared before and no longer do.
+fn shadows(registry: &mut Registry, declared: &std::collections::BTreeMap<String, PartialConfig>) {
+    for (name, entry) in &registry.breakers {
+        match declared.get(name.as_str()) {
+            // Checked above, over the configuration now in force.
+            Some(keys) => {
+                let _ = entry.breaker.set_shadow(keys);
+            }
+            None if registry.shadows.contains_key(name.as_str()) => {
+                entry.breaker.remove_shadow();
+            }
+            None => {}
+        }
+    }
+    registry.shadows.clone_from(declared);
 }
 
 /// Each key of `entry` within its limit (before any breaker's whole configuration is built,

@@ -73,6 +73,9 @@ pub(crate) struct Registry {
     originals: BTreeMap<Name, Config>,
     /// The overrides in force, for breakers made from now on.
     layers: Layers,
+    /// The shadows the overrides declared, by breaker.
+    #[cfg(feature = "serde")]
+    shadows: BTreeMap<String, crate::PartialConfig>,
 }
 
 /// Made at the registry's first use, with every annotated function's breaker and family in it.
@@ -83,6 +86,8 @@ static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
         conflicts: Vec::new(),
         originals: BTreeMap::new(),
         layers: Layers::default(),
+        #[cfg(feature = "serde")]
+        shadows: BTreeMap::new(),
     };
     for declared in DECLARATIONS {
         // Functions that share a name share the breaker (or the family) of whichever comes
@@ -556,6 +561,33 @@ pub(crate) fn remove_this(breaker: &Arc<CircuitBreaker>) {
 pub fn apply(overrides: &crate::Overrides) -> Result<Applied, crate::OverridesError> {
     check()?;
     apply::apply(&mut write(), overrides)
+}
+
+/// Puts the configuration of the shadow of the breaker named `name` in force and ends the
+/// shadow ([`CircuitBreaker::promote_shadow`]): the window and the state are kept, and
+/// overrides leave the breaker alone from then on, as after
+/// [`reconfigure`](CircuitBreaker::reconfigure) (write the keys into the overrides' file, under
+/// `breakers`, to keep them past a restart). The configuration put in force, or `None` if no
+/// registered breaker of that name has a shadow. `POST /breakers/{name}/promote-shadow` on the
+/// admin router (`http` feature) calls it.
+///
+/// ```
+/// use fusebox::{CircuitBreaker, Config, PartialConfig, registry};
+///
+/// let search = registry::register(CircuitBreaker::new("promote-doc::search", Config::default()))?;
+/// let mut keys = PartialConfig::new();
+/// keys.error_threshold = Some(30);
+/// search.set_shadow(&keys)?;
+/// let promoted = registry::promote_shadow("promote-doc::search").expect("a shadow");
+/// assert_eq!(promoted.error_threshold(), 30);
+/// assert_eq!(search.config().error_threshold(), 30);
+/// assert_eq!(registry::promote_shadow("promote-doc::search"), None); // promoted: gone
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+// Called for what it does; the configuration is for the caller who wants to say what it did.
+#[allow(clippy::must_use_candidate)]
+pub fn promote_shadow(name: &str) -> Option<Config> {
+    get(name)?.promote_shadow()
 }
 
 /// Calls `listener` on every state change of every breaker, registered or not, including

@@ -137,13 +137,18 @@ fn the_admin_router_serves_a_recorded_breakers_trace_as_json_lines() {
     let (status, headers, body) = request(admin, "GET", "/ops/breakers/http::traced/trace");
     assert_eq!(status, 200, "{body}");
     assert!(headers.contains("application/x-ndjson"), "{headers}");
+    // A header, then a line per call.
+    let header = json(body.lines().next().unwrap());
+    assert_eq!(header["breaker"], "http::traced");
+    assert_eq!(header["config"]["record"], true);
     let kinds: Vec<Value> = body
         .lines()
+        .skip(1)
         .map(|line| json(line)["kind"].clone())
         .collect();
     assert_eq!(kinds, ["success", "failure"]);
     assert!(
-        json(body.lines().next().unwrap())["at_ms"]
+        json(body.lines().nth(1).unwrap())["at_ms"]
             .as_u64()
             .unwrap()
             > 1_600_000_000_000
@@ -649,4 +654,44 @@ fn the_list_answers_with_or_without_a_trailing_slash() {
         assert_eq!(status, 200, "{path}: {body}");
         assert!(json(&body)["breakers"].is_array(), "{path}: {body}");
     }
+}
+
+#[test]
+fn the_admin_router_promotes_a_shadow_and_refuses_a_forged_request_to() {
+    let (_, admin) = servers();
+    let live = registry::get_or_register("http::shadowed", Config::default());
+    let path = "/ops/breakers/http::shadowed/promote-shadow";
+    // No shadow: nothing to promote.
+    let (status, _, body) = act(admin, path);
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("no shadow"), "{body}");
+
+    let mut keys = fusebox::PartialConfig::new();
+    keys.error_threshold = Some(30);
+    live.set_shadow(&keys).unwrap();
+    let (status, _, body) = request_with(
+        admin,
+        "GET",
+        "/ops/breakers/http::shadowed",
+        &[],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["shadow"]["config"]["error_threshold"], 30);
+    assert_eq!(json(&body)["shadow"]["successes_refused"], 0);
+
+    let forged = [
+        ("X-Breaker-Admin", "1"),
+        ("Origin", "http://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ];
+    let (status, _, body) = request_with(admin, "POST", path, &forged, "");
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(live.config().error_threshold(), 50, "a forged request changed nothing");
+
+    let (status, _, body) = act(admin, path);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["config"]["error_threshold"], 30);
+    assert!(json(&body).get("shadow").is_none(), "{body}");
+    assert_eq!(live.config().error_threshold(), 30);
 }

@@ -1,0 +1,97 @@
+//! `[shadow."<name>"]` in the overrides: a candidate run beside a registered breaker, checked
+//! with the rest of the file, ended when its entry goes, promoted by name.
+
+use fusebox::{CircuitBreaker, Config, Overrides, State, registry};
+
+#[test]
+fn a_shadow_declared_in_the_overrides_runs_until_its_entry_goes() {
+    let live = registry::register(CircuitBreaker::new(
+        "shadow-overrides::search",
+        Config::builder()
+            .error_threshold(40)
+            .slow_call(std::time::Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    ))
+    .unwrap();
+    let declared = Overrides::from_toml_str(
+        r#"
+        [shadow."shadow-overrides::search"]
+        consecutive_failures = 2
+        policy = "adaptive"
+        "#,
+    )
+    .unwrap();
+    registry::apply(&declared).unwrap();
+    let shadow = live.metrics().shadow.expect("a shadow");
+    // The shadow's keys over the live configuration: its code's slow calls kept, its
+    // threshold the adaptive policy's.
+    assert_eq!(shadow.config.consecutive_failures(), Some(2));
+    assert_eq!(
+        shadow.config.slow_call(),
+        Some(std::time::Duration::from_millis(500))
+    );
+    assert_eq!(shadow.config.policy(), fusebox::Policy::Adaptive);
+    assert_eq!(shadow.config.error_threshold(), 61);
+    for _ in 0..2 {
+        let _ = live.call(|| Err::<(), _>("down"));
+    }
+    assert_eq!(live.state(), State::Closed);
+    assert_eq!(live.metrics().shadow.unwrap().state, State::Open);
+
+    // Applied again, the same entry keeps the shadow as it is.
+    registry::apply(&declared).unwrap();
+    assert_eq!(live.metrics().shadow.unwrap().state, State::Open);
+
+    // Gone from the file: the shadow ends.
+    registry::apply(&Overrides::from_toml_str("").unwrap()).unwrap();
+    assert!(live.metrics().shadow.is_none());
+    assert_eq!(registry::promote_shadow("shadow-overrides::search"), None);
+}
+
+#[test]
+fn a_shadow_of_no_breaker_or_of_no_valid_configuration_is_refused_with_the_file() {
+    registry::register(CircuitBreaker::new("shadow-overrides::ratings", Config::default()))
+        .unwrap();
+    let unknown = Overrides::from_toml_str(
+        "[shadow.\"shadow-overrides::ratingz\"]\nerror_threshold = 30\n",
+    )
+    .unwrap();
+    let error = registry::apply(&unknown).unwrap_err().to_string();
+    assert!(error.contains("shadow-overrides::ratings"), "{error}");
+
+    let invalid = Overrides::from_toml_str(
+        "[shadow.\"shadow-overrides::ratings\"]\nretry_budget = 30\n",
+    )
+    .unwrap();
+    let error = registry::apply(&invalid).unwrap_err().to_string();
+    assert!(
+        error.contains("shadow.shadow-overrides::ratings") && error.contains("retry"),
+        "{error}"
+    );
+    assert!(
+        registry::get("shadow-overrides::ratings")
+            .unwrap()
+            .metrics()
+            .shadow
+            .is_none()
+    );
+}
+
+#[test]
+fn a_promoted_shadow_is_the_configuration_in_force() {
+    let live = registry::register(CircuitBreaker::new(
+        "shadow-overrides::cart",
+        Config::default(),
+    ))
+    .unwrap();
+    registry::apply(
+        &Overrides::from_toml_str("[shadow.\"shadow-overrides::cart\"]\nerror_threshold = 25\n")
+            .unwrap(),
+    )
+    .unwrap();
+    let promoted = registry::promote_shadow("shadow-overrides::cart").unwrap();
+    assert_eq!(promoted.error_threshold(), 25);
+    assert_eq!(live.config().error_threshold(), 25);
+    assert!(live.metrics().shadow.is_none());
+}
