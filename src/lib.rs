@@ -202,7 +202,8 @@ pub use breaker_runtime::{
     Attempts, BUDGET_FLOOR, BreakerError, BreakerHealth, CallAsync, CallEvent, CallKind,
     CircuitBreaker, Config, ConfigBuilder, ConfigError, ConfigKey, Counters, Failure, FleetState,
     FleetView, Health, HealthStatus, KeyKind, Keyed, Latency, Metrics, Name, PartialConfig, Policy,
-    Retry, ShadowMetrics, State, TRACE_LEN, Trace, TraceEntry, Transition, Transitions, UnknownPolicy, limits, registry,
+    Retry, ShadowMetrics, State, TRACE_LEN, Trace, TraceEntry, Transition, Transitions,
+    UnknownPolicy, limits, registry,
 };
 
 /// Runs a function through a circuit breaker of its own.

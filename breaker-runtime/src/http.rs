@@ -425,7 +425,9 @@ const ACTIONS: [(&str, Lever); 5] = [
         breaker.reset();
         true
     }),
-    ("promote-shadow", |breaker| breaker.promote_shadow().is_some()),
+    ("promote-shadow", |breaker| {
+        breaker.promote_shadow().is_some()
+    }),
 ];
 
 async fn act(headers: HeaderMap, Path(path): Path<String>) -> Response {

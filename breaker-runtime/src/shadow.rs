@@ -57,10 +57,7 @@ impl CircuitBreaker {
             return Offered::Unknown;
         };
         let ran_ms = duration.map(millis);
-        let started_ms = self
-            .clock
-            .now_ms()
-            .saturating_sub(ran_ms.unwrap_or(0));
+        let started_ms = self.clock.now_ms().saturating_sub(ran_ms.unwrap_or(0));
         let Some(ticket) = self.admit_offered(started_ms) else {
             return Offered::Refused;
         };
@@ -99,7 +96,11 @@ pub(crate) const fn outcome_of(kind: CallKind) -> Option<Outcome> {
 }
 
 /// `outcome`, or a timeout if the call ran `ran_ms`, past `timeout`.
-pub(crate) const fn cut_short(outcome: Outcome, ran_ms: Option<u64>, timeout: Option<Duration>) -> Outcome {
+pub(crate) const fn cut_short(
+    outcome: Outcome,
+    ran_ms: Option<u64>,
+    timeout: Option<Duration>,
+) -> Outcome {
     match (ran_ms, timeout) {
         (Some(ran_ms), Some(limit)) if ran_ms > millis(limit) => Outcome::Timeout,
         _ => outcome,
@@ -211,7 +212,10 @@ pub(crate) struct ShadowSlot(RwLock<Option<Arc<Shadow>>>);
 
 impl ShadowSlot {
     fn get(&self) -> Option<Arc<Shadow>> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn replace(&self, shadow: Option<Arc<Shadow>>) -> Option<Arc<Shadow>> {

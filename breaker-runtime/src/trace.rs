@@ -8,7 +8,6 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-
 use crate::{
     CallKind, CircuitBreaker, Config,
     sync::{AtomicU64, Ordering},

@@ -84,8 +84,7 @@ fn replayed(transitions: &[SimulatedTransition]) -> Vec<(u64, State, State)> {
 }
 
 #[test]
-fn a_recorded_trace_replayed_on_its_configuration_makes_the_same_transitions_at_the_same_times()
-{
+fn a_recorded_trace_replayed_on_its_configuration_makes_the_same_transitions_at_the_same_times() {
     let config = Config::builder()
         .record(true)
         .request_volume_threshold(10)
@@ -148,7 +147,10 @@ fn a_candidate_that_trips_sooner_lets_fewer_failures_through() {
         .sleep_window(Duration::from_millis(500))
         .build()
         .unwrap();
-    let replay = simulate::replay(&trace, &[("hystrix", Config::default()), ("sooner", sooner)]);
+    let replay = simulate::replay(
+        &trace,
+        &[("hystrix", Config::default()), ("sooner", sooner)],
+    );
     let (hystrix, quick) = (&replay.reports[0], &replay.reports[1]);
     assert!(
         quick.failures_let_through < hystrix.failures_let_through,

@@ -51,19 +51,20 @@ fn a_shadow_declared_in_the_overrides_runs_until_its_entry_goes() {
 
 #[test]
 fn a_shadow_of_no_breaker_or_of_no_valid_configuration_is_refused_with_the_file() {
-    registry::register(CircuitBreaker::new("shadow-overrides::ratings", Config::default()))
-        .unwrap();
-    let unknown = Overrides::from_toml_str(
-        "[shadow.\"shadow-overrides::ratingz\"]\nerror_threshold = 30\n",
-    )
+    registry::register(CircuitBreaker::new(
+        "shadow-overrides::ratings",
+        Config::default(),
+    ))
     .unwrap();
+    let unknown =
+        Overrides::from_toml_str("[shadow.\"shadow-overrides::ratingz\"]\nerror_threshold = 30\n")
+            .unwrap();
     let error = registry::apply(&unknown).unwrap_err().to_string();
     assert!(error.contains("shadow-overrides::ratings"), "{error}");
 
-    let invalid = Overrides::from_toml_str(
-        "[shadow.\"shadow-overrides::ratings\"]\nretry_budget = 30\n",
-    )
-    .unwrap();
+    let invalid =
+        Overrides::from_toml_str("[shadow.\"shadow-overrides::ratings\"]\nretry_budget = 30\n")
+            .unwrap();
     let error = registry::apply(&invalid).unwrap_err().to_string();
     assert!(
         error.contains("shadow.shadow-overrides::ratings") && error.contains("retry"),

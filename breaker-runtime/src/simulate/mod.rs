@@ -183,7 +183,11 @@ impl<'t> Input<'t> {
         // From the first call kept's start (a ring that wrapped began before it).
         let start_ms = calls
             .iter()
-            .map(|call| trace.clock_at(call).saturating_sub(call.duration.map_or(0, millis)))
+            .map(|call| {
+                trace
+                    .clock_at(call)
+                    .saturating_sub(call.duration.map_or(0, millis))
+            })
             .min()
             .unwrap_or(trace.clock_ms);
         let mut input = Input {
@@ -219,7 +223,8 @@ impl<'t> Input<'t> {
 
     /// The second of the input `at_ms` falls in (the last one for a later moment).
     fn second_at(&self, at_ms: u64) -> usize {
-        let second = usize::try_from(at_ms.saturating_sub(self.start_ms) / 1000).unwrap_or(usize::MAX);
+        let second =
+            usize::try_from(at_ms.saturating_sub(self.start_ms) / 1000).unwrap_or(usize::MAX);
         if self.seconds.is_empty() {
             second
         } else {
@@ -347,9 +352,8 @@ impl Replay {
         const COLOURS: [&str; 6] = [
             "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
         ];
-        let per_second = |values: &mut dyn Iterator<Item = u32>| -> Vec<f64> {
-            values.map(f64::from).collect()
-        };
+        let per_second =
+            |values: &mut dyn Iterator<Item = u32>| -> Vec<f64> { values.map(f64::from).collect() };
         let mut chart = Chart::new(title, "calls per second")
             .area(
                 "calls",
@@ -376,7 +380,10 @@ impl fmt::Display for Replay {
     /// A table: a row per configuration.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let seconds = |time: Option<Duration>| {
-            time.map_or_else(|| "—".to_owned(), |time| format!("{:.2}", time.as_secs_f64()))
+            time.map_or_else(
+                || "—".to_owned(),
+                |time| format!("{:.2}", time.as_secs_f64()),
+            )
         };
         writeln!(
             f,

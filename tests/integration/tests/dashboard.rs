@@ -53,6 +53,9 @@ const FLEET: &str = "shop::ads";
 /// The breaker that records its calls' latency.
 const TIMED: &str = "shop::pricing";
 
+/// The breaker given a shadow.
+const SHADOWED: &str = "shop::search::suggest";
+
 #[test]
 fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     let Some(chromium) = chromium() else {
@@ -129,6 +132,7 @@ fn the_dashboard_lists_every_breaker_and_shows_a_forced_open_circuit_live() {
     );
 
     latency_lines(&mut browser, &page);
+    shadow_line(&mut browser, &page);
 
     // Let the sparklines fill for a few seconds, then keep a picture of the page.
     thread::sleep(Duration::from_secs(4));
@@ -344,6 +348,32 @@ fn latency_lines(browser: &mut Browser, page: &str) {
     let others_hidden = format!(
         "[...document.querySelectorAll('.tile:not([data-name=\"{TIMED}\"]) .latency')]\
          .every(l => l.hidden)"
+    );
+    assert_eq!(browser.evaluate(page, &others_hidden), true);
+}
+
+/// A breaker with a shadow: its tile says what the shadow would have done, with the keys that
+/// differ, and offers to promote it; the others show neither.
+fn shadow_line(browser: &mut Browser, page: &str) {
+    let mut keys = fusebox::PartialConfig::new();
+    keys.error_threshold = Some(20);
+    registry::get(SHADOWED)
+        .expect("registered")
+        .set_shadow(&keys)
+        .expect("valid keys");
+    browser.wait_for(
+        page,
+        &format!(
+            "(() => {{ const t = document.querySelector('.tile[data-name=\"{SHADOWED}\"]'); \
+             const s = t.querySelector('.shadow'); \
+             return !s.hidden && /^shadow \\(error_threshold 20\\): (closed|open|half-open) · would refuse [0-9]+ good, [0-9]+ failing/\
+             .test(s.textContent) \
+             && !t.querySelector('button[data-action=\"promote-shadow\"]').hidden; }})()"
+        ),
+    );
+    let others_hidden = format!(
+        "[...document.querySelectorAll('.tile:not([data-name=\"{SHADOWED}\"]) .shadow')]\
+         .every(s => s.hidden)"
     );
     assert_eq!(browser.evaluate(page, &others_hidden), true);
 }

@@ -669,13 +669,7 @@ fn the_admin_router_promotes_a_shadow_and_refuses_a_forged_request_to() {
     let mut keys = fusebox::PartialConfig::new();
     keys.error_threshold = Some(30);
     live.set_shadow(&keys).unwrap();
-    let (status, _, body) = request_with(
-        admin,
-        "GET",
-        "/ops/breakers/http::shadowed",
-        &[],
-        "",
-    );
+    let (status, _, body) = request_with(admin, "GET", "/ops/breakers/http::shadowed", &[], "");
     assert_eq!(status, 200, "{body}");
     assert_eq!(json(&body)["shadow"]["config"]["error_threshold"], 30);
     assert_eq!(json(&body)["shadow"]["successes_refused"], 0);
@@ -687,7 +681,11 @@ fn the_admin_router_promotes_a_shadow_and_refuses_a_forged_request_to() {
     ];
     let (status, _, body) = request_with(admin, "POST", path, &forged, "");
     assert_eq!(status, 403, "{body}");
-    assert_eq!(live.config().error_threshold(), 50, "a forged request changed nothing");
+    assert_eq!(
+        live.config().error_threshold(),
+        50,
+        "a forged request changed nothing"
+    );
 
     let (status, _, body) = act(admin, path);
     assert_eq!(status, 200, "{body}");
