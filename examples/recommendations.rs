@@ -14,7 +14,9 @@
 //!
 //! Run it with `cargo run --example recommendations`; it takes about 4 seconds. With
 //! `-- --watch` it keeps going, the service cycling through its phases every few seconds, until
-//! stopped with Ctrl-C.
+//! stopped with Ctrl-C. With `-- --record trace.jsonl` the breaker records its calls (`record`,
+//! turned on through the overrides, as an operator would) and the example writes its trace to
+//! that file at the end, to replay with the `what_if` example.
 
 use std::{
     convert::Infallible,
@@ -375,6 +377,17 @@ async fn serve_dashboard() -> SocketAddr {
     address
 }
 
+/// `--record <file>`: the file to write the trace to, the breaker recording from now on.
+fn recording() -> Option<String> {
+    let mut arguments = std::env::args().skip_while(|argument| argument != "--record");
+    arguments.next()?;
+    let path = arguments.next().unwrap_or_else(|| "trace.jsonl".to_owned());
+    let record = fusebox::Overrides::from_toml_str("[breakers.recommendations]\nrecord = true\n")
+        .expect("the overrides");
+    registry::apply(&record).expect("recording put in force");
+    Some(path)
+}
+
 /// `--watch`: users call for ever while the service goes through its phases again and again.
 async fn watch(service: SocketAddr) {
     println!("watching: phases of {WATCHED_PHASE:?}, for ever (Ctrl-C stops)\n");
@@ -422,6 +435,7 @@ async fn main() {
     if std::env::args().any(|argument| argument == "--watch") {
         watch(service).await;
     }
+    let record_to = recording();
 
     // With the breaker, through all four phases.
     let log = Arc::new(Log::default());
@@ -440,6 +454,14 @@ async fn main() {
     }
     let _ = driver.await;
     let guarded = log.calls();
+    if let (Some(path), Some(breaker)) = (&record_to, registry::get("recommendations")) {
+        let trace = breaker.trace();
+        std::fs::write(path, trace.to_json_lines()).expect("write the trace");
+        println!(
+            "\n  the breaker's last {} calls are in {path} (`cargo run --example what_if -- {path} examples/candidates.toml`)",
+            trace.calls.len()
+        );
+    }
     print_phase_table(&guarded);
     if let Some(breaker) = registry::get("recommendations") {
         let metrics = breaker.metrics();

@@ -276,7 +276,7 @@ pub use breaker_runtime::{
 /// | `retry_jitter` | off | 1..=100, with `retry` | lengthen each wait between attempts by a random share of itself, up to this percent |
 /// | `retry_budget` | 20 | 1..=100, with `retry` | retries within the window stay at most this percent of its first attempts, plus 10 |
 /// | `policy` | "threshold" | `"threshold"` or `"adaptive"` | `"adaptive"`: no thresholds to choose; it trips within a second on a majority of failures and probes its way back (below) |
-/// | `record` | false | `true` or `false` | keep the last 1,024 calls (time, outcome, duration when timed) for `CircuitBreaker::trace` and `GET /breakers/{name}/trace` |
+/// | `record` | false | `true` or `false` | keep the last 16,384 calls (time, outcome, duration) for `CircuitBreaker::trace`, `GET /breakers/{name}/trace` and replays |
 /// | `key` | none | an argument's name, bare or as a string | one breaker per distinct value of that argument (below) |
 /// | `max_keys` | 10000 | 1..=1000000, with `key` | at most this many keys have breakers of their own; the rest share one overflow breaker |
 /// | `max_key_len` | 256 | 1..=65536, with `key` | a value whose `Display` is longer than this many bytes shares the overflow breaker too |

@@ -10,7 +10,9 @@
 //! recorded call the same way, so a shadow and a replay of the same outcomes count the same.
 //!
 //! A call the live breaker refused never ran: its outcome is unknown, and it is counted as such
-//! rather than guessed. A call a classifier ignored is ignored by the shadow too.
+//! rather than guessed; the shadow is asked only whether it would have refused it too (a
+//! trial permit it would have given is given back). A call a classifier ignored is ignored
+//! by the shadow too.
 
 use std::{
     sync::{Arc, PoisonError, RwLock},
@@ -18,8 +20,7 @@ use std::{
 };
 
 use crate::{
-    CallKind, CircuitBreaker, Config, ConfigError, ConfigKey, Name, PartialConfig, State,
-    Transitions,
+    CallKind, CircuitBreaker, Config, ConfigError, Name, PartialConfig, State, Transitions,
     admission::Permit,
     clock::Clock,
     config::millis,
@@ -30,13 +31,18 @@ use crate::{
 /// What a breaker offered another's call did with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Offered {
-    /// It would have run the call, and counted its outcome.
-    Admitted,
+    /// It would have run the call, and counted its outcome: this one (a timeout if the call
+    /// ran past its `timeout_ms`).
+    Ran(Outcome),
     /// It would have refused the call.
     Refused,
-    /// The call's outcome is not known (the live breaker refused it), or it counts for
-    /// nothing (a classifier ignored it): not offered.
+    /// The live breaker refused the call, and so would this one.
+    RefusedUnknown,
+    /// The live breaker refused the call, and this one would have run it: its outcome is not
+    /// known, and nothing is counted (a trial permit it took is given back).
     Unknown,
+    /// A classifier said the call is neither a success nor a failure: not offered.
+    Ignored,
 }
 
 impl CircuitBreaker {
@@ -54,15 +60,32 @@ impl CircuitBreaker {
     /// `timeout_ms`, slow if past its `slow_call_ms`).
     pub(crate) fn offer(&self, kind: CallKind, duration: Option<Duration>) -> Offered {
         let Some(outcome) = outcome_of(kind) else {
-            return Offered::Unknown;
+            return self.offer_refused(kind);
         };
         let ran_ms = duration.map(millis);
         let started_ms = self.clock.now_ms().saturating_sub(ran_ms.unwrap_or(0));
         let Some(ticket) = self.admit_offered(started_ms) else {
             return Offered::Refused;
         };
-        self.end_offered(ticket, cut_short(outcome, ran_ms, self.config.timeout()));
-        Offered::Admitted
+        let outcome = cut_short(outcome, ran_ms, self.config.timeout());
+        self.end_offered(ticket, outcome);
+        Offered::Ran(outcome)
+    }
+
+    /// Offers this breaker a call another refused (or a classifier ignored), now: whether it
+    /// would have refused it too. Admitted, the call has no outcome to count: its permit is
+    /// dropped unsettled, which gives a trial permit back.
+    pub(crate) fn offer_refused(&self, kind: CallKind) -> Offered {
+        if kind == CallKind::Ignored {
+            return Offered::Ignored;
+        }
+        match self.admit_offered(self.clock.now_ms()) {
+            Some(ticket) => {
+                drop(Permit::new(self, ticket, false));
+                Offered::Unknown
+            }
+            None => Offered::RefusedUnknown,
+        }
     }
 
     /// Admits an offered call that started at `started_ms`, as admission would have then (a
@@ -70,6 +93,15 @@ impl CircuitBreaker {
     /// breaker refuses it (the rejection counted).
     pub(crate) fn admit_offered(&self, started_ms: u64) -> Option<Ticket> {
         let word = self.state.load();
+        // Started before the circuit tripped, and in flight as it did: admitted in the closed
+        // period, as the live breaker's calls in flight were, its outcome with no say in the
+        // open one. (After a failed trial, a call that started while half-open was refused
+        // unless it was the trial, which ended already.)
+        if word.state() == State::Open && word.streak() == 0 && self.state.since_ms() > started_ms {
+            let earlier =
+                word.generation().wrapping_sub(1) & ((1 << crate::state::GENERATION_BITS) - 1);
+            return Some(Ticket::normal(earlier).started(started_ms));
+        }
         let ticket = if word.admits_freely() {
             Ticket::normal(word.generation())
         } else {
@@ -114,29 +146,37 @@ pub(crate) struct Shadow {
     breaker: CircuitBreaker,
     successes_refused: AtomicU64,
     failures_refused: AtomicU64,
+    failures_let_through: AtomicU64,
     unknown: AtomicU64,
+    unknown_refused: AtomicU64,
 }
 
 impl Shadow {
     /// A shadow of `live` with `keys` over its configuration.
     fn new(live: &CircuitBreaker, keys: &PartialConfig) -> Result<Shadow, ConfigError> {
-        let config = candidate(&live.config(), keys)?;
+        let config = keys.over(&live.config())?;
         let breaker = CircuitBreaker::silent(live.name.clone(), config, live.clock.shared());
         Ok(Shadow {
             keys: *keys,
             breaker,
             successes_refused: AtomicU64::new(0),
             failures_refused: AtomicU64::new(0),
+            failures_let_through: AtomicU64::new(0),
             unknown: AtomicU64::new(0),
+            unknown_refused: AtomicU64::new(0),
         })
     }
 
     /// Hears of a call of the live breaker.
     pub(crate) fn hear(&self, kind: CallKind, duration: Option<Duration>) {
         let counter = match self.breaker.offer(kind, duration) {
-            Offered::Admitted => return,
-            Offered::Unknown if kind == CallKind::Ignored => return,
+            Offered::Ran(outcome) if outcome.is_failure() => &self.failures_let_through,
+            Offered::Ran(_) | Offered::Ignored => return,
             Offered::Unknown => &self.unknown,
+            Offered::RefusedUnknown => {
+                self.unknown.fetch_add(1, Ordering::Relaxed);
+                &self.unknown_refused
+            }
             Offered::Refused if matches!(kind, CallKind::Success | CallKind::Slow) => {
                 &self.successes_refused
             }
@@ -152,25 +192,12 @@ impl Shadow {
             config: self.breaker.config(),
             successes_refused: self.successes_refused.load(Ordering::Relaxed),
             failures_refused: self.failures_refused.load(Ordering::Relaxed),
-            failures_let_through: metrics.counters.failures,
+            failures_let_through: self.failures_let_through.load(Ordering::Relaxed),
             unknown: self.unknown.load(Ordering::Relaxed),
+            unknown_refused: self.unknown_refused.load(Ordering::Relaxed),
             transitions: metrics.counters.transitions,
         }
     }
-}
-
-/// The configuration `keys` make over `live`'s: the keys `live` has away from their defaults,
-/// and `keys` over them (a key the live configuration leaves at its default is left to the
-/// candidate's policy, as in any configuration).
-pub(crate) fn candidate(live: &Config, keys: &PartialConfig) -> Result<Config, ConfigError> {
-    let defaults = Config::default();
-    let base = ConfigKey::ALL
-        .into_iter()
-        .filter(|key| live.value(*key) != defaults.value(*key))
-        .fold(PartialConfig::new(), |base, key| {
-            base.with(key, live.value(key).unwrap_or(0))
-        });
-    keys.or(base).build()
 }
 
 /// What a breaker's shadow would have done with the calls it heard of, since it was declared:
@@ -192,8 +219,11 @@ pub struct ShadowMetrics {
     /// Calls that failed (or timed out by its `timeout_ms`) and the shadow would have let
     /// through.
     pub failures_let_through: u64,
-    /// Calls the live breaker refused: they never ran, and the shadow was not asked.
+    /// Calls the live breaker refused: they never ran, and their outcome is not known.
     pub unknown: u64,
+    /// Of those, the calls the shadow would have refused too. (The others it would have run,
+    /// to an outcome nobody knows: they are counted nowhere else.)
+    pub unknown_refused: u64,
     /// The transitions the shadow made.
     pub transitions: Transitions,
 }
@@ -202,7 +232,7 @@ impl ShadowMetrics {
     /// Every call the shadow would have refused.
     #[must_use]
     pub const fn refusals(&self) -> u64 {
-        self.successes_refused + self.failures_refused
+        self.successes_refused + self.failures_refused + self.unknown_refused
     }
 }
 
@@ -262,7 +292,7 @@ impl CircuitBreaker {
         let parts = self.extras.made();
         if let Some(shadow) = parts.shadow.get()
             && shadow.keys == *keys
-            && candidate(&self.config(), keys)? == shadow.breaker.config()
+            && keys.over(&self.config())? == shadow.breaker.config()
         {
             return Ok(());
         }

@@ -158,14 +158,15 @@ fn a_candidate_that_trips_sooner_lets_fewer_failures_through() {
     );
     assert!(quick.first_refusal < hystrix.first_refusal, "{replay}");
     // Degraded from 30 s to 90 s, and neither refuses good calls long after.
-    assert_eq!(replay.seconds.len(), 120);
-    assert!(replay.seconds[30].is_degraded() && !replay.seconds[90].is_degraded());
+    assert_eq!(replay.period, Duration::from_secs(1));
+    assert_eq!(replay.periods.len(), 120);
+    assert!(replay.periods[30].is_degraded() && !replay.periods[90].is_degraded());
     for report in &replay.reports {
         assert!(
             report.recovery_to_last_refusal.unwrap() <= Duration::from_secs(6),
             "{replay}"
         );
-        assert_eq!(report.refused_per_second.len(), 120);
+        assert_eq!(report.refused_per_period.len(), 120);
     }
     let svg = replay.chart("outage").svg();
     assert!(svg.contains("sooner: refused"));

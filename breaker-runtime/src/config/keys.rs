@@ -315,8 +315,10 @@ config_keys! {
 
     /// Whether the breaker keeps its last calls, `record` (off unless set): the time, what
     /// became of each ([`CallKind`](crate::CallKind)) and how long it ran when it was timed,
-    /// in a ring of [`TRACE_LEN`](crate::TRACE_LEN) entries of 8 bytes (8 KiB, made at the
-    /// first call recorded, nothing allocated per call).
+    /// in a ring of [`TRACE_LEN`](crate::TRACE_LEN) entries of 8 bytes (128 KiB, made at the
+    /// first call recorded, nothing allocated per call). Recorded calls are timed (on the
+    /// coarse clock, unless `record_latency` times them finely), so that a replay can judge
+    /// other `slow_call_ms` and `timeout_ms`.
     /// [`CircuitBreaker::trace`](crate::CircuitBreaker::trace) reads it, and with the `http`
     /// feature `GET /breakers/{name}/trace` on the admin router serves it as JSON lines. A
     /// recorded call pays a relaxed add and store, and the listeners' path.
@@ -325,6 +327,6 @@ config_keys! {
         default: Some(0);
         get: record;
         set: record(on);
-        table: "keep the last 1,024 calls (time, outcome, duration when timed) for `CircuitBreaker::trace` and `GET /breakers/{name}/trace`", "";
+        table: "keep the last 16,384 calls (time, outcome, duration) for `CircuitBreaker::trace`, `GET /breakers/{name}/trace` and replays", "";
     }
 }

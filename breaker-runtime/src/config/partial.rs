@@ -4,12 +4,39 @@
 //! [`PartialConfig::or`] are made from the key table (`keys.rs`); building one is in
 //! `builder.rs`.
 
-use super::{ConfigError, ConfigKey, KeyKind, PartialConfig};
-
-#[cfg(doc)]
-use super::Config;
+use super::{Config, ConfigError, ConfigKey, KeyKind, PartialConfig};
 
 impl PartialConfig {
+    /// These keys over `config`: a candidate configuration for a breaker that runs with
+    /// `config`, as a shadow and a replay make one. The keys `config` has away from their
+    /// defaults are kept where these are silent; a key it leaves at its default is left to
+    /// the candidate's own rules (the adaptive policy's values, say), as in any
+    /// configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the keys together are not a valid configuration.
+    ///
+    /// ```
+    /// use fusebox::{Config, PartialConfig};
+    ///
+    /// let live = Config::builder().error_threshold(30).request_volume_threshold(50).build()?;
+    /// let mut candidate = PartialConfig::new();
+    /// candidate.request_volume_threshold = Some(10);
+    /// let config = candidate.over(&live)?;
+    /// assert_eq!((config.error_threshold(), config.request_volume_threshold()), (30, 10));
+    /// # Ok::<(), fusebox::ConfigError>(())
+    /// ```
+    pub fn over(&self, config: &Config) -> Result<Config, ConfigError> {
+        let defaults = Config::default();
+        let base = ConfigKey::ALL
+            .into_iter()
+            .filter(|key| config.value(*key) != defaults.value(*key))
+            .fold(PartialConfig::new(), |base, key| {
+                base.with(key, config.value(key).unwrap_or(0))
+            });
+        self.or(base).build()
+    }
+
     /// Sets the key named `key` (as the attribute names it) to `value`, unchecked until
     /// [`build`](Self::build). A flag takes 1 for on and 0 for off, a choice its index in
     /// [`ConfigKey::choices`].

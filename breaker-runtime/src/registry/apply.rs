@@ -205,7 +205,8 @@ pub(super) fn apply(
             .build()
             .map_err(invalid(name))?;
         if let Some(keys) = overrides.shadow.get(name.as_str()) {
-            crate::shadow::candidate(&after, keys).map_err(invalid(&format!("shadow.{name}")))?;
+            keys.over(&after)
+                .map_err(invalid(&format!("shadow.{name}")))?;
         }
         planned.push((name, entry, after));
     }

@@ -3,9 +3,10 @@
 // Seconds and legend rows are counted in `usize` and drawn in `f64`: far below 2^52.
 #![allow(clippy::cast_precision_loss)]
 
-use std::fmt::Write;
+use std::{fmt::Write, time::Duration};
 
-/// Figures per second drawn as filled areas (behind) and lines, with a legend: a replay's
+/// Figures per period (a second unless [`period`](Self::period) says otherwise) drawn as
+/// filled areas (behind) and lines, with a legend: a replay's
 /// traffic and each configuration's refusals ([`Replay::chart`](super::Replay::chart)).
 ///
 /// ```
@@ -22,6 +23,7 @@ use std::fmt::Write;
 pub struct Chart {
     title: String,
     unit: String,
+    period: Duration,
     areas: Vec<Series>,
     lines: Vec<Series>,
 }
@@ -40,22 +42,30 @@ impl Chart {
         Chart {
             title: title.to_owned(),
             unit: unit.to_owned(),
+            period: Duration::from_secs(1),
             areas: Vec::new(),
             lines: Vec::new(),
         }
     }
 
-    /// Adds a filled area, drawn behind the lines (in the order added).
+    /// Each value covers `period` (a second unless set).
     #[must_use]
-    pub fn area(mut self, name: &str, colour: &str, per_second: Vec<f64>) -> Chart {
-        self.areas.push(Series::new(name, colour, per_second));
+    pub const fn period(mut self, period: Duration) -> Chart {
+        self.period = period;
         self
     }
 
-    /// Adds a line.
+    /// Adds a filled area, a value per period, drawn behind the lines (in the order added).
     #[must_use]
-    pub fn line(mut self, name: &str, colour: &str, per_second: Vec<f64>) -> Chart {
-        self.lines.push(Series::new(name, colour, per_second));
+    pub fn area(mut self, name: &str, colour: &str, values: Vec<f64>) -> Chart {
+        self.areas.push(Series::new(name, colour, values));
+        self
+    }
+
+    /// Adds a line, a value per period.
+    #[must_use]
+    pub fn line(mut self, name: &str, colour: &str, values: Vec<f64>) -> Chart {
+        self.lines.push(Series::new(name, colour, values));
         self
     }
 
@@ -64,15 +74,16 @@ impl Chart {
     pub fn svg(&self) -> String {
         let (width, height, left, top, bottom, legend) = (900.0, 280.0, 44.0, 26.0, 30.0, 240.0);
         let all = || self.areas.iter().chain(&self.lines);
-        let seconds = all().map(|series| series.values.len()).max().unwrap_or(0);
-        let span = seconds.max(1) as f64;
+        let periods = all().map(|series| series.values.len()).max().unwrap_or(0);
+        let span = periods.max(1) as f64;
+        let seconds = self.period.as_secs_f64() * periods as f64;
         let highest = all()
             .flat_map(|series| series.values.iter().copied())
             .filter(|value| value.is_finite())
             .fold(0.0, f64::max);
         let top_value = nice_ceiling(highest);
         let plot_height = height - top - bottom;
-        let x = |second: f64| left + second / span * (width - left - legend - 10.0);
+        let x = |period: f64| left + period / span * (width - left - legend - 10.0);
         let y = |value: f64| top + plot_height * (1.0 - value / top_value);
         let mut svg = format!(
             r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11"><rect width="{width}" height="{height}" fill="white"/><text x="{left}" y="16" font-size="13">{} ({})</text>"#,
@@ -90,13 +101,13 @@ impl Chart {
         }
         for series in &self.areas {
             let mut path = format!("M{:.1} {:.1}", x(0.0), y(0.0));
-            for (second, value) in series.values.iter().enumerate() {
+            for (period, value) in series.values.iter().enumerate() {
                 let _ = write!(
                     path,
                     " L{:.1} {:.1} L{:.1} {:.1}",
-                    x(second as f64),
+                    x(period as f64),
                     y(*value),
-                    x(second as f64 + 1.0),
+                    x(period as f64 + 1.0),
                     y(*value)
                 );
             }
@@ -117,7 +128,7 @@ impl Chart {
                 .values
                 .iter()
                 .enumerate()
-                .map(|(second, value)| format!("{:.1},{:.1}", x(second as f64 + 0.5), y(*value)))
+                .map(|(period, value)| format!("{:.1},{:.1}", x(period as f64 + 0.5), y(*value)))
                 .collect();
             let _ = write!(
                 svg,
@@ -141,7 +152,7 @@ impl Chart {
         }
         let _ = write!(
             svg,
-            r#"<text x="{left}" y="{:.1}">0 s</text><text x="{:.1}" y="{:.1}" text-anchor="end">{seconds} s</text></svg>"#,
+            r#"<text x="{left}" y="{:.1}">0 s</text><text x="{:.1}" y="{:.1}" text-anchor="end">{seconds:.1} s</text></svg>"#,
             height - 10.0,
             x(span),
             height - 10.0

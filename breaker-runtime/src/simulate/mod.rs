@@ -15,7 +15,8 @@
 //!
 //! What a replay cannot know, it says rather than guesses:
 //! - a call the recorded breaker refused never ran: its outcome is unknown, and it is
-//!   counted as such for every configuration (`unknown`), not offered;
+//!   counted as such for every configuration (`unknown`); each is asked only whether it would
+//!   have refused it too (`unknown_refused`, in its refusals over time);
 //! - a replay starts closed with an empty window, where the recorded breaker may have had
 //!   calls counted before its trace began;
 //! - `sleep_window_jitter` draws at random, so a configuration with it makes its trials at
@@ -23,10 +24,11 @@
 //!   between runs by those times);
 //! - `max_concurrent` needs calls in flight, which a replay of ended calls does not have.
 //!
-//! A second of the input is **degraded** when more than half the calls that ran in it failed:
-//! that is when refusing pays (a refused good call costs as much as a failure let through).
-//! Times to the first refusal and from recovery to the last are measured from the first
-//! degraded second's start and the last degraded second's end.
+//! The input is cut into periods of a second (of 100 ms in a trace shorter than 30 seconds).
+//! A period is **degraded** when more than half the calls that ran in it failed: that is when
+//! refusing pays (a refused good call costs as much as a failure let through). Times to the
+//! first refusal and from recovery to the last are measured from the first degraded period's
+//! start and the last degraded period's end.
 //!
 //! ```
 //! use std::time::Duration;
@@ -67,23 +69,27 @@ use crate::{
     CallKind, CircuitBreaker, Config, State, TestClock, Trace, TraceEntry,
     clock::Clock,
     config::millis,
-    shadow::{cut_short, outcome_of},
+    outcome::Ticket,
+    shadow::{Offered, cut_short, outcome_of},
 };
 
-/// The result of a replay: the input's calls per second, and a report per configuration.
+/// The result of a replay: the input's calls period by period, and a report per
+/// configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Replay {
-    /// The input, second by second from the trace's start.
-    pub seconds: Vec<Second>,
+    /// How long a period is: a second, or 100 ms for a trace shorter than 30 seconds.
+    pub period: Duration,
+    /// The input, period by period from the trace's start.
+    pub periods: Vec<Period>,
     /// A report per configuration, in the order they were given.
     pub reports: Vec<Report>,
 }
 
-/// One second of the input.
+/// One period of the input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Second {
+pub struct Period {
     /// Calls in it, refused ones included.
     pub calls: u32,
     /// Calls that ran and failed (or timed out).
@@ -92,7 +98,7 @@ pub struct Second {
     pub unknown: u32,
 }
 
-impl Second {
+impl Period {
     /// Whether more than half the calls that ran failed.
     #[must_use]
     pub const fn is_degraded(&self) -> bool {
@@ -115,18 +121,21 @@ pub struct Report {
     pub successes_refused: u64,
     /// Calls it would have refused that failed.
     pub failures_refused: u64,
-    /// Calls the recorded breaker refused (not offered: their outcome is unknown).
+    /// Calls the recorded breaker refused: their outcome is unknown.
     pub unknown: u64,
+    /// Of those, the calls it would have refused too. (The others it would have run, to an
+    /// outcome nobody knows: they are counted nowhere else.)
+    pub unknown_refused: u64,
     /// Its transitions, in order.
     pub transitions: Vec<SimulatedTransition>,
-    /// From the first degraded second's start to its first refusal from then; `None` if the
-    /// input has no degraded second, or it refused nothing from then.
+    /// From the first degraded period's start to its first refusal from then; `None` if the
+    /// input has no degraded period, or it refused nothing from then.
     pub first_refusal: Option<Duration>,
-    /// From the last degraded second's end to its last refusal after it (zero if it refused
-    /// nothing after it); `None` if the input has no degraded second.
+    /// From the last degraded period's end to its last refusal after it (zero if it refused
+    /// nothing after it); `None` if the input has no degraded period.
     pub recovery_to_last_refusal: Option<Duration>,
-    /// Calls it would have refused, second by second.
-    pub refused_per_second: Vec<u32>,
+    /// Calls it would have refused, period by period.
+    pub refused_per_period: Vec<u32>,
 }
 
 impl Report {
@@ -159,19 +168,21 @@ pub fn replay<N: AsRef<str>>(trace: &Trace, configs: &[(N, Config)]) -> Replay {
         .map(|(name, config)| input.run(name.as_ref(), *config))
         .collect();
     Replay {
-        seconds: input.seconds,
+        period: Duration::from_millis(input.period_ms),
+        periods: input.periods,
         reports,
     }
 }
 
-/// A trace made ready to replay: its calls in order, where it starts, its seconds.
+/// A trace made ready to replay: its calls in order, where it starts, its periods.
 struct Input<'t> {
     trace: &'t Trace,
     calls: Vec<&'t TraceEntry>,
     /// The first call's start, on the recorded breaker's clock.
     start_ms: u64,
-    seconds: Vec<Second>,
-    /// The first degraded second, and the second after the last.
+    period_ms: u64,
+    periods: Vec<Period>,
+    /// The first degraded period's start, and the last's end, since `start_ms`.
     degraded: Option<(u64, u64)>,
 }
 
@@ -194,41 +205,47 @@ impl<'t> Input<'t> {
             trace,
             calls,
             start_ms,
-            seconds: Vec::new(),
+            period_ms: 1_000,
+            periods: Vec::new(),
             degraded: None,
         };
         let length = input
             .calls
             .last()
-            .map_or(0, |call| input.second_at(trace.clock_at(call)) + 1);
-        input.seconds = vec![Second::default(); length];
+            .map_or(0, |call| trace.clock_at(call).saturating_sub(start_ms));
+        if length < SHORT_MS {
+            input.period_ms = 100;
+        }
+        let length = usize::try_from(length / input.period_ms + 1).unwrap_or(usize::MAX);
+        input.periods = vec![Period::default(); length];
         for index in 0..input.calls.len() {
             let call = input.calls[index];
-            let at = input.second_at(trace.clock_at(call));
-            let second = &mut input.seconds[at];
-            second.calls += 1;
+            let at = input.period_at(trace.clock_at(call));
+            let period = &mut input.periods[at];
+            period.calls += 1;
             match call.kind {
-                CallKind::Failure | CallKind::Timeout => second.failures += 1,
-                CallKind::Rejected | CallKind::Busy => second.unknown += 1,
+                CallKind::Failure | CallKind::Timeout => period.failures += 1,
+                CallKind::Rejected | CallKind::Busy => period.unknown += 1,
                 _ => {}
             }
         }
-        let first = input.seconds.iter().position(Second::is_degraded);
-        let last = input.seconds.iter().rposition(Second::is_degraded);
-        input.degraded = first
-            .zip(last)
-            .map(|(first, last)| (first as u64 * 1000, (last as u64 + 1) * 1000));
+        let first = input.periods.iter().position(Period::is_degraded);
+        let last = input.periods.iter().rposition(Period::is_degraded);
+        input.degraded = first.zip(last).map(|(first, last)| {
+            let period_ms = input.period_ms;
+            (first as u64 * period_ms, (last as u64 + 1) * period_ms)
+        });
         input
     }
 
-    /// The second of the input `at_ms` falls in (the last one for a later moment).
-    fn second_at(&self, at_ms: u64) -> usize {
-        let second =
-            usize::try_from(at_ms.saturating_sub(self.start_ms) / 1000).unwrap_or(usize::MAX);
-        if self.seconds.is_empty() {
-            second
+    /// The period of the input `at_ms` falls in (the last one for a later moment).
+    fn period_at(&self, at_ms: u64) -> usize {
+        let period = usize::try_from(at_ms.saturating_sub(self.start_ms) / self.period_ms)
+            .unwrap_or(usize::MAX);
+        if self.periods.is_empty() {
+            period
         } else {
-            second.min(self.seconds.len() - 1)
+            period.min(self.periods.len() - 1)
         }
     }
 
@@ -241,10 +258,11 @@ impl<'t> Input<'t> {
             successes_refused: 0,
             failures_refused: 0,
             unknown: 0,
+            unknown_refused: 0,
             transitions: Vec::new(),
             first_refusal: None,
             recovery_to_last_refusal: self.degraded.map(|_| Duration::ZERO),
-            refused_per_second: vec![0; self.seconds.len()],
+            refused_per_period: vec![0; self.periods.len()],
         };
         let clock = TestClock::starting_at(self.start_ms);
         let on_clock = Clock::default();
@@ -262,31 +280,31 @@ impl<'t> Input<'t> {
                     to: transition.to,
                 });
         });
-        for Event {
-            end_ms,
-            index,
-            start_ms,
-        } in events(self.trace, &self.calls, &config)
-        {
+        // The tickets of the calls running.
+        let mut running = vec![None; self.calls.len()];
+        for Event { at_ms, step, index } in events(self.trace, &self.calls, &config) {
+            clock.advance_to(at_ms);
             let call = self.calls[index];
-            let Some(outcome) = outcome_of(call.kind) else {
-                if call.kind != CallKind::Ignored {
-                    report.unknown += 1;
+            match step {
+                Step::Asked => match breaker.offer_refused(call.kind) {
+                    Offered::RefusedUnknown => {
+                        report.unknown += 1;
+                        self.refused(&mut report, call.kind, at_ms);
+                    }
+                    Offered::Unknown => report.unknown += 1,
+                    _ => {}
+                },
+                Step::Start | Step::Whole => {
+                    running[index] = breaker.admit_offered(at_ms);
+                    if running[index].is_none() {
+                        self.refused(&mut report, call.kind, at_ms);
+                    } else if step == Step::Whole {
+                        ended(&breaker, running[index].take(), call, &mut report);
+                    }
                 }
-                continue;
-            };
-            // Its admission at its start, unless a call that ended later than it started has
-            // moved the clock past that already.
-            clock.advance_to(start_ms);
-            let Some(ticket) = breaker.admit_offered(start_ms) else {
-                self.refused(&mut report, call.kind, start_ms);
-                continue;
-            };
-            clock.advance_to(end_ms);
-            let ran_ms = call.duration.map(millis);
-            breaker.end_offered(ticket, cut_short(outcome, ran_ms, config.timeout()));
+                Step::End => ended(&breaker, running[index].take(), call, &mut report),
+            }
         }
-        report.failures_let_through = breaker.metrics().counters.failures;
         report.transitions =
             std::mem::take(&mut *transitions.lock().unwrap_or_else(PoisonError::into_inner));
         report
@@ -294,11 +312,11 @@ impl<'t> Input<'t> {
 
     /// Counts in `report` a call that ended as `kind`, refused at `at_ms`.
     fn refused(&self, report: &mut Report, kind: CallKind, at_ms: u64) {
-        report.refused_per_second[self.second_at(at_ms)] += 1;
-        if matches!(kind, CallKind::Success | CallKind::Slow) {
-            report.successes_refused += 1;
-        } else {
-            report.failures_refused += 1;
+        report.refused_per_period[self.period_at(at_ms)] += 1;
+        match kind {
+            CallKind::Success | CallKind::Slow => report.successes_refused += 1,
+            CallKind::Failure | CallKind::Timeout => report.failures_refused += 1,
+            _ => report.unknown_refused += 1,
         }
         let Some((began_ms, ended_ms)) = self.degraded else {
             return;
@@ -313,63 +331,119 @@ impl<'t> Input<'t> {
     }
 }
 
-/// A call as a configuration replays it: call `index`, admitted at `start_ms`, ended at
-/// `end_ms` (on the recorded breaker's clock).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Event {
-    end_ms: u64,
-    index: usize,
-    start_ms: u64,
+/// A trace shorter than this is cut into periods of 100 ms rather than seconds.
+const SHORT_MS: u64 = 30_000;
+
+/// Counts the outcome of `call`, admitted with `ticket` (if it was), ending now.
+fn ended(breaker: &CircuitBreaker, ticket: Option<Ticket>, call: &TraceEntry, report: &mut Report) {
+    let (Some(ticket), Some(outcome)) = (ticket, outcome_of(call.kind)) else {
+        return;
+    };
+    let timeout = breaker.config().timeout();
+    let outcome = cut_short(outcome, call.duration.map(millis), timeout);
+    breaker.end_offered(ticket, outcome);
+    if outcome.is_failure() {
+        report.failures_let_through += 1;
+    }
 }
 
-/// `calls` (`trace`'s) under `config`, in the order they end: a timed call started its
-/// duration before its end, and ends at the configuration's `timeout_ms` if it ran past it.
+/// A step of a call in a replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// A call that ran ends: at a moment, before calls start, as one that ended before the
+    /// next began.
+    End,
+    /// A call that did not run (refused when recorded, or ignored): asked at its moment.
+    Asked,
+    /// A call that ran and was not timed (or took under a millisecond): it starts and ends at
+    /// once.
+    Whole,
+    /// A call that ran starts: admitted or refused.
+    Start,
+}
+
+/// Step `step` of call `index`, at `at_ms` on the recorded breaker's clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Event {
+    at_ms: u64,
+    step: Step,
+    index: usize,
+}
+
+/// The steps of `calls` (`trace`'s) under `config`, in order of time: a call that ran starts
+/// its duration before its end (at once, if it was not timed), and ends at the
+/// configuration's `timeout_ms` if it ran past it.
 fn events(trace: &Trace, calls: &[&TraceEntry], config: &Config) -> Vec<Event> {
     let timeout_ms = config.timeout().map(millis);
-    let mut events: Vec<Event> = calls
-        .iter()
-        .enumerate()
-        .map(|(index, call)| {
-            let ran_ms = call.duration.map_or(0, millis);
-            let start_ms = trace.clock_at(call).saturating_sub(ran_ms);
-            let cut_ms = timeout_ms.map_or(ran_ms, |limit| ran_ms.min(limit));
-            Event {
-                end_ms: start_ms + cut_ms,
+    let mut events = Vec::with_capacity(calls.len() * 2);
+    for (index, call) in calls.iter().enumerate() {
+        let end_ms = trace.clock_at(call);
+        if outcome_of(call.kind).is_none() {
+            events.push(Event {
+                at_ms: end_ms,
+                step: Step::Asked,
                 index,
-                start_ms,
-            }
-        })
-        .collect();
+            });
+            continue;
+        }
+        let ran_ms = call.duration.map_or(0, millis);
+        let start_ms = end_ms.saturating_sub(ran_ms);
+        let cut_ms = timeout_ms.map_or(ran_ms, |limit| ran_ms.min(limit));
+        if cut_ms == 0 {
+            events.push(Event {
+                at_ms: start_ms,
+                step: Step::Whole,
+                index,
+            });
+            continue;
+        }
+        events.push(Event {
+            at_ms: start_ms,
+            step: Step::Start,
+            index,
+        });
+        events.push(Event {
+            at_ms: start_ms + cut_ms,
+            step: Step::End,
+            index,
+        });
+    }
     events.sort_unstable();
     events
 }
 
 impl Replay {
-    /// The input's calls per second (grey), failures per second (red) and each
-    /// configuration's refusals per second (a line each, in `colours`' order, cycling).
+    /// The input's calls per period (grey), its failures (pink) and each configuration's
+    /// refusals (a line each), drawn against time.
     #[must_use]
     pub fn chart(&self, title: &str) -> Chart {
         const COLOURS: [&str; 6] = [
             "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b",
         ];
-        let per_second =
+        let figures =
             |values: &mut dyn Iterator<Item = u32>| -> Vec<f64> { values.map(f64::from).collect() };
-        let mut chart = Chart::new(title, "calls per second")
+        let unit = if self.period == Duration::from_secs(1) {
+            "calls per second".to_owned()
+        } else {
+            format!("calls per {} ms", self.period.as_millis())
+        };
+        let mut chart = Chart::new(title, &unit)
+            .period(self.period)
             .area(
                 "calls",
                 "#e6e6e6",
-                per_second(&mut self.seconds.iter().map(|second| second.calls)),
+                figures(&mut self.periods.iter().map(|period| period.calls)),
             )
             .area(
                 "failures",
                 "#f4b6b6",
-                per_second(&mut self.seconds.iter().map(|second| second.failures)),
+                figures(&mut self.periods.iter().map(|period| period.failures)),
             );
         for (report, colour) in self.reports.iter().zip(COLOURS.iter().cycle()) {
             chart = chart.line(
                 &format!("{}: refused", report.name),
                 colour,
-                per_second(&mut report.refused_per_second.iter().copied()),
+                figures(&mut report.refused_per_period.iter().copied()),
             );
         }
         chart
@@ -387,18 +461,19 @@ impl fmt::Display for Replay {
         };
         writeln!(
             f,
-            "| configuration | failures let through | good calls refused | failures refused | unknown | transitions | first refusal (s) | recovery → last refusal (s) |"
+            "| configuration | failures let through | good calls refused | failures refused | refused when recorded: refused / run | transitions | first refusal (s) | recovery → last refusal (s) |"
         )?;
         writeln!(f, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
         for report in &self.reports {
             writeln!(
                 f,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} / {} | {} | {} | {} |",
                 report.name.replace('|', "\\|"),
                 report.failures_let_through,
                 report.successes_refused,
                 report.failures_refused,
-                report.unknown,
+                report.unknown_refused,
+                report.unknown - report.unknown_refused,
                 report.transitions.len(),
                 seconds(report.first_refusal),
                 seconds(report.recovery_to_last_refusal),
