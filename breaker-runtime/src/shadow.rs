@@ -6,8 +6,13 @@
 //! figures, so a would-be trip pages nobody. The live breaker offers it each call's outcome as
 //! the call ends, with how long it ran; the shadow admits or refuses it as of when it started
 //! (its end less its duration: the moment the live breaker admitted it), counts its outcome,
-//! and counts what it would have refused. A replay ([`simulate`](crate::simulate)) offers a
-//! recorded call the same way, so a shadow and a replay of the same outcomes count the same.
+//! and counts what it would have refused. A call in flight when the shadow tripped was admitted
+//! before, as the live breaker's were. A replay ([`simulate`](crate::simulate)) of the same
+//! outcomes counts the same, but for one thing: it takes calls in order of time, starts and
+//! ends, where a shadow hears of a call only as it ends. While a half-open trial runs long,
+//! calls that arrive then are refused live and in a replay; a shadow, which has not heard of
+//! the trial yet, may count them as calls it would have run. `max_concurrent` is not
+//! shadowed (the shadow's calls are not in flight).
 //!
 //! A call the live breaker refused never ran: its outcome is unknown, and it is counted as such
 //! rather than guessed; the shadow is asked only whether it would have refused it too (a

@@ -280,3 +280,56 @@ fn promotion_keeps_the_window_and_the_state() {
     assert_eq!(live.state(), State::Open);
     assert_eq!(live.promote_shadow(), None);
 }
+
+/// Calls `depth` nested calls of `breaker`, each started a millisecond after the one around
+/// it and failing after it ran 10 ms more: the innermost ends first.
+fn nested(breaker: &CircuitBreaker, clock: &TestClock, depth: u32) {
+    let _ = breaker.call(|| {
+        clock.advance(Duration::from_millis(1));
+        if depth > 1 {
+            nested(breaker, clock, depth - 1);
+        }
+        clock.advance(Duration::from_millis(10));
+        Err::<(), _>("down")
+    });
+}
+
+#[test]
+fn calls_in_flight_when_the_shadow_trips_were_admitted_as_they_were_live() {
+    let live = CircuitBreaker::new("in-flight", Config::builder().record(true).build().unwrap());
+    let clock = TestClock::new();
+    assert!(live.set_clock(&clock));
+    let mut keys = PartialConfig::new();
+    keys.consecutive_failures = Some(3);
+    live.set_shadow(&keys).unwrap();
+    nested(&live, &clock, 10);
+
+    let shadow = live.metrics().shadow.unwrap();
+    assert_eq!(shadow.state, State::Open);
+    assert_eq!(
+        (shadow.failures_let_through, shadow.failures_refused),
+        (10, 0),
+        "the seven calls that started before the trip ran, as they did live"
+    );
+    let replay = simulate::replay(&live.trace(), &[("shadow", shadow.config)]);
+    let report = &replay.reports[0];
+    assert_eq!(
+        (report.failures_let_through, report.failures_refused),
+        (10, 0)
+    );
+}
+
+#[test]
+fn a_replay_counts_calls_in_flight_against_max_concurrent() {
+    // Ten calls a second, each running 350 ms: three or four in flight at once.
+    let trace = Scenario::new()
+        .phase(Duration::from_secs(10), 10, 0)
+        .latency(Duration::from_millis(350))
+        .trace();
+    let two = Config::builder().max_concurrent(2).build().unwrap();
+    let replay = simulate::replay(&trace, &[("unbounded", Config::default()), ("two", two)]);
+    assert_eq!(replay.reports[0].successes_refused, 0);
+    // Of every four calls in 400 ms, two find both places taken.
+    let refused = replay.reports[1].successes_refused;
+    assert!((45..=55).contains(&refused), "{refused} of 100: {replay}");
+}

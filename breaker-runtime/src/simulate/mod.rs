@@ -4,14 +4,16 @@
 //! calls it would have refused, its transitions with their times, how long it took to refuse
 //! once the dependency was failing and how long it went on refusing once it recovered.
 //!
-//! Deterministic: the same trace and configurations give the same report. Calls are taken in
-//! the order they ended; each is admitted (or refused) as of when it started, its recorded end
-//! less its duration, and its outcome counted when it ended, as the live breaker did: a
-//! timeout if it ran past the configuration's own `timeout_ms` (counted then), slow past its
-//! own `slow_call_ms`. A call that was not timed starts and ends at once. Refused, it counts as
-//! a good call or a failure refused. A breaker's
-//! [shadow](crate::CircuitBreaker::set_shadow) is offered each live call the same way, so a
-//! shadow and a replay of the same outcomes count the same.
+//! Deterministic: the same trace and configurations give the same report (unless a
+//! configuration has `sleep_window_jitter`, which draws at random). Calls are taken in order of
+//! time: each is admitted (or refused) when it started, its recorded end less its duration, and
+//! its outcome counted when it ended, as the live breaker did: a timeout if it ran past the
+//! configuration's own `timeout_ms` (counted then), slow past its own `slow_call_ms`. A call
+//! that was not timed starts and ends at once. Calls in flight count against
+//! `max_concurrent`. Refused, a call counts as a good call or a failure refused. A breaker's
+//! [shadow](crate::CircuitBreaker::set_shadow) counts the same outcomes the same way, but for
+//! calls that arrive while a long trial runs (see its documentation). Times are the recorded
+//! breaker's clock's (the coarse monotonic clock: a few milliseconds).
 //!
 //! What a replay cannot know, it says rather than guesses:
 //! - a call the recorded breaker refused never ran: its outcome is unknown, and it is
@@ -19,10 +21,6 @@
 //!   have refused it too (`unknown_refused`, in its refusals over time);
 //! - a replay starts closed with an empty window, where the recorded breaker may have had
 //!   calls counted before its trace began;
-//! - `sleep_window_jitter` draws at random, so a configuration with it makes its trials at
-//!   other times on each run of the live breaker (a replay draws too; its report differs
-//!   between runs by those times);
-//! - `max_concurrent` needs calls in flight, which a replay of ended calls does not have.
 //!
 //! The input is cut into periods of a second (of 100 ms in a trace shorter than 30 seconds).
 //! A period is **degraded** when more than half the calls that ran in it failed: that is when
@@ -282,6 +280,7 @@ impl<'t> Input<'t> {
         });
         // The tickets of the calls running.
         let mut running = vec![None; self.calls.len()];
+        let mut in_flight = 0_u64;
         for Event { at_ms, step, index } in events(self.trace, &self.calls, &config) {
             clock.advance_to(at_ms);
             let call = self.calls[index];
@@ -295,14 +294,29 @@ impl<'t> Input<'t> {
                     _ => {}
                 },
                 Step::Start | Step::Whole => {
-                    running[index] = breaker.admit_offered(at_ms);
+                    // `max_concurrent` calls in flight: busy, as admission's bulkhead says.
+                    let busy = config
+                        .max_concurrent()
+                        .is_some_and(|limit| in_flight >= limit);
+                    running[index] = if busy {
+                        None
+                    } else {
+                        breaker.admit_offered(at_ms)
+                    };
                     if running[index].is_none() {
                         self.refused(&mut report, call.kind, at_ms);
                     } else if step == Step::Whole {
                         ended(&breaker, running[index].take(), call, &mut report);
+                    } else {
+                        in_flight += 1;
                     }
                 }
-                Step::End => ended(&breaker, running[index].take(), call, &mut report),
+                Step::End => {
+                    if running[index].is_some() {
+                        in_flight -= 1;
+                    }
+                    ended(&breaker, running[index].take(), call, &mut report);
+                }
             }
         }
         report.transitions =
