@@ -39,7 +39,7 @@
 
 use std::{fmt::Write as _, time::Duration};
 
-use fusebox::{CircuitBreaker, Config, Failure, TestClock};
+use fusebox::{CircuitBreaker, Config, Failure, TestClock, simulate::Chart};
 
 /// Calls per second.
 const RATE: u64 = 100;
@@ -740,83 +740,27 @@ fn main() {
 /// The scenario's chart: the backend's error rate per second (grey area) and each policy's
 /// refused share per second (a line each), 0 to 100 %.
 fn write_chart(scenario: &Scenario, contenders: &[Contender], reports: &[Report]) {
-    let (width, height, left, top, bottom) = (900.0, 260.0, 40.0, 24.0, 30.0);
-    let plot_h = height - top - bottom;
-    let rates = scenario.rate_per_second();
-    let seconds = rates.len().max(1) as f64;
-    let x = |second: f64| left + second / seconds * (width - left - 230.0);
-    let y = |percent: f64| top + plot_h * (1.0 - percent / 100.0);
-    let mut svg = String::new();
-    let _ = write!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">"#
-    );
-    let _ = write!(
-        svg,
-        r#"<rect width="{width}" height="{height}" fill="white"/><text x="{left}" y="15" font-size="13">{}: backend error rate (grey) and refusals per second</text>"#,
-        scenario.name
-    );
-    for percent in [0.0, 50.0, 100.0] {
-        let _ = write!(
-            svg,
-            r##"<line x1="{left}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="4" y="{}">{percent}%</text>"##,
-            x(seconds),
-            y(percent) + 4.0,
-            y = y(percent)
-        );
-    }
-    let mut area = format!("M{} {}", x(0.0), y(0.0));
-    for (second, rate) in rates.iter().enumerate() {
-        let _ = write!(
-            area,
-            " L{:.1} {:.1} L{:.1} {:.1}",
-            x(second as f64),
-            y(*rate),
-            x(second as f64 + 1.0),
-            y(*rate)
-        );
-    }
-    let _ = write!(area, " L{} {} Z", x(seconds), y(0.0));
-    let _ = write!(svg, r##"<path d="{area}" fill="#e6e6e6"/>"##);
+    let mut chart = Chart::new(
+        &format!(
+            "{}: backend error rate (grey) and refusals per second",
+            scenario.name
+        ),
+        "% of calls",
+    )
+    .area("backend error rate", "#e6e6e6", scenario.rate_per_second());
     let charted = contenders
         .iter()
         .zip(reports)
         .skip(1)
         .filter(|(contender, _)| !contender.colour.is_empty());
-    for (c, (contender, report)) in charted.enumerate() {
-        let c = c + 1;
-        let points: Vec<String> = report
-            .refused_per_second
-            .iter()
-            .enumerate()
-            .map(|(second, refused)| format!("{:.1},{:.1}", x(second as f64 + 0.5), y(*refused)))
-            .collect();
-        let _ = write!(
-            svg,
-            r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="1.3"/>"#,
-            points.join(" "),
-            contender.colour
-        );
-        let ly = top + 14.0 * c as f64;
-        let _ = write!(
-            svg,
-            r#"<line x1="{}" x2="{}" y1="{ly}" y2="{ly}" stroke="{}" stroke-width="2"/><text x="{}" y="{}">{}</text>"#,
-            width - 220.0,
-            width - 205.0,
+    for (contender, report) in charted {
+        chart = chart.line(
+            contender.name,
             contender.colour,
-            width - 200.0,
-            ly + 4.0,
-            contender.name
+            report.refused_per_second.clone(),
         );
     }
-    let _ = write!(
-        svg,
-        r#"<text x="{left}" y="{}">0 s</text><text x="{}" y="{}" text-anchor="end">{} s</text></svg>"#,
-        height - 10.0,
-        x(seconds),
-        height - 10.0,
-        rates.len()
-    );
+    let svg = chart.svg();
     let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/behaviour");
     std::fs::create_dir_all(directory).expect("docs/behaviour");
     let file: String = scenario

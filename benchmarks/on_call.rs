@@ -8,6 +8,8 @@
 //! - `record_latency`: two readings of the fine clock and an atomic add per call;
 //! - `record`: the listeners' path, a reading of the coarse clock, an atomic add and a store
 //!   into the trace's ring;
+//! - a shadow (`set_shadow`, a candidate that sees every call): a reading of the coarse clock,
+//!   the listeners' path, and the shadow's own admission and outcome;
 //! - a call listener on the breaker (it counts): the event, built and handed over;
 //! - then the plain breaker again, now that the process has a call listener: the one relaxed
 //!   load every call pays once any listener exists, anywhere.
@@ -45,12 +47,18 @@ fn main() {
         "on-call::recorded",
         Config::builder().record(true).build().unwrap(),
     );
-    let [plain_ns, timed_ns, clocked_ns, recorded_ns] = harness::interleaved([
+    let shadowed = CircuitBreaker::new("on-call::shadowed", Config::default());
+    let mut stricter = fusebox::PartialConfig::new();
+    stricter.error_threshold = Some(25);
+    shadowed.set_shadow(&stricter).unwrap();
+    let [plain_ns, timed_ns, clocked_ns, recorded_ns, shadowed_ns] = harness::interleaved([
         harness::one_thread(|_| call(&plain)),
         harness::one_thread(|_| call(&timed)),
         harness::one_thread(|_| clocked(&plain)),
         harness::one_thread(|_| call(&recorded)),
+        harness::one_thread(|_| call(&shadowed)),
     ]);
+    assert!(shadowed.metrics().shadow.is_some());
     assert_eq!(recorded.trace().calls.len(), fusebox::TRACE_LEN);
 
     let listened = CircuitBreaker::new("on-call::listened", Config::default());
@@ -89,6 +97,11 @@ fn main() {
         "| `record = true` (the trace's ring) | {:.1} | {:.2} |",
         harness::median(recorded_ns.clone()),
         harness::ratio(&recorded_ns, &plain_ns)
+    );
+    println!(
+        "| with a shadow (`set_shadow`) | {:.1} | {:.2} |",
+        harness::median(shadowed_ns.clone()),
+        harness::ratio(&shadowed_ns, &plain_ns)
     );
     println!(
         "| plain, once the process has a call listener | {:.1} | {:.2} |",

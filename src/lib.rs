@@ -146,6 +146,8 @@
 //!   Tokio's timer. Without it, `timeout_ms` is a compile error that names the feature.
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`.
+//! - `simulate`: `simulate::replay`, a recorded trace or a `Scenario` replayed against
+//!   configurations on the real state machine and a virtual clock.
 //! - `serde`: `Overrides` and `registry::apply`; `Config` and `Metrics` (de)serialize.
 //! - `metrics`: `metrics::publish()` through the `metrics` facade; with `tokio`, also
 //!   `metrics::spawn_publisher`.

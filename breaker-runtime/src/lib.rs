@@ -32,6 +32,8 @@
 //! - `tokio`: enforces [`Config::timeout`] on async calls with Tokio's timer.
 //! - `tracing`: a `tracing` event on every state transition.
 //! - `test-util`: `TestClock`, to move a breaker's time in tests without sleeping.
+//! - `simulate`: `simulate::replay`, recorded traces or scenarios replayed against
+//!   configurations on the real state machine and a virtual clock.
 //! - `serde`: `Overrides` (configuration from TOML files, the environment or any serde loader,
 //!   applied with `registry::apply`); `Config` and `Metrics` (de)serialize.
 //! - `metrics`: `metrics::publish()`, every breaker's figures through the `metrics` facade.

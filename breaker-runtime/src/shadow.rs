@@ -253,6 +253,14 @@ impl ShadowSlot {
             .clone()
     }
 
+    /// Calls `hear` with the shadow, if there is one, under the read lock (without the two
+    /// atomic counts an `Arc` clone and drop would add to every call the shadow hears of).
+    fn with(&self, hear: impl FnOnce(&Shadow)) {
+        if let Some(shadow) = &*self.0.read().unwrap_or_else(PoisonError::into_inner) {
+            hear(shadow);
+        }
+    }
+
     fn replace(&self, shadow: Option<Arc<Shadow>>) -> Option<Arc<Shadow>> {
         std::mem::replace(
             &mut *self.0.write().unwrap_or_else(PoisonError::into_inner),
@@ -346,8 +354,8 @@ impl CircuitBreaker {
 
     /// Tells the shadow, if there is one, of a call that ended as `kind`.
     pub(crate) fn tell_shadow(&self, kind: CallKind, duration: Option<Duration>) {
-        if let Some(shadow) = self.extras.get().and_then(|parts| parts.shadow.get()) {
-            shadow.hear(kind, duration);
+        if let Some(parts) = self.extras.get() {
+            parts.shadow.with(|shadow| shadow.hear(kind, duration));
         }
     }
 
