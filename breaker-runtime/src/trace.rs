@@ -71,9 +71,9 @@ fn whole_micros<S: serde::Serializer>(
 }
 
 /// A breaker's recorded calls ([`CircuitBreaker::trace`]), or calls from elsewhere to replay
-/// ([`simulate`](crate::simulate)).
+/// (`fusebox::simulate`, feature `simulate`).
 ///
-/// As JSON lines ([`to_json_lines`](Self::to_json_lines), `GET /breakers/{name}/trace` on the
+/// As JSON lines (`to_json_lines`, features `http` or `simulate`; `GET /breakers/{name}/trace` on the
 /// admin router) it is a first line of what the trace is about, then a line per call:
 ///
 /// ```text

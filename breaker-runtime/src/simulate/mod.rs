@@ -39,7 +39,7 @@
 //!     .phase(Duration::from_secs(60), 50, 1);
 //! let replay = simulate::replay(&scenario.trace(), &[
 //!     ("hystrix", Config::default()),
-//!     ("quick", Config::builder().error_threshold(50).request_volume_threshold(10)
+//!     ("quick", Config::builder().window(Duration::from_secs(1)).request_volume_threshold(10)
 //!         .sleep_window(Duration::from_secs(1)).build()?),
 //! ]);
 //! let (hystrix, quick) = (&replay.reports[0], &replay.reports[1]);
