@@ -197,6 +197,41 @@ fn retries_do_not_allocate() {
     );
 }
 
+/// `record`: the ring is made once, at the first recorded call, and is all a recording breaker
+/// holds beyond a plain one, however many calls it records: 128 KiB (`TRACE_LEN` words), and
+/// the extras' few hundred bytes. Recorded calls allocate nothing.
+#[test]
+fn recording_is_bounded_in_bytes() {
+    let live = live_bytes;
+    let plain = CircuitBreaker::new("bytes::plain", Config::default());
+    let recording = CircuitBreaker::new(
+        "bytes::recording",
+        Config::builder().record(true).build().unwrap(),
+    );
+    let _ = plain.call(|| Ok::<_, Error>(()));
+    let before = live();
+    let _ = recording.call(|| Ok::<_, Error>(()));
+    let ring = live() - before;
+    let calls = 3 * fusebox::TRACE_LEN;
+    let allocated = allocations_in_1000_calls(|| {
+        for i in 0..calls / 1_000 {
+            let _ = recording.call(|| if i % 3 == 0 { Err(Error) } else { Ok(i) });
+        }
+    });
+    assert_eq!(allocated, 0, "recorded calls allocate nothing");
+    let held = live() - before;
+    assert_eq!(
+        held, ring,
+        "the bytes held did not grow with {calls} calls and more"
+    );
+    let words = i64::try_from(fusebox::TRACE_LEN * std::mem::size_of::<u64>()).unwrap();
+    assert!(
+        (words..words + 1_024).contains(&ring),
+        "{ring} bytes: the ring's {words} and the extras"
+    );
+    assert_eq!(recording.trace().calls.len(), fusebox::TRACE_LEN);
+}
+
 /// 100,000 breakers with names built at run time, called, some tripped, then dropped: the heap
 /// (this thread's) is back where it started. Names are owned by their breakers, not interned.
 #[test]
