@@ -333,3 +333,33 @@ fn a_replay_counts_calls_in_flight_against_max_concurrent() {
     let refused = replay.reports[1].successes_refused;
     assert!((45..=55).contains(&refused), "{refused} of 100: {replay}");
 }
+
+#[test]
+fn a_trace_over_a_long_time_is_cut_into_a_bounded_number_of_periods() {
+    // Two calls a year apart (a breaker called now and then, or a trace from elsewhere).
+    let trace = Trace::from_json_lines(concat!(
+        r#"{"at_ms":1000000,"kind":"failure","duration_us":1000000000}"#,
+        "\n",
+        r#"{"at_ms":31537000000,"kind":"success"}"#,
+        "\n",
+    ))
+    .unwrap();
+    let replay = simulate::replay(&trace, &[("default", Config::default())]);
+    assert!(replay.periods.len() <= 86_401, "{}", replay.periods.len());
+    assert_eq!(replay.period, Duration::from_secs(366));
+    assert_eq!(replay.reports[0].failures_let_through, 1);
+    assert!(replay.chart("a year").svg().contains("calls per 366 s"));
+}
+
+#[test]
+fn a_trace_with_times_at_the_ends_of_the_clock_replays_without_overflow() {
+    let trace = Trace::from_json_lines(&format!(
+        "{}\n{}\n",
+        r#"{"at_ms":0,"kind":"failure"}"#,
+        format_args!(r#"{{"at_ms":{},"kind":"failure","duration_us":{}}}"#, u64::MAX, u64::MAX),
+    ))
+    .unwrap();
+    let replay = simulate::replay(&trace, &[("default", Config::default())]);
+    assert!(replay.periods.len() <= 86_401);
+    assert_eq!(replay.reports[0].failures_let_through, 2);
+}

@@ -22,7 +22,8 @@
 //! - a replay starts closed with an empty window, where the recorded breaker may have had
 //!   calls counted before its trace began;
 //!
-//! The input is cut into periods of a second (of 100 ms in a trace shorter than 30 seconds).
+//! The input is cut into periods of a second (of 100 ms in a trace shorter than 30 seconds;
+//! longer in a trace of more than a day, cut into 86,400 periods at most).
 //! A period is **degraded** when more than half the calls that ran in it failed: that is when
 //! refusing pays (a refused good call costs as much as a failure let through). Times to the
 //! first refusal and from recovery to the last are measured from the first degraded period's
@@ -76,7 +77,8 @@ use crate::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Replay {
-    /// How long a period is: a second, or 100 ms for a trace shorter than 30 seconds.
+    /// How long a period is: a second (100 ms for a trace shorter than 30 seconds, longer for
+    /// one of more than a day).
     pub period: Duration,
     /// The input, period by period from the trace's start.
     pub periods: Vec<Period>,
@@ -211,9 +213,7 @@ impl<'t> Input<'t> {
             .calls
             .last()
             .map_or(0, |call| trace.clock_at(call).saturating_sub(start_ms));
-        if length < SHORT_MS {
-            input.period_ms = 100;
-        }
+        input.period_ms = period_ms(length);
         let length = usize::try_from(length / input.period_ms + 1).unwrap_or(usize::MAX);
         input.periods = vec![Period::default(); length];
         for index in 0..input.calls.len() {
@@ -231,7 +231,10 @@ impl<'t> Input<'t> {
         let last = input.periods.iter().rposition(Period::is_degraded);
         input.degraded = first.zip(last).map(|(first, last)| {
             let period_ms = input.period_ms;
-            (first as u64 * period_ms, (last as u64 + 1) * period_ms)
+            (
+                (first as u64).saturating_mul(period_ms),
+                (last as u64 + 1).saturating_mul(period_ms),
+            )
         });
         input
     }
@@ -348,6 +351,25 @@ impl<'t> Input<'t> {
 /// A trace shorter than this is cut into periods of 100 ms rather than seconds.
 const SHORT_MS: u64 = 30_000;
 
+/// The most periods a trace is cut into: a day's seconds. A longer trace (a breaker called
+/// now and then, recorded over months) has longer periods, so that a replay's memory stays
+/// bounded whatever the trace's times say.
+const MOST_PERIODS: u64 = 86_400;
+
+/// How long a period is in a trace that spans `span_ms`.
+const fn period_ms(span_ms: u64) -> u64 {
+    if span_ms < SHORT_MS {
+        100
+    } else {
+        let seconds = span_ms.div_ceil(MOST_PERIODS * 1_000);
+        if seconds > 1 {
+            seconds.saturating_mul(1_000)
+        } else {
+            1_000
+        }
+    }
+}
+
 /// Counts the outcome of `call`, admitted with `ticket` (if it was), ending now.
 fn ended(breaker: &CircuitBreaker, ticket: Option<Ticket>, call: &TraceEntry, report: &mut Report) {
     let (Some(ticket), Some(outcome)) = (ticket, outcome_of(call.kind)) else {
@@ -436,10 +458,10 @@ impl Replay {
         ];
         let figures =
             |values: &mut dyn Iterator<Item = u32>| -> Vec<f64> { values.map(f64::from).collect() };
-        let unit = if self.period == Duration::from_secs(1) {
-            "calls per second".to_owned()
-        } else {
-            format!("calls per {} ms", self.period.as_millis())
+        let unit = match self.period.as_millis() {
+            1_000 => "calls per second".to_owned(),
+            millis if millis < 1_000 => format!("calls per {millis} ms"),
+            millis => format!("calls per {} s", millis / 1_000),
         };
         let mut chart = Chart::new(title, &unit)
             .period(self.period)
