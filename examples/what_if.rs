@@ -8,20 +8,47 @@
 //! ```
 //!
 //! The trace is a breaker's JSON lines (`record = true`, then `GET /breakers/{name}/trace` on
-//! the admin router, or `CircuitBreaker::trace().to_json_lines()`); the candidates file has a
-//! `[candidates."<name>"]` table of keys per candidate, each over the recorded configuration.
+//! the admin router, or `CircuitBreaker::trace().to_json_lines()`). The candidates file has a
+//! `[candidates."<name>"]` table of keys per candidate, each over the recorded configuration;
+//! or it is an overrides file (`fusebox::Overrides`), whose `[breakers."<name>"]` and
+//! `[shadow."<name>"]` entries for the traced breaker are the candidates: the file about to be
+//! deployed, replayed first.
 //! The chart (calls, failures, and each configuration's refusals over time) is written to the
 //! third argument, `what_if.svg` by default. The same input gives the same report.
 
 use std::{collections::BTreeMap, error::Error, fs, time::Duration};
 
-use fusebox::{Config, PartialConfig, Trace, simulate};
+use fusebox::{Config, Overrides, PartialConfig, Trace, simulate};
 
 /// The candidates file: a table of keys per candidate.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Candidates {
     candidates: BTreeMap<String, PartialConfig>,
+}
+
+/// The candidates in `text` for the breaker named `breaker`: its `candidates` tables, or an
+/// overrides file's entries for the breaker.
+fn candidates(text: &str, breaker: &str) -> Result<Vec<(String, PartialConfig)>, String> {
+    let table: toml::Table = toml::from_str(text).map_err(|error| error.to_string())?;
+    if table.contains_key("candidates") {
+        let file: Candidates = toml::from_str(text).map_err(|error| error.to_string())?;
+        return Ok(file.candidates.into_iter().collect());
+    }
+    let overrides = Overrides::from_toml_str(text).map_err(|error| error.to_string())?;
+    let found: Vec<(String, PartialConfig)> = [
+        ("breakers", overrides.breakers.get(breaker)),
+        ("shadow", overrides.shadow.get(breaker)),
+    ]
+    .into_iter()
+    .filter_map(|(table, keys)| Some((format!("{table}.\"{breaker}\""), *keys?)))
+    .collect();
+    if found.is_empty() {
+        return Err(format!(
+            "no candidates: neither `[candidates.\"<name>\"]` tables nor an entry for `{breaker}` under `breakers` or `shadow`"
+        ));
+    }
+    Ok(found)
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -32,11 +59,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     let chart_path = rest.first().map_or("what_if.svg", String::as_str);
     let trace = Trace::from_json_lines(&fs::read_to_string(trace_path)?)
         .map_err(|error| format!("{trace_path}: {error}"))?;
-    let candidates: Candidates = toml::from_str(&fs::read_to_string(candidates_path)?)
+    let candidates = candidates(&fs::read_to_string(candidates_path)?, &trace.breaker)
         .map_err(|error| format!("{candidates_path}: {error}"))?;
 
     let mut configs: Vec<(String, Config)> = vec![("in force".to_owned(), trace.config)];
-    for (name, keys) in &candidates.candidates {
+    for (name, keys) in &candidates {
         let config = keys
             .over(&trace.config)
             .map_err(|error| format!("{candidates_path}: candidate `{name}`: {error}"))?;

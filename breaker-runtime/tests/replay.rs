@@ -356,7 +356,11 @@ fn a_trace_with_times_at_the_ends_of_the_clock_replays_without_overflow() {
     let trace = Trace::from_json_lines(&format!(
         "{}\n{}\n",
         r#"{"at_ms":0,"kind":"failure"}"#,
-        format_args!(r#"{{"at_ms":{},"kind":"failure","duration_us":{}}}"#, u64::MAX, u64::MAX),
+        format_args!(
+            r#"{{"at_ms":{},"kind":"failure","duration_us":{}}}"#,
+            u64::MAX,
+            u64::MAX
+        ),
     ))
     .unwrap();
     let replay = simulate::replay(&trace, &[("default", Config::default())]);
