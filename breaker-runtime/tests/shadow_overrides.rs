@@ -1,10 +1,19 @@
 //! `[shadow."<name>"]` in the overrides: a candidate run beside a registered breaker, checked
 //! with the rest of the file, ended when its entry goes, promoted by name.
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use fusebox::{CircuitBreaker, Config, Overrides, State, registry};
+
+/// Each apply replaces the file's layer, shadows included: the tests take turns.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 #[test]
 fn a_shadow_declared_in_the_overrides_runs_until_its_entry_goes() {
+    let _turn = one_at_a_time();
     let live = registry::register(CircuitBreaker::new(
         "shadow-overrides::search",
         Config::builder()
@@ -51,6 +60,7 @@ fn a_shadow_declared_in_the_overrides_runs_until_its_entry_goes() {
 
 #[test]
 fn a_shadow_of_no_breaker_or_of_no_valid_configuration_is_refused_with_the_file() {
+    let _turn = one_at_a_time();
     registry::register(CircuitBreaker::new(
         "shadow-overrides::ratings",
         Config::default(),
@@ -81,6 +91,7 @@ fn a_shadow_of_no_breaker_or_of_no_valid_configuration_is_refused_with_the_file(
 
 #[test]
 fn a_promoted_shadow_is_the_configuration_in_force() {
+    let _turn = one_at_a_time();
     let live = registry::register(CircuitBreaker::new(
         "shadow-overrides::cart",
         Config::default(),
@@ -95,4 +106,32 @@ fn a_promoted_shadow_is_the_configuration_in_force() {
     assert_eq!(promoted.error_threshold(), 25);
     assert_eq!(live.config().error_threshold(), 25);
     assert!(live.metrics().shadow.is_none());
+}
+
+#[test]
+fn a_familys_shadow_reaches_its_keys_made_before_and_after() {
+    let _turn = one_at_a_time();
+    let hosts: fusebox::Keyed<String> =
+        fusebox::Keyed::new("shadow-overrides::hosts", Config::default());
+    let before = hosts.breaker("10.0.0.1");
+    registry::apply(
+        &Overrides::from_toml_str(
+            "[shadow.\"shadow-overrides::hosts\"]\nconsecutive_failures = 1\n",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let after = hosts.breaker("10.0.0.2");
+    for breaker in [&before, &after] {
+        let shadow = breaker.metrics().shadow.expect("the family's shadow");
+        assert_eq!(shadow.config.consecutive_failures(), Some(1));
+    }
+    let _ = after.call(|| Err::<(), _>("down"));
+    assert_eq!(after.metrics().shadow.unwrap().state, State::Open);
+    assert_eq!(before.metrics().shadow.unwrap().state, State::Closed);
+
+    // Gone from the file: every key's shadow ends.
+    registry::apply(&Overrides::from_toml_str("").unwrap()).unwrap();
+    assert!(before.metrics().shadow.is_none() && after.metrics().shadow.is_none());
+    assert!(hosts.breaker("10.0.0.3").metrics().shadow.is_none());
 }

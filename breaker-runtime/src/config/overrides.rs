@@ -77,8 +77,9 @@ pub struct Overrides {
     /// environment's: by the name's [variable form](Overrides::variable)).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub breakers: BTreeMap<String, PartialConfig>,
-    /// A candidate configuration per registered breaker, by name: keys over the breaker's
-    /// configuration, run in its shadow (see
+    /// A candidate configuration per registered breaker, or per [`Keyed`](crate::Keyed)
+    /// family for each of its keys (made yet or later; a key's own entry wins), by name: keys
+    /// over the breaker's configuration, run in its shadow (see
     /// [`CircuitBreaker::set_shadow`](crate::CircuitBreaker::set_shadow)): it sees every
     /// outcome and never decides. A breaker whose entry is gone from the next overrides
     /// applied from the same source loses its shadow;

@@ -204,9 +204,9 @@ pub(super) fn apply(
             .partial(name, family, &code)
             .build()
             .map_err(invalid(name))?;
-        if let Some(keys) = overrides.shadow.get(name.as_str()) {
+        if let Some((declared, keys)) = shadow_of(&overrides.shadow, name, family) {
             keys.over(&after)
-                .map_err(invalid(&format!("shadow.{name}")))?;
+                .map_err(invalid(&format!("shadow.{declared}")))?;
         }
         planned.push((name, entry, after));
     }
@@ -255,14 +255,30 @@ pub(super) fn apply(
     Ok(applied)
 }
 
-/// Each shadow is a registered breaker's, its keys each within its limit.
+/// The shadow `declared` gives the breaker `name` of `family`: its own entry, or its family's
+/// (with the name it is declared under).
+pub(super) fn shadow_of<'d>(
+    declared: &'d std::collections::BTreeMap<String, PartialConfig>,
+    name: &'d str,
+    family: Option<&'d str>,
+) -> Option<(&'d str, &'d PartialConfig)> {
+    if let Some(keys) = declared.get(name) {
+        return Some((name, keys));
+    }
+    let family = family?;
+    Some((family, declared.get(family)?))
+}
+
+/// Each shadow is a registered breaker's or a family's, its keys each within its limit.
 fn check_shadows(registry: &Registry, overrides: &Overrides) -> Result<(), OverridesError> {
     for (name, keys) in &overrides.shadow {
-        if !registry.breakers.contains_key(name.as_str()) {
+        if !registry.breakers.contains_key(name.as_str())
+            && !registry.families.contains_key(name.as_str())
+        {
+            let names = registry.breakers.keys().chain(registry.families.keys());
             return Err(OverridesError::UnknownBreaker {
                 name: name.clone(),
-                suggestion: closest(name, registry.breakers.keys().map(Name::as_str))
-                    .map(str::to_owned),
+                suggestion: closest(name, names.map(Name::as_str)).map(str::to_owned),
             });
         }
         check_ranges(Some(name), keys)?;
@@ -274,12 +290,14 @@ fn check_shadows(registry: &Registry, overrides: &Overrides) -> Result<(), Overr
 /// ends those the overrides declared before and no longer do.
 fn shadows(registry: &mut Registry, declared: &std::collections::BTreeMap<String, PartialConfig>) {
     for (name, entry) in &registry.breakers {
-        match declared.get(name.as_str()) {
+        let family = entry.declared.family().map(|family| &*family.name);
+        let was = shadow_of(&registry.shadows, name, family).is_some();
+        match shadow_of(declared, name, family).map(|(_, keys)| keys) {
             // Checked above, over the configuration now in force.
             Some(keys) => {
                 let _ = entry.breaker.set_shadow(keys);
             }
-            None if registry.shadows.contains_key(name.as_str()) => {
+            None if was => {
                 entry.breaker.remove_shadow();
             }
             None => {}

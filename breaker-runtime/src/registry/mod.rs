@@ -146,6 +146,20 @@ impl Registry {
                 });
             }
         }
+        self.shadow_new(name, family, breaker);
+    }
+
+    /// Runs the shadow the overrides declared for a breaker made after them (its own, or its
+    /// family's), if any. Keys that make no valid configuration over this breaker's leave it
+    /// without one, as overrides that do not apply to it leave its configuration.
+    #[cfg_attr(not(feature = "serde"), allow(clippy::unused_self))]
+    fn shadow_new(&self, name: &str, family: Option<&str>, breaker: &CircuitBreaker) {
+        #[cfg(feature = "serde")]
+        if let Some((_, keys)) = apply::shadow_of(&self.shadows, name, family) {
+            let _ = breaker.set_shadow(keys);
+        }
+        #[cfg(not(feature = "serde"))]
+        let _ = (name, family, breaker);
     }
 
     /// Records a conflict found in code, once.
@@ -342,6 +356,7 @@ pub(crate) fn register_key(
         }
     };
     let breaker = make(name, config);
+    registry.shadow_new(breaker.name(), Some(&family.name), &breaker);
     if !registry.breakers.contains_key(breaker.name()) {
         registry.breakers.insert(
             breaker.name.clone(),
