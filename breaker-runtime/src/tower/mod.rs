@@ -70,5 +70,5 @@ pub use layer::CircuitBreakerLayer;
 pub use per_key::{PerKeyLayer, PerKeyService, authority};
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
-pub use retry::RetryPolicy;
+pub use retry::{PerKeyRetryPolicy, RetryPolicy};
 pub use service::CircuitBreakerService;

@@ -92,6 +92,18 @@ impl<K, F, C> PerKeyLayer<K, F, C> {
     pub fn family(&self) -> &Arc<Keyed<K>> {
         &self.family
     }
+
+    /// The key function.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) const fn key_ref(&self) -> &F {
+        &self.key
+    }
+
+    /// The classifier.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) const fn classifier_ref(&self) -> &C {
+        &self.classifier
+    }
 }
 
 impl<K, F: Clone, C: Clone> Clone for PerKeyLayer<K, F, C> {

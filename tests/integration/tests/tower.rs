@@ -562,3 +562,49 @@ fn an_annotated_handler_with_an_extractor_pattern_and_a_fallback_serves_under_ax
     let breaker = fusebox::registry::get("tower::handler").expect("registered");
     assert_eq!(breaker.metrics().counters.fallbacks, 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_per_key_retry_policy_retries_through_each_keys_breaker() {
+    static CALLED: AtomicUsize = AtomicUsize::new(0);
+    let hosts = CircuitBreakerLayer::per_key(
+        "tower::retried_hosts",
+        Config::builder()
+            .consecutive_failures(4)
+            .retry(2)
+            .build()
+            .unwrap(),
+        |host: &&'static str| *host,
+    );
+    // `down.example` always fails; `up.example` answers.
+    let backend = tower::service_fn(|host: &'static str| async move {
+        CALLED.fetch_add(1, Ordering::Relaxed);
+        if host == "down.example" {
+            Err(io::Error::other("reset"))
+        } else {
+            Ok(host)
+        }
+    });
+    let service = ServiceBuilder::new()
+        .retry(hosts.retry_policy())
+        .layer(hosts.clone())
+        .service(backend);
+
+    assert!(service.clone().oneshot("down.example").await.is_err());
+    assert_eq!(
+        service.clone().oneshot("up.example").await.unwrap(),
+        "up.example"
+    );
+    let down = fusebox::registry::get("tower::retried_hosts/down.example").unwrap();
+    let up = fusebox::registry::get("tower::retried_hosts/up.example").unwrap();
+    // Three attempts on the failing host's breaker, its retries on its own count.
+    assert_eq!(down.metrics().counters.failures, 3);
+    assert_eq!(down.metrics().counters.retries, 2);
+    assert_eq!(up.metrics().counters.retries, 0);
+    // The fourth failure opens it; the attempt after is refused and not retried.
+    assert!(matches!(
+        service.clone().oneshot("down.example").await,
+        Err(Failure::Breaker(BreakerError::Open { .. }))
+    ));
+    assert_eq!(down.metrics().counters.failures, 4);
+    assert_eq!(CALLED.load(Ordering::Relaxed), 3 + 1 + 1);
+}
