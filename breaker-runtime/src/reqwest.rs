@@ -24,6 +24,12 @@
 //! 408 are failures), a transport error (refused, reset, reqwest's own timeout) as a failure. A
 //! refusal is `reqwest_middleware::Error::Middleware` holding the [`BreakerError`]; so is a
 //! [`Config::timeout`] that elapsed.
+//!
+//! With `retry` in the family's configuration (or a host's, through the overrides), a request
+//! whose attempt failed (a failure as above, or a timeout; never a refusal) is sent again
+//! through the host's breaker, as [`Retry`](crate::Retry) retries a call: the backoff, the
+//! jitter and the host's retry budget in force, each attempt counted. A request whose body
+//! cannot be cloned (a stream) is sent once.
 
 use std::sync::Arc;
 
@@ -32,7 +38,7 @@ use reqwest::{Request, Response};
 use reqwest_middleware::{Error, Middleware, Next, Result};
 
 use crate::{
-    BreakerError, CircuitBreaker, Config, Keyed,
+    BreakerError, CircuitBreaker, Config, Keyed, Retry,
     classify::{HttpClassifier, Verdict},
     name::Name,
 };
@@ -107,12 +113,55 @@ impl Middleware for CircuitBreakerMiddleware {
         next: Next<'_>,
     ) -> Result<Response> {
         let breaker: Arc<CircuitBreaker> = self.family.breaker(host(&request));
+        let Some(retry) = Retry::<()>::in_force(&breaker) else {
+            return self.attempt(&breaker, request, extensions, next).await;
+        };
+        breaker.first_attempt();
+        let (mut request, mut retries) = (request, 0);
+        loop {
+            // A body that streams cannot be sent twice: this attempt is the last.
+            let spare = request.try_clone();
+            let result = self
+                .attempt(&breaker, request, extensions, next.clone())
+                .await;
+            let Some(spare) = spare else {
+                return result;
+            };
+            let failed = match &result {
+                Ok(response) => self.classifier.status(response.status()) == Verdict::Failure,
+                Err(Error::Middleware(error)) => error
+                    .downcast_ref::<BreakerError>()
+                    .is_none_or(crate::retry::is_retried),
+                Err(_) => true,
+            };
+            let wait = failed
+                .then(|| breaker.next_retry(&retry, retries))
+                .flatten();
+            let Some(wait) = wait else {
+                return result;
+            };
+            retries += 1;
+            tokio::time::sleep(wait).await;
+            request = spare;
+        }
+    }
+}
+
+impl CircuitBreakerMiddleware {
+    /// One attempt of `request` through `breaker`.
+    async fn attempt(
+        &self,
+        breaker: &Arc<CircuitBreaker>,
+        request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
         let permit = breaker
             .admit()
             .map_err(|refusal| Error::middleware(breaker.rejection(refusal)))?;
         #[cfg(feature = "tracing")]
         let span = permit.ticket().is_traced().then(|| {
-            let state = crate::span::admitted_in(&breaker, permit.ticket());
+            let state = crate::span::admitted_in(breaker, permit.ticket());
             crate::span::for_call(breaker.name(), state)
         });
         let sent = next.run(request, extensions);

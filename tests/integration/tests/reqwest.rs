@@ -109,3 +109,100 @@ async fn with_trace_calls_each_request_runs_in_a_span_with_its_outcome() {
     }
     assert_eq!(*outcomes.0.lock().unwrap(), ["success", "failure"]);
 }
+
+#[tokio::test]
+async fn with_retry_a_failed_request_is_sent_again_through_the_hosts_breaker() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    // Every other request is a 503, the first among them.
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    let flaky = support::serve(Router::new().route(
+        "/",
+        get(move || {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n.is_multiple_of(2) {
+                    Err(StatusCode::SERVICE_UNAVAILABLE)
+                } else {
+                    Ok("catalog")
+                }
+            }
+        }),
+    ));
+    let middleware = CircuitBreakerMiddleware::per_host(
+        "reqwest::retried",
+        Config::builder()
+            .retry(2)
+            .retry_backoff(std::time::Duration::from_millis(1))
+            .build()
+            .unwrap(),
+    );
+    let family = Arc::clone(middleware.family());
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build();
+    let response = client.get(format!("http://{flaky}/")).send().await.unwrap();
+    assert_eq!(
+        response.text().await.unwrap(),
+        "catalog",
+        "the 503 was retried"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    let counters = family.breaker(&flaky.to_string()).metrics().counters;
+    assert_eq!(
+        (counters.calls, counters.failures, counters.retries),
+        (2, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn with_retry_a_refusal_ends_the_attempts() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    let down = support::serve(Router::new().route(
+        "/",
+        get(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            async { StatusCode::SERVICE_UNAVAILABLE }
+        }),
+    ));
+    let middleware = CircuitBreakerMiddleware::per_host(
+        "reqwest::retried_down",
+        Config::builder()
+            .consecutive_failures(2)
+            .retry(3)
+            .retry_backoff(std::time::Duration::from_millis(1))
+            .build()
+            .unwrap(),
+    );
+    let family = Arc::clone(middleware.family());
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build();
+    // Two attempts fail and open the circuit; the third is refused, and not retried.
+    let refused = client
+        .get(format!("http://{down}/"))
+        .send()
+        .await
+        .unwrap_err();
+    let reqwest_middleware::Error::Middleware(error) = refused else {
+        panic!("a refusal of the breaker, got {refused:?}");
+    };
+    assert!(matches!(
+        error.downcast_ref::<BreakerError>(),
+        Some(BreakerError::Open { .. })
+    ));
+    assert_eq!(served.load(Ordering::SeqCst), 2);
+    let counters = family.breaker(&down.to_string()).metrics().counters;
+    assert_eq!(
+        (counters.failures, counters.rejected, counters.retries),
+        (2, 1, 2)
+    );
+}
