@@ -367,3 +367,36 @@ fn a_trace_with_times_at_the_ends_of_the_clock_replays_without_overflow() {
     assert!(replay.periods.len() <= 86_401);
     assert_eq!(replay.reports[0].failures_let_through, 2);
 }
+
+#[test]
+fn the_calls_a_full_bulkhead_turned_away_are_turned_away_again_on_its_configuration() {
+    let live = CircuitBreaker::new(
+        "bulkhead-replayed",
+        Config::builder()
+            .record(true)
+            .max_concurrent(1)
+            .build()
+            .unwrap(),
+    );
+    let clock = TestClock::new();
+    assert!(live.set_clock(&clock));
+    for _ in 0..20 {
+        // A call in flight, and one more made while it runs: busy.
+        let _ = live.call(|| {
+            clock.advance(Duration::from_millis(5));
+            let _ = live.call(|| Ok::<_, ()>(()));
+            clock.advance(Duration::from_millis(5));
+            Ok::<_, ()>(())
+        });
+        clock.advance(Duration::from_millis(90));
+    }
+    assert_eq!(live.metrics().counters.busy, 20);
+    let trace = live.trace();
+    let replay = simulate::replay(&trace, &[("recorded", trace.config)]);
+    let report = &replay.reports[0];
+    assert_eq!(
+        (report.unknown, report.unknown_refused),
+        (20, 20),
+        "{replay}"
+    );
+}

@@ -287,7 +287,15 @@ impl<'t> Input<'t> {
         for Event { at_ms, step, index } in events(self.trace, &self.calls, &config) {
             clock.advance_to(at_ms);
             let call = self.calls[index];
+            // `max_concurrent` calls in flight: busy, as admission's bulkhead says.
+            let busy = config
+                .max_concurrent()
+                .is_some_and(|limit| in_flight >= limit);
             match step {
+                Step::Asked if busy && call.kind != CallKind::Ignored => {
+                    report.unknown += 1;
+                    self.refused(&mut report, call.kind, at_ms);
+                }
                 Step::Asked => match breaker.offer_refused(call.kind) {
                     Offered::RefusedUnknown => {
                         report.unknown += 1;
@@ -297,10 +305,6 @@ impl<'t> Input<'t> {
                     _ => {}
                 },
                 Step::Start | Step::Whole => {
-                    // `max_concurrent` calls in flight: busy, as admission's bulkhead says.
-                    let busy = config
-                        .max_concurrent()
-                        .is_some_and(|limit| in_flight >= limit);
                     running[index] = if busy {
                         None
                     } else {
