@@ -27,7 +27,7 @@
 //!
 //! With `retry` in the family's configuration (or a host's, through the overrides), a request
 //! whose attempt failed (a failure as above, or a timeout; never a refusal) is sent again
-//! through the host's breaker, as [`Retry`](crate::Retry) retries a call: the backoff, the
+//! through the host's breaker, as [`Retry`] retries a call: the backoff, the
 //! jitter and the host's retry budget in force, each attempt counted. A request whose body
 //! cannot be cloned (a stream) is sent once.
 
