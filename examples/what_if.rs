@@ -86,6 +86,15 @@ fn main() -> Result<(), Box<dyn Error>> {
         replay.period.as_millis(),
     );
     println!("{replay}");
+    let unknown = replay.reports.first().map_or(0, |report| report.unknown);
+    let calls = u64::try_from(trace.calls.len()).unwrap_or(u64::MAX);
+    if unknown * 10 > calls {
+        println!(
+            "{unknown} of the {calls} calls ({} %) were refused when recorded: their outcome is \
+             unknown, and a candidate that would have run them is judged on the others only.\n",
+            unknown * 100 / calls
+        );
+    }
     for report in &replay.reports {
         let moves: Vec<String> = report
             .transitions
