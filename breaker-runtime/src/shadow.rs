@@ -274,8 +274,8 @@ impl CircuitBreaker {
     /// in force. The shadow sees the outcome of every call from now on and never decides; its
     /// figures are in [`Metrics::shadow`](crate::Metrics::shadow), and
     /// [`promote_shadow`](Self::promote_shadow) puts its configuration in force. Declaring the
-    /// keys the shadow already has keeps it as it is; other keys start a new one (a fresh
-    /// window, closed).
+    /// keys the shadow already has keeps it as it is (`false`); other keys start a new one (a
+    /// fresh window, closed: `true`).
     ///
     /// While a breaker has a shadow, each of its calls is timed on the coarse clock (so the
     /// shadow can judge `slow_call_ms` and `timeout_ms` of its own) and takes the calls'
@@ -301,19 +301,19 @@ impl CircuitBreaker {
     /// assert_eq!(breaker.metrics().shadow.unwrap().successes_refused, 1);
     /// # Ok::<(), fusebox::ConfigError>(())
     /// ```
-    pub fn set_shadow(&self, keys: &PartialConfig) -> Result<(), ConfigError> {
+    pub fn set_shadow(&self, keys: &PartialConfig) -> Result<bool, ConfigError> {
         let parts = self.extras.made();
         if let Some(shadow) = parts.shadow.get()
             && shadow.keys == *keys
             && keys.over(&self.config())? == shadow.breaker.config()
         {
-            return Ok(());
+            return Ok(false);
         }
         parts
             .shadow
             .replace(Some(Arc::new(Shadow::new(self, keys)?)));
         self.config.shadow(true);
-        Ok(())
+        Ok(true)
     }
 
     /// Ends this breaker's shadow, if it had one; `true` if it did.

@@ -31,7 +31,8 @@ fn a_shadow_declared_in_the_overrides_runs_until_its_entry_goes() {
         "#,
     )
     .unwrap();
-    registry::apply(&declared).unwrap();
+    let applied = registry::apply(&declared).unwrap();
+    assert_eq!(applied.shadows, ["shadow-overrides::search"]);
     let shadow = live.metrics().shadow.expect("a shadow");
     // The shadow's keys over the live configuration: its code's slow calls kept, its
     // threshold the adaptive policy's.
@@ -49,11 +50,12 @@ fn a_shadow_declared_in_the_overrides_runs_until_its_entry_goes() {
     assert_eq!(live.metrics().shadow.unwrap().state, State::Open);
 
     // Applied again, the same entry keeps the shadow as it is.
-    registry::apply(&declared).unwrap();
+    assert!(registry::apply(&declared).unwrap().shadows.is_empty());
     assert_eq!(live.metrics().shadow.unwrap().state, State::Open);
 
     // Gone from the file: the shadow ends.
-    registry::apply(&Overrides::from_toml_str("").unwrap()).unwrap();
+    let applied = registry::apply(&Overrides::from_toml_str("").unwrap()).unwrap();
+    assert_eq!(applied.shadows_ended, ["shadow-overrides::search"]);
     assert!(live.metrics().shadow.is_none());
     assert_eq!(registry::promote_shadow("shadow-overrides::search"), None);
 }

@@ -26,6 +26,11 @@ pub struct Applied {
     /// applies when its key is made (`upstreams/10.0.0.7:8080`, or for the environment
     /// `BREAKER__UPSTREAMS_10_0_0_7_8080__…`).
     pub waiting: Vec<String>,
+    /// The breakers whose shadow started (`[shadow."<name>"]`), or started again with other
+    /// keys, ordered by name.
+    pub shadows: Vec<String>,
+    /// The breakers whose shadow ended, its entry gone from the overrides.
+    pub shadows_ended: Vec<String>,
 }
 
 /// One breaker's configuration, before and after.
@@ -249,7 +254,7 @@ pub(super) fn apply(
         registry.originals.entry(name).or_insert(before);
     }
     if source == Source::Config {
-        shadows(registry, &overrides.shadow);
+        shadows(registry, &overrides.shadow, &mut applied);
     }
     registry.layers = layers;
     Ok(applied)
@@ -288,19 +293,24 @@ fn check_shadows(registry: &Registry, overrides: &Overrides) -> Result<(), Overr
 
 /// Runs the shadows `declared` (checked) over the breakers' configurations now in force, and
 /// ends those the overrides declared before and no longer do.
-fn shadows(registry: &mut Registry, declared: &std::collections::BTreeMap<String, PartialConfig>) {
+/// Says which started and which ended in `applied`.
+fn shadows(
+    registry: &mut Registry,
+    declared: &std::collections::BTreeMap<String, PartialConfig>,
+    applied: &mut Applied,
+) {
     for (name, entry) in &registry.breakers {
         let family = entry.declared.family().map(|family| &*family.name);
         let was = shadow_of(&registry.shadows, name, family).is_some();
         match shadow_of(declared, name, family).map(|(_, keys)| keys) {
-            // Checked above, over the configuration now in force.
-            Some(keys) => {
-                let _ = entry.breaker.set_shadow(keys);
+            // Checked above, over the configuration now in force; started, or kept as it was.
+            Some(keys) if entry.breaker.set_shadow(keys) == Ok(true) => {
+                applied.shadows.push(name.to_string());
             }
-            None if was => {
-                entry.breaker.remove_shadow();
+            None if was && entry.breaker.remove_shadow() => {
+                applied.shadows_ended.push(name.to_string());
             }
-            None => {}
+            _ => {}
         }
     }
     registry.shadows.clone_from(declared);

@@ -68,6 +68,8 @@ fn report(path: &Path, outcome: &Result<Applied, OverridesError>) {
         Ok(applied) => tracing::info!(
             path = %path.display(),
             changed = applied.changed.len(),
+            shadows_started = applied.shadows.len(),
+            shadows_ended = applied.shadows_ended.len(),
             "overrides applied"
         ),
         Err(error) => tracing::warn!(
