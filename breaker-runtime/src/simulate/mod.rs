@@ -393,13 +393,15 @@ enum Step {
     /// A call that ran ends: at a moment, before calls start, as one that ended before the
     /// next began.
     End,
-    /// A call that did not run (refused when recorded, or ignored): asked at its moment.
-    Asked,
     /// A call that ran and was not timed (or took under a millisecond): it starts and ends at
     /// once.
     Whole,
     /// A call that ran starts: admitted or refused.
     Start,
+    /// A call that did not run (refused when recorded, or ignored): asked at its moment, after
+    /// the calls that started then (one of which the recorded breaker had admitted before it
+    /// refused this one: a trial, say).
+    Asked,
 }
 
 /// Step `step` of call `index`, at `at_ms` on the recorded breaker's clock.
