@@ -400,3 +400,33 @@ fn the_calls_a_full_bulkhead_turned_away_are_turned_away_again_on_its_configurat
         "{replay}"
     );
 }
+
+#[test]
+fn calls_refused_while_a_trial_ran_are_refused_again_on_the_recorded_configuration() {
+    let live = CircuitBreaker::new(
+        "trial-replayed",
+        Config::builder()
+            .record(true)
+            .consecutive_failures(1)
+            .sleep_window(Duration::from_millis(500))
+            .build()
+            .unwrap(),
+    );
+    let clock = TestClock::new();
+    assert!(live.set_clock(&clock));
+    let _ = live.call(|| Err::<(), _>("down"));
+    clock.advance(Duration::from_millis(500));
+    // The trial: while it runs, in its first millisecond and later, other calls are refused.
+    let _ = live.call(|| {
+        let _ = live.call(|| Ok::<_, &str>(()));
+        clock.advance(Duration::from_millis(50));
+        let _ = live.call(|| Ok::<_, &str>(()));
+        clock.advance(Duration::from_millis(50));
+        Ok::<_, &str>(())
+    });
+    assert_eq!(live.metrics().counters.rejected, 2);
+    let trace = live.trace();
+    let replay = simulate::replay(&trace, &[("recorded", trace.config)]);
+    let report = &replay.reports[0];
+    assert_eq!((report.unknown, report.unknown_refused), (2, 2), "{replay}");
+}
