@@ -379,8 +379,7 @@ fn ended(breaker: &CircuitBreaker, ticket: Option<Ticket>, call: &TraceEntry, re
     let (Some(ticket), Some(outcome)) = (ticket, outcome_of(call.kind)) else {
         return;
     };
-    let timeout = breaker.config().timeout();
-    let outcome = cut_short(outcome, call.duration.map(millis), timeout);
+    let outcome = cut_short(outcome, call.duration.map(millis), report.config.timeout());
     breaker.end_offered(ticket, outcome);
     if outcome.is_failure() {
         report.failures_let_through += 1;
