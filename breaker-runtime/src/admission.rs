@@ -64,7 +64,7 @@ impl CircuitBreaker {
     fn observe(&self, mut ticket: Ticket, observed: u8) -> Ticket {
         // A recorded or shadowed call is timed too, so that a replay or the shadow can judge
         // its own `slow_call_ms` and `timeout_ms`.
-        let kept = crate::config::OBSERVE_RECORDED | crate::config::OBSERVE_SHADOWED;
+        let kept = crate::config::OBSERVE_KEPT;
         if observed & crate::config::OBSERVE_TIMED != 0 {
             ticket = if self.config.record_latency() {
                 ticket.started_fine(self.clock.now_us())
@@ -92,11 +92,7 @@ impl CircuitBreaker {
     #[inline]
     pub(crate) fn rejection(&self, refusal: Refusal) -> BreakerError {
         // Listened to, traced, recorded or shadowed: one load, as the flag alone was.
-        let heard = crate::config::OBSERVE_LISTENED
-            | crate::config::OBSERVE_TRACED
-            | crate::config::OBSERVE_RECORDED
-            | crate::config::OBSERVE_SHADOWED;
-        if self.config.observed() & heard != 0 {
+        if self.config.observed() & crate::config::OBSERVE_HEARD != 0 {
             self.refused(refusal == Refusal::BUSY, refusal.open_state());
         }
         let name = self.name.clone();

@@ -361,9 +361,6 @@ impl CircuitBreaker {
         };
         if let Some(extras) = self.extras.get() {
             extras.call_listeners.each(|listener| listener(&event));
-            if extras.is_silent() {
-                return;
-            }
         }
         crate::call_event::EVERY_CALL.each(|listener| listener(&event));
     }
@@ -381,8 +378,7 @@ impl CircuitBreaker {
 
     /// Whether a call listener hears this breaker's calls, or its trace or its shadow does.
     fn heard(&self) -> bool {
-        let kept = crate::config::OBSERVE_RECORDED | crate::config::OBSERVE_SHADOWED;
-        self.config.observed() & kept != 0 || self.heard_by_listeners()
+        self.config.observed() & crate::config::OBSERVE_KEPT != 0 || self.heard_by_listeners()
     }
 
     /// Whether a call listener hears this breaker's calls: its own, or every breaker's.

@@ -35,7 +35,9 @@ pub(crate) struct Parts {
     pub(crate) tallies: LazyTallies,
     /// The breaker's shadow, when one is declared.
     pub(crate) shadow: crate::shadow::ShadowSlot,
-    /// A shadow, or a breaker in a replay: it tells only its own listeners.
+    /// A shadow, or a breaker in a replay: it tells only its own listeners of its transitions.
+    /// (Of its calls, nobody: they are offered to it, never admitted by `admit`, so none takes
+    /// the listeners' path.)
     silent: bool,
     /// The breaker's tie to the fleet, once it joins one (fleet mode).
     #[cfg(feature = "redis")]

@@ -163,6 +163,11 @@ pub(crate) const OBSERVE_RECORDED: u8 = 8;
 pub(crate) const RECONFIGURED: u8 = 16;
 /// Admission marks the call for the breaker's shadow, which is told of its outcome.
 pub(crate) const OBSERVE_SHADOWED: u8 = 32;
+/// The observations that keep a call's outcome (the trace, the shadow): such a call is timed
+/// and takes the listeners' path.
+pub(crate) const OBSERVE_KEPT: u8 = OBSERVE_RECORDED | OBSERVE_SHADOWED;
+/// The observations that hear of a call, refused ones included: all but timing.
+pub(crate) const OBSERVE_HEARD: u8 = OBSERVE_LISTENED | OBSERVE_TRACED | OBSERVE_KEPT;
 /// Every observation's bit: the low bits of the word but `RECONFIGURED`.
 pub(crate) const OBSERVATIONS: u8 = !(u8::MAX << OBSERVED_BITS) & !RECONFIGURED;
 
