@@ -3,8 +3,55 @@
 
 mod support;
 
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
 use axum::{Router, http::StatusCode, routing::get};
-use fusebox::{BreakerError, Config, State, reqwest::CircuitBreakerMiddleware};
+use fusebox::{BreakerError, Config, Keyed, State, reqwest::CircuitBreakerMiddleware};
+use reqwest_middleware::ClientWithMiddleware;
+
+/// A client sending through `middleware`, and the middleware's family of breakers.
+fn client_through(
+    middleware: CircuitBreakerMiddleware,
+) -> (Arc<Keyed<String>>, ClientWithMiddleware) {
+    let family = Arc::clone(middleware.family());
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(middleware)
+        .build();
+    (family, client)
+}
+
+/// A server on loopback that answers `answer(n)`, `n` the requests it answered before, and the
+/// count of requests it answered.
+fn counting_server(
+    answer: fn(usize) -> Result<&'static str, StatusCode>,
+) -> (SocketAddr, Arc<AtomicUsize>) {
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    let address = support::serve(Router::new().route(
+        "/",
+        get(move || {
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            async move { answer(n) }
+        }),
+    ));
+    (address, served)
+}
+
+/// The breaker's error a request was refused with.
+fn refusal(refused: &reqwest_middleware::Error) -> &BreakerError {
+    let reqwest_middleware::Error::Middleware(error) = refused else {
+        panic!("a refusal of the breaker, got {refused:?}");
+    };
+    error
+        .downcast_ref::<BreakerError>()
+        .expect("the breaker's error")
+}
 
 #[tokio::test]
 async fn one_failing_host_opens_its_own_breaker_only() {
@@ -15,10 +62,7 @@ async fn one_failing_host_opens_its_own_breaker_only() {
         "reqwest::hosts",
         Config::builder().consecutive_failures(3).build().unwrap(),
     );
-    let family = std::sync::Arc::clone(middleware.family());
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(middleware)
-        .build();
+    let (family, client) = client_through(middleware);
 
     for _ in 0..3 {
         let response = client
@@ -37,12 +81,7 @@ async fn one_failing_host_opens_its_own_breaker_only() {
         .send()
         .await
         .unwrap_err();
-    let reqwest_middleware::Error::Middleware(error) = refused else {
-        panic!("a refusal of the breaker, got {refused:?}");
-    };
-    let error = error
-        .downcast_ref::<BreakerError>()
-        .expect("the breaker's error");
+    let error = refusal(&refused);
     assert!(matches!(error, BreakerError::Open { .. }), "{error}");
 
     let response = client
@@ -101,9 +140,7 @@ async fn with_trace_calls_each_request_runs_in_a_span_with_its_outcome() {
         "reqwest::traced",
         Config::builder().trace_calls(true).build().unwrap(),
     );
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(middleware)
-        .build();
+    let (_, client) = client_through(middleware);
     for host in [up, down] {
         let _ = client.get(format!("http://{host}/")).send().await;
     }
@@ -112,26 +149,14 @@ async fn with_trace_calls_each_request_runs_in_a_span_with_its_outcome() {
 
 #[tokio::test]
 async fn with_retry_a_failed_request_is_sent_again_through_the_hosts_breaker() {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    };
     // Every other request is a 503, the first among them.
-    let served = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&served);
-    let flaky = support::serve(Router::new().route(
-        "/",
-        get(move || {
-            let n = count.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n.is_multiple_of(2) {
-                    Err(StatusCode::SERVICE_UNAVAILABLE)
-                } else {
-                    Ok("catalog")
-                }
-            }
-        }),
-    ));
+    let (flaky, served) = counting_server(|n| {
+        if n.is_multiple_of(2) {
+            Err(StatusCode::SERVICE_UNAVAILABLE)
+        } else {
+            Ok("catalog")
+        }
+    });
     let middleware = CircuitBreakerMiddleware::per_host(
         "reqwest::retried",
         Config::builder()
@@ -140,10 +165,7 @@ async fn with_retry_a_failed_request_is_sent_again_through_the_hosts_breaker() {
             .build()
             .unwrap(),
     );
-    let family = Arc::clone(middleware.family());
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(middleware)
-        .build();
+    let (family, client) = client_through(middleware);
     let response = client.get(format!("http://{flaky}/")).send().await.unwrap();
     assert_eq!(
         response.text().await.unwrap(),
@@ -160,19 +182,7 @@ async fn with_retry_a_failed_request_is_sent_again_through_the_hosts_breaker() {
 
 #[tokio::test]
 async fn with_retry_a_refusal_ends_the_attempts() {
-    use std::sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    };
-    let served = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&served);
-    let down = support::serve(Router::new().route(
-        "/",
-        get(move || {
-            count.fetch_add(1, Ordering::SeqCst);
-            async { StatusCode::SERVICE_UNAVAILABLE }
-        }),
-    ));
+    let (down, served) = counting_server(|_| Err(StatusCode::SERVICE_UNAVAILABLE));
     let middleware = CircuitBreakerMiddleware::per_host(
         "reqwest::retried_down",
         Config::builder()
@@ -182,23 +192,14 @@ async fn with_retry_a_refusal_ends_the_attempts() {
             .build()
             .unwrap(),
     );
-    let family = Arc::clone(middleware.family());
-    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(middleware)
-        .build();
+    let (family, client) = client_through(middleware);
     // Two attempts fail and open the circuit; the third is refused, and not retried.
     let refused = client
         .get(format!("http://{down}/"))
         .send()
         .await
         .unwrap_err();
-    let reqwest_middleware::Error::Middleware(error) = refused else {
-        panic!("a refusal of the breaker, got {refused:?}");
-    };
-    assert!(matches!(
-        error.downcast_ref::<BreakerError>(),
-        Some(BreakerError::Open { .. })
-    ));
+    assert!(matches!(refusal(&refused), BreakerError::Open { .. }));
     assert_eq!(served.load(Ordering::SeqCst), 2);
     let counters = family.breaker(&down.to_string()).metrics().counters;
     assert_eq!(
