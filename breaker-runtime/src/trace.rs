@@ -100,10 +100,10 @@ pub struct Trace {
 
 impl Trace {
     /// A trace of `calls` (made elsewhere: from logs, say) by a breaker named `breaker` with
-    /// `config`, its clock taken to be the wall clock.
+    /// `config`, beginning at its earliest call, its clock taken to be the wall clock.
     #[must_use]
     pub fn new(breaker: impl Into<String>, config: Config, calls: Vec<TraceEntry>) -> Trace {
-        let began_at_ms = calls.first().map_or(0, |call| call.at_ms);
+        let began_at_ms = calls.iter().map(|call| call.at_ms).min().unwrap_or(0);
         Trace {
             breaker: breaker.into(),
             began_at_ms,

@@ -54,7 +54,7 @@ impl Trace {
     /// # Ok::<(), fusebox::simulate::ReadError>(())
     /// ```
     pub fn from_json_lines(text: &str) -> Result<Trace, ReadError> {
-        let mut trace = Trace::new("trace", Config::default(), Vec::new());
+        let mut calls = Vec::new();
         let mut header = None;
         for (index, text) in text.lines().enumerate() {
             let line = index + 1;
@@ -62,7 +62,7 @@ impl Trace {
                 continue;
             }
             let error = |problem: String| ReadError { line, problem };
-            if trace.calls.is_empty() && header.is_none() && text.contains("\"breaker\"") {
+            if calls.is_empty() && header.is_none() && text.contains("\"breaker\"") {
                 let read: Header = serde_json::from_str(text).map_err(|wrong| {
                     error(format!(
                         "a trace's header is {{\"breaker\", \"began_at_ms\", \"clock_ms\", \"config\"}}: {wrong}"
@@ -87,22 +87,21 @@ impl Trace {
                         names.join(", ")
                     ))
                 })?;
-            trace.calls.push(TraceEntry {
+            calls.push(TraceEntry {
                 at_ms: read.at_ms,
                 kind,
                 duration: read.duration_us.map(Duration::from_micros),
             });
         }
-        if let Some(header) = header {
-            trace.breaker = header.breaker;
-            trace.began_at_ms = header.began_at_ms;
-            trace.clock_ms = header.clock_ms;
-            trace.config = header.config;
-        } else {
-            let began = trace.calls.iter().map(|call| call.at_ms).min().unwrap_or(0);
-            trace.began_at_ms = began;
-            trace.clock_ms = began;
-        }
-        Ok(trace)
+        Ok(match header {
+            Some(header) => Trace {
+                breaker: header.breaker,
+                began_at_ms: header.began_at_ms,
+                clock_ms: header.clock_ms,
+                config: header.config,
+                calls,
+            },
+            None => Trace::new("trace", Config::default(), calls),
+        })
     }
 }
